@@ -1,0 +1,96 @@
+//! Frames a client sends to the relay.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AgentState, ContactSummary, Cursor, Millis};
+
+/// Every frame a client may send. The first must be [`ClientFrame::Hello`]; every other
+/// variant carries an `id` that the relay echoes in its reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Authenticates the connection with an OIDC ID token. Answered by `welcome` or an error
+    /// and a close.
+    Hello {
+        protocol: u32,
+        token: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
+    },
+    /// Replaces the connection's token before it expires.
+    Reauth { id: u64, token: String },
+    /// Keeps the connection alive; answered by `pong`.
+    Ping { id: u64 },
+    /// Subscribes to a roster's presence: a `roster` snapshot, then `presence` pushes. Without
+    /// `roster` the principal's own; `"*"` (supervisors only) every roster.
+    Subscribe {
+        id: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        roster: Option<String>,
+    },
+    /// Publishes the sender's own presence, as the CCP reports it.
+    SetPresence {
+        id: u64,
+        state: AgentState,
+        since: Millis,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact: Option<ContactSummary>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+    },
+    /// Sends a chat message to `to`. Answered by `chat_ack` once it is durably stored.
+    SendChat { id: u64, to: String, client_id: String, text: String },
+    /// Lists the sender's conversations with unread counts.
+    Conversations { id: u64 },
+    /// Everything after the given cursors, plus every conversation's summary.
+    Sync {
+        id: u64,
+        #[serde(default)]
+        cursors: Vec<Cursor>,
+    },
+    /// A page of history with `peer`, newest first, before `before` (exclusive).
+    History {
+        id: u64,
+        peer: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Marks the conversation with `peer` read up to `seq`.
+    MarkRead { id: u64, peer: String, seq: u64 },
+}
+
+impl ClientFrame {
+    /// The request id, for every frame but `hello`.
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            Self::Hello { .. } => None,
+            Self::Reauth { id, .. }
+            | Self::Ping { id }
+            | Self::Subscribe { id, .. }
+            | Self::SetPresence { id, .. }
+            | Self::SendChat { id, .. }
+            | Self::Conversations { id }
+            | Self::Sync { id, .. }
+            | Self::History { id, .. }
+            | Self::MarkRead { id, .. } => Some(*id),
+        }
+    }
+
+    /// The frame's `type` tag, for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Hello { .. } => "hello",
+            Self::Reauth { .. } => "reauth",
+            Self::Ping { .. } => "ping",
+            Self::Subscribe { .. } => "subscribe",
+            Self::SetPresence { .. } => "set_presence",
+            Self::SendChat { .. } => "send_chat",
+            Self::Conversations { .. } => "conversations",
+            Self::Sync { .. } => "sync",
+            Self::History { .. } => "history",
+            Self::MarkRead { .. } => "mark_read",
+        }
+    }
+}

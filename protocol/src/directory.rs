@@ -1,0 +1,31 @@
+//! Directory entries: who exists, under which Connect username, in which team.
+//!
+//! The relay reads them from a file (see `docs/protocol.md`, "Directory file") or, later, from
+//! the Amazon Connect sync; rosters are scoped by one of these fields.
+
+use serde::{Deserialize, Serialize};
+
+/// One person in the directory. `id` is the principal: the value of the identity claim of the
+/// person's ID token (by default the e-mail address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryUser {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hierarchy_group: Option<String>,
+}
+
+/// The directory file: `{"users": [...]}` in JSON, or `[[users]]` tables in TOML.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryFile {
+    #[serde(default)]
+    pub users: Vec<DirectoryUser>,
+}

@@ -1,0 +1,145 @@
+//! Errors as the wire carries them, and WebSocket close codes.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a request failed, in a form a client can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON or not a known frame.
+    BadFrame,
+    /// The first frame was not a `hello`, or a `hello` came twice.
+    ProtocolViolation,
+    /// The `hello` named a protocol version this relay does not speak.
+    UnsupportedProtocol,
+    /// The token is missing, malformed, badly signed or from an unknown issuer.
+    Unauthenticated,
+    /// The token has expired; reconnect or `reauth` with a fresh one.
+    TokenExpired,
+    /// The principal may not do this.
+    Forbidden,
+    /// A field is out of range or malformed.
+    Invalid,
+    /// The frame or text is larger than the relay's limit.
+    TooLarge,
+    /// Too many frames; slow down and retry.
+    RateLimited,
+    /// The relay could not complete the request now; retry.
+    Unavailable,
+    /// Something went wrong inside the relay; retry later.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Whether the same request may succeed if sent again later.
+    pub fn retryable(self) -> bool {
+        matches!(self, Self::RateLimited | Self::Unavailable | Self::Internal | Self::TokenExpired)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadFrame => "bad_frame",
+            Self::ProtocolViolation => "protocol_violation",
+            Self::UnsupportedProtocol => "unsupported_protocol",
+            Self::Unauthenticated => "unauthenticated",
+            Self::TokenExpired => "token_expired",
+            Self::Forbidden => "forbidden",
+            Self::Invalid => "invalid",
+            Self::TooLarge => "too_large",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// The error body of an `error` frame and of every REST error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), retryable: code.retryable() }
+    }
+}
+
+/// WebSocket close codes the relay uses. 4000–4099 mean "reconnect (with backoff)";
+/// 4100–4199 mean "do not reconnect until something changes" (a new token, a new version,
+/// a configuration fix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum CloseCode {
+    /// The relay is shutting down or restarting; reconnect, to this or another node.
+    Restarting = 4000,
+    /// The token expired without a `reauth`; reconnect with a fresh token.
+    TokenExpired = 4001,
+    /// The client did not read fast enough; reconnect and resume from the last sequence seen.
+    SlowConsumer = 4002,
+    /// Nothing was heard from the client within the idle timeout.
+    IdleTimeout = 4003,
+    /// Too many connections for this principal; the oldest was closed.
+    Replaced = 4004,
+    /// The token was refused. Sign in again before reconnecting.
+    Unauthenticated = 4100,
+    /// The Origin is not an allowed extension origin.
+    ForbiddenOrigin = 4101,
+    /// The client speaks another protocol version; update it.
+    UnsupportedProtocol = 4102,
+    /// The first frame was not a valid `hello` in time.
+    ProtocolViolation = 4103,
+}
+
+impl CloseCode {
+    pub const ALL: [Self; 9] = [
+        Self::Restarting,
+        Self::TokenExpired,
+        Self::SlowConsumer,
+        Self::IdleTimeout,
+        Self::Replaced,
+        Self::Unauthenticated,
+        Self::ForbiddenOrigin,
+        Self::UnsupportedProtocol,
+        Self::ProtocolViolation,
+    ];
+
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+
+    pub fn from_code(code: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// Whether a client should reconnect (with backoff) after this close.
+    pub fn reconnect(self) -> bool {
+        self.code() < 4100
+    }
+
+    /// The close reason sent with the code; short, for people reading logs.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Restarting => "relay restarting; reconnect",
+            Self::TokenExpired => "token expired; reconnect with a fresh token",
+            Self::SlowConsumer => "client too slow; reconnect and resume",
+            Self::IdleTimeout => "idle timeout; reconnect",
+            Self::Replaced => "too many connections for this principal",
+            Self::Unauthenticated => "unauthenticated; sign in again",
+            Self::ForbiddenOrigin => "origin not allowed",
+            Self::UnsupportedProtocol => "unsupported protocol version",
+            Self::ProtocolViolation => "expected a hello frame",
+        }
+    }
+}
+
+/// Whether a client should reconnect after a close with this code, including the standard
+/// codes (1001 going away, 1006 abnormal, 1011 server error and 1012 restart mean yes).
+pub fn should_reconnect(code: u16) -> bool {
+    match CloseCode::from_code(code) {
+        Some(c) => c.reconnect(),
+        None => matches!(code, 1001 | 1005 | 1006 | 1011 | 1012 | 1013),
+    }
+}

@@ -1,0 +1,67 @@
+//! The single source of truth for every message that crosses a CCP Sidecar boundary.
+//!
+//! # Layout
+//! - [`client`]: frames a client (the extension's worker, a tool) sends to the relay.
+//! - [`server`]: frames the relay sends to a client, replies and pushes.
+//! - [`presence`]: an agent's presence as the relay stores and fans it out.
+//! - [`chat`]: chat messages and conversation summaries.
+//! - [`directory`]: directory entries and the directory file.
+//! - [`error`]: the `{code, message, retryable}` error body and WebSocket close codes.
+//! - [`limits`]: the limits a relay announces in its welcome frame.
+//!
+//! Every direction is one closed enum tagged by `"type"`. Requests carry an `id` that the reply
+//! echoes; pushes carry none. The first client frame is [`client::ClientFrame::Hello`] and names
+//! [`PROTOCOL_VERSION`]. Nothing here does I/O, so the same types compile for the relay and for
+//! WebAssembly.
+
+pub mod chat;
+pub mod client;
+pub mod directory;
+pub mod error;
+pub mod limits;
+pub mod presence;
+pub mod server;
+
+pub use chat::{ChatMessage, ConversationSummary, Cursor};
+pub use client::ClientFrame;
+pub use directory::{DirectoryFile, DirectoryUser};
+pub use error::{CloseCode, ErrorBody, ErrorCode};
+pub use limits::Limits;
+pub use presence::{AgentState, Channel, ContactState, ContactSummary, Presence, StateKind};
+pub use server::ServerFrame;
+
+/// The protocol version this crate speaks. A relay refuses a `hello` naming another.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Milliseconds since the Unix epoch, the one time format on the wire.
+pub type Millis = i64;
+
+/// Decodes one client frame, with an error a person can act on.
+pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
+    serde_json::from_str(text).map_err(DecodeError::from)
+}
+
+/// Decodes one server frame, with an error a person can act on.
+pub fn decode_server(text: &str) -> Result<ServerFrame, DecodeError> {
+    serde_json::from_str(text).map_err(DecodeError::from)
+}
+
+/// Why a frame could not be decoded. The message never echoes the frame itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl From<serde_json::Error> for DecodeError {
+    fn from(err: serde_json::Error) -> Self {
+        // serde_json's messages name the offending field or variant and the column, never the
+        // value, so they are safe to return to the sender.
+        Self(err.to_string())
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}

@@ -1,0 +1,145 @@
+//! The development token issuer: signs ES256 ID tokens for demo agents and publishes its keys
+//! like an OIDC provider (discovery document and JWKS). It mints a token for anyone who asks,
+//! so the relay serves it only when `--dev-issuer` is given, and only on loopback unless
+//! `--dev-issuer-non-loopback` is given too.
+
+use std::sync::{Arc, RwLock};
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::pkcs8::{EncodePrivateKey, LineEnding};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The audience of development tokens.
+pub const DEV_AUDIENCE: &str = "ccp-sidecar-dev";
+/// Where the issuer lives under the relay.
+pub const DEV_PATH: &str = "/dev/oidc";
+
+struct SigningKey {
+    kid: String,
+    key: EncodingKey,
+    jwk: Value,
+}
+
+/// An in-process issuer with a rotating set of P-256 keys.
+pub struct DevIssuer {
+    issuer: String,
+    keys: RwLock<Vec<SigningKey>>,
+    generation: std::sync::atomic::AtomicU32,
+}
+
+/// What a demo agent asks a token for.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TokenRequest {
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub ttl_s: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TokenResponse {
+    pub id_token: String,
+    pub expires_at: i64,
+}
+
+impl DevIssuer {
+    /// A new issuer named `issuer` (its URL) with one fresh key.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        let this = Self { issuer: issuer.into(), keys: RwLock::default(), generation: 0.into() };
+        this.rotate(false);
+        this
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Adds a new signing key and signs with it from now on. With `retire`, the old keys leave
+    /// the JWKS, so tokens they signed stop validating.
+    pub fn rotate(&self, retire: bool) {
+        let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let secret = p256::SecretKey::random(&mut rand_core::OsRng);
+        let kid = format!("dev-{generation}-{:08x}", rand_core::RngCore::next_u32(&mut rand_core::OsRng));
+        let point = secret.public_key().to_encoded_point(false);
+        let coord = |c: Option<&p256::FieldBytes>| URL_SAFE_NO_PAD.encode(c.map(|b| &b[..]).unwrap_or_default());
+        let jwk = json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+                         "x": coord(point.x()), "y": coord(point.y())});
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).map(|p| p.to_string()).unwrap_or_default();
+        let Ok(key) = EncodingKey::from_ec_pem(pem.as_bytes()) else {
+            tracing::error!("could not encode a development key");
+            return;
+        };
+        if let Ok(mut keys) = self.keys.write() {
+            if retire {
+                keys.clear();
+            }
+            keys.insert(0, SigningKey { kid, key, jwk });
+        }
+    }
+
+    /// The public keys, as the JWKS endpoint serves them.
+    pub fn jwks(&self) -> JwkSet {
+        let keys: Vec<Value> = self.keys.read().map(|k| k.iter().map(|k| k.jwk.clone()).collect()).unwrap_or_default();
+        serde_json::from_value(json!({ "keys": keys })).unwrap_or(JwkSet { keys: Vec::new() })
+    }
+
+    /// Signs arbitrary claims with the current key (tests use this to make bad tokens too).
+    pub fn sign(&self, claims: &Value) -> String {
+        let Ok(keys) = self.keys.read() else { return String::new() };
+        let Some(current) = keys.first() else { return String::new() };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(current.kid.clone());
+        jsonwebtoken::encode(&header, claims, &current.key).unwrap_or_default()
+    }
+
+    /// An ID token for a demo agent, valid for `ttl_s` (default one hour).
+    pub fn mint(&self, request: &TokenRequest) -> TokenResponse {
+        let now = crate::clock::now_ms() / 1000;
+        let exp = now + request.ttl_s.unwrap_or(3600).clamp(1, 24 * 3600);
+        let name = request.name.clone().unwrap_or_else(|| request.email.clone());
+        let claims = json!({
+            "iss": self.issuer, "aud": DEV_AUDIENCE, "sub": request.email, "email": request.email,
+            "name": name, "groups": request.groups, "iat": now, "nbf": now, "exp": exp,
+        });
+        TokenResponse { id_token: self.sign(&claims), expires_at: exp * 1000 }
+    }
+
+    /// Discovery, JWKS and a token endpoint, to nest under [`DEV_PATH`].
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/jwks.json", get(jwks))
+            .route("/token", post(token))
+            .with_state(self)
+    }
+}
+
+async fn discovery(State(dev): State<Arc<DevIssuer>>) -> Json<Value> {
+    Json(json!({
+        "issuer": dev.issuer,
+        "jwks_uri": format!("{}/jwks.json", dev.issuer),
+        "token_endpoint": format!("{}/token", dev.issuer),
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "subject_types_supported": ["public"],
+        "response_types_supported": ["id_token"],
+    }))
+}
+
+async fn jwks(State(dev): State<Arc<DevIssuer>>) -> Json<JwkSet> {
+    Json(dev.jwks())
+}
+
+async fn token(State(dev): State<Arc<DevIssuer>>, Json(request): Json<TokenRequest>) -> Json<TokenResponse> {
+    Json(dev.mint(&request))
+}

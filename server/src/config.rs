@@ -1,0 +1,324 @@
+//! Relay configuration from flags, environment and an optional TOML file.
+//!
+//! Precedence, highest first: a flag, its `SIDECAR_*` environment variable, the same key in the
+//! TOML file named by `--config`, the default. Every setting is documented by `--help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+/// How agents are grouped into rosters, so that a large center does not send every change to
+/// everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RosterBy {
+    /// Everyone in one roster named `all`: right for a small center.
+    Single,
+    /// By the directory's `team` field.
+    Team,
+    /// By the directory's `routing_profile` field.
+    RoutingProfile,
+    /// By the directory's `hierarchy_group` field.
+    HierarchyGroup,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The CCP Sidecar relay: presence and chat for Amazon Connect agents.
+#[derive(Debug, Clone, Parser, Serialize, Deserialize)]
+#[command(name = "ccp-sidecar-relay", version, about, long_about = None)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// TOML file with any of the settings below (keys as the long flag names with `_` for `-`).
+    #[arg(long, env = "SIDECAR_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on.
+    #[arg(long, env = "SIDECAR_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Directory for the SQLite store.
+    #[arg(long, env = "SIDECAR_DATA_DIR", default_value = ".data")]
+    pub data_dir: PathBuf,
+
+    /// OIDC issuer URL whose ID tokens are accepted (discovery at
+    /// `<issuer>/.well-known/openid-configuration`).
+    #[arg(long, env = "SIDECAR_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// Accepted token audiences (the OIDC client ids), comma separated.
+    #[arg(long, env = "SIDECAR_OIDC_AUDIENCE", value_delimiter = ',')]
+    #[serde(default)]
+    pub oidc_audience: Vec<String>,
+
+    /// Claim that identifies a principal.
+    #[arg(long, env = "SIDECAR_IDENTITY_CLAIM", default_value = "email")]
+    pub identity_claim: String,
+
+    /// Claim with a person's display name (the directory's name wins when present).
+    #[arg(long, env = "SIDECAR_NAME_CLAIM", default_value = "name")]
+    pub name_claim: String,
+
+    /// Claim listing a principal's groups.
+    #[arg(long, env = "SIDECAR_GROUP_CLAIM", default_value = "groups")]
+    pub group_claim: String,
+
+    /// Group whose members are supervisors.
+    #[arg(long, env = "SIDECAR_SUPERVISOR_GROUP", default_value = "supervisors")]
+    pub supervisor_group: String,
+
+    /// Allowed WebSocket origins (`chrome-extension://<id>`), comma separated. A request with
+    /// any other Origin is refused; one with none (not a browser) is allowed.
+    #[arg(long, env = "SIDECAR_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+
+    /// How long fetched signing keys are trusted before the JWKS is fetched again, in seconds.
+    #[arg(long, env = "SIDECAR_JWKS_TTL_S", default_value_t = 3600)]
+    pub jwks_ttl_s: u64,
+
+    /// Enable the development token issuer at `/dev/oidc` (for the demo; never in production).
+    #[arg(long, env = "SIDECAR_DEV_ISSUER")]
+    #[serde(default)]
+    pub dev_issuer: bool,
+
+    /// Also allow the development issuer when listening on a non-loopback address.
+    #[arg(long, env = "SIDECAR_DEV_ISSUER_NON_LOOPBACK")]
+    #[serde(default)]
+    pub dev_issuer_non_loopback: bool,
+
+    /// Directory file (JSON or TOML) with users, teams and routing profiles.
+    #[arg(long, env = "SIDECAR_DIRECTORY_FILE")]
+    pub directory_file: Option<PathBuf>,
+
+    /// How rosters are scoped.
+    #[arg(long, env = "SIDECAR_ROSTER_BY", value_enum, default_value = "single")]
+    pub roster_by: RosterBy,
+
+    /// How long an agent with no connection stays online before showing Offline, in ms.
+    #[arg(long, env = "SIDECAR_PRESENCE_GRACE_MS", default_value_t = 10_000)]
+    pub presence_grace_ms: u64,
+
+    /// Largest WebSocket frame accepted, in bytes.
+    #[arg(long, env = "SIDECAR_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
+    pub max_frame_bytes: u32,
+
+    /// Largest chat message text, in bytes of UTF-8.
+    #[arg(long, env = "SIDECAR_MAX_TEXT_BYTES", default_value_t = 4000)]
+    pub max_text_bytes: u32,
+
+    /// Sustained frames per second per connection; bursts of twice this are allowed.
+    #[arg(long, env = "SIDECAR_FRAMES_PER_SECOND", default_value_t = 20)]
+    pub frames_per_second: u32,
+
+    /// Largest history or sync page.
+    #[arg(long, env = "SIDECAR_MAX_PAGE", default_value_t = 100)]
+    pub max_page: u32,
+
+    /// Most simultaneous connections per principal; the oldest is closed beyond it.
+    #[arg(long, env = "SIDECAR_MAX_CONNECTIONS_PER_PRINCIPAL", default_value_t = 8)]
+    pub max_connections_per_principal: u32,
+
+    /// Frames queued for one connection before it counts as too slow and is disconnected.
+    #[arg(long, env = "SIDECAR_SEND_QUEUE", default_value_t = 256)]
+    pub send_queue: u32,
+
+    /// WebSocket read and write buffer size per connection, in bytes.
+    #[arg(long, env = "SIDECAR_WS_BUFFER_BYTES", default_value_t = 4096)]
+    pub ws_buffer_bytes: u32,
+
+    /// Time allowed for the `hello` frame after the upgrade, in ms.
+    #[arg(long, env = "SIDECAR_HELLO_TIMEOUT_MS", default_value_t = 10_000)]
+    pub hello_timeout_ms: u64,
+
+    /// A connection that sends nothing for this long is closed, in ms (clients ping at a third).
+    #[arg(long, env = "SIDECAR_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+
+    /// Time given to clients to close on shutdown, in ms.
+    #[arg(long, env = "SIDECAR_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
+    pub shutdown_grace_ms: u64,
+
+    /// Log format.
+    #[arg(long, env = "SIDECAR_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Args(#[from] clap::Error),
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads from the process's arguments and environment and the file they name.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(std::env::args_os())
+    }
+
+    /// Loads from the given arguments (the first is the program name), the environment and the
+    /// file they name.
+    pub fn load_from<I, T>(args: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        let explicit = Self::from_arg_matches(&matches)?;
+        let config = match &explicit.config {
+            None => explicit,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                merge_file(&explicit, &matches, &text)
+                    .map_err(|message| ConfigError::Parse { path: path.clone(), message })?
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rules that span settings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.dev_issuer && !self.listen.ip().is_loopback() && !self.dev_issuer_non_loopback {
+            return Err(ConfigError::Invalid(format!(
+                "--dev-issuer mints tokens for anyone; it is refused on the non-loopback address {} \
+                 unless --dev-issuer-non-loopback is also given",
+                self.listen
+            )));
+        }
+        if self.oidc_issuer.is_some() && self.oidc_audience.is_empty() {
+            return Err(ConfigError::Invalid(
+                "--oidc-issuer needs --oidc-audience (the client id tokens are issued for)".into(),
+            ));
+        }
+        if self.max_text_bytes + 512 > self.max_frame_bytes {
+            return Err(ConfigError::Invalid(
+                "--max-frame-bytes must exceed --max-text-bytes by at least 512".into(),
+            ));
+        }
+        for (name, value) in [
+            ("--frames-per-second", self.frames_per_second),
+            ("--max-page", self.max_page),
+            ("--send-queue", self.send_queue),
+            ("--max-connections-per-principal", self.max_connections_per_principal),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
+        }
+        if self.ws_buffer_bytes < 1024 {
+            return Err(ConfigError::Invalid("--ws-buffer-bytes must be at least 1024".into()));
+        }
+        Ok(())
+    }
+
+    /// A configuration with every default and the given listen address, for tests and tools.
+    pub fn defaults() -> Self {
+        // The defaults parse by construction; `--help` and tests cover them.
+        Self::try_parse_from(["ccp-sidecar-relay"]).unwrap_or_else(|e| panic!("defaults: {e}"))
+    }
+}
+
+/// Takes each setting from the file unless a flag or environment variable gave it.
+fn merge_file(explicit: &Config, matches: &ArgMatches, text: &str) -> Result<Config, String> {
+    let file: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let serde_json::Value::Object(mut merged) = serde_json::to_value(explicit).map_err(|e| e.to_string())?
+    else {
+        return Err("configuration is not a table".into());
+    };
+    for (key, value) in file {
+        let given = matches!(
+            matches.try_get_raw(&key).ok().and_then(|_| matches.value_source(&key)),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        );
+        if key == "config" || !merged.contains_key(&key) {
+            return Err(format!("unknown setting `{key}`"));
+        }
+        if !given {
+            merged.insert(key, serde_json::to_value(value).map_err(|e| e.to_string())?);
+        }
+    }
+    let mut config: Config =
+        serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| e.to_string())?;
+    config.config = explicit.config.clone();
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_documents_every_setting() {
+        let help = Config::command().render_long_help().to_string();
+        for arg in Config::command().get_arguments() {
+            if let Some(long) = arg.get_long() {
+                assert!(help.contains(&format!("--{long}")), "--{long} missing from --help");
+                assert!(arg.get_help().is_some(), "--{long} has no help text");
+            }
+        }
+    }
+
+    #[test]
+    fn dev_issuer_is_refused_off_loopback() {
+        let err = Config::load_from(["r", "--dev-issuer", "--listen", "0.0.0.0:1"]).unwrap_err();
+        assert!(err.to_string().contains("non-loopback"), "{err}");
+        Config::load_from(["r", "--dev-issuer", "--listen", "0.0.0.0:1", "--dev-issuer-non-loopback"])
+            .unwrap();
+        Config::load_from(["r", "--dev-issuer", "--listen", "[::1]:1"]).unwrap();
+    }
+
+    #[test]
+    fn file_fills_what_flags_leave_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(
+            &path,
+            "max_page = 7\nroster_by = \"team\"\nallowed_origins = [\"chrome-extension://a\"]\nmax_text_bytes = 100\n",
+        )
+        .unwrap();
+        let config =
+            Config::load_from(["r", "--config", path.to_str().unwrap(), "--max-text-bytes", "200"]).unwrap();
+        assert_eq!(config.max_page, 7);
+        assert_eq!(config.roster_by, RosterBy::Team);
+        assert_eq!(config.allowed_origins, ["chrome-extension://a"]);
+        assert_eq!(config.max_text_bytes, 200, "the flag wins over the file");
+        assert_eq!(config.presence_grace_ms, 10_000, "the default stays");
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, "max_pgae = 7\n").unwrap();
+        let err = Config::load_from(["r", "--config", path.to_str().unwrap()]).unwrap_err();
+        assert!(err.to_string().contains("max_pgae"), "{err}");
+        std::fs::write(&path, "max_page = \"many\"\n").unwrap();
+        let err = Config::load_from(["r", "--config", path.to_str().unwrap()]).unwrap_err();
+        assert!(err.to_string().contains("relay.toml"), "{err}");
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        let err = Config::load_from(["r", "--max-page", "0"]).unwrap_err();
+        assert!(err.to_string().contains("--max-page"), "{err}");
+    }
+}

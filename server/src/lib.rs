@@ -1,0 +1,30 @@
+//! The CCP Sidecar relay: authenticated presence and chat over WebSocket, durable by default.
+//!
+//! # Layout
+//! - [`config`]: flags, environment and TOML file.
+//! - [`app`]: shared state, routes (`/ws`, `/healthz`, `/readyz`, `/metrics`, `/dev/oidc`),
+//!   start-up and graceful shutdown; [`run`] is what `main` and the tests call.
+//! - [`session`]: one WebSocket connection, from `hello` to close.
+//! - [`requests`]: one handler per request frame, by concern.
+//! - [`presence`]: per-agent presence, last-writer-wins, grace period, roster fan-out.
+//! - [`hub`]: live connections, bounded outbound queues, the slow-client policy.
+//! - [`auth`]: OIDC token validation (JWKS discovery, cache, rotation) and the dev issuer.
+//! - [`directory`]: users and rosters.
+//! - [`store`]: the storage trait, its SQLite backend and its conformance suite.
+//! - [`metrics`], [`limits`], [`clock`]: small utilities.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod directory;
+pub mod hub;
+pub mod limits;
+pub mod metrics;
+pub mod presence;
+pub mod requests;
+pub mod session;
+pub mod store;
+
+pub use app::{StartError, run};
+pub use config::Config;

@@ -1,0 +1,259 @@
+//! Presence: one entry per agent (not per socket), last-writer-wins by the state's own start
+//! time, Offline only after a grace period with no connection, and fan-out to roster
+//! subscribers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use protocol::{AgentState, ContactSummary, Millis, Presence, ServerFrame};
+
+use crate::hub::{ConnId, Outbox, encode};
+use crate::metrics::Metrics;
+use crate::store::PresenceRecord;
+
+/// A presence report from the agent's CCP.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub state: AgentState,
+    pub since: Millis,
+    pub contact: Option<ContactSummary>,
+    pub username: Option<String>,
+}
+
+/// The outcome of a report.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Stored and, when it changed anything, sent to subscribers.
+    Accepted(Option<PresenceRecord>),
+    /// Older than the state already held; ignored.
+    Stale,
+}
+
+struct Agent {
+    /// The last reported presence (state as the CCP reported it, `online` as the relay sees it).
+    presence: Presence,
+    reported: bool,
+    connections: u32,
+    /// When the last connection closed, while none is open.
+    disconnected_at: Option<Millis>,
+    offline_since: Millis,
+}
+
+impl Agent {
+    fn effective(&self) -> Presence {
+        if self.presence.online {
+            self.presence.clone()
+        } else {
+            Presence {
+                state: AgentState::offline(),
+                since: self.offline_since,
+                contact: None,
+                online: false,
+                ..self.presence.clone()
+            }
+        }
+    }
+
+    fn record(&self, seen_at: Millis) -> PresenceRecord {
+        PresenceRecord { presence: self.presence.clone(), seen_at }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    agents: HashMap<String, Agent>,
+    rosters: HashMap<String, HashMap<ConnId, Outbox>>,
+    everyone: HashMap<ConnId, Outbox>,
+}
+
+impl Inner {
+    fn broadcast(&self, presence: Presence, metrics: &Metrics) {
+        let started = Instant::now();
+        let roster = self.rosters.get(&presence.roster);
+        let frame = encode(&ServerFrame::Presence { presence });
+        let mut pushed = 0;
+        for outbox in roster.into_iter().flat_map(HashMap::values).chain(self.everyone.values()) {
+            outbox.push(frame.clone(), metrics);
+            pushed += 1;
+        }
+        metrics.presence_pushes.fetch_add(pushed, std::sync::atomic::Ordering::Relaxed);
+        metrics.presence_fanout_seconds.observe(started.elapsed());
+    }
+}
+
+/// Every agent's presence and every roster subscription.
+pub struct PresenceHub {
+    inner: Mutex<Inner>,
+    grace_ms: Millis,
+}
+
+impl PresenceHub {
+    pub fn new(grace_ms: u64) -> Self {
+        Self { inner: Mutex::default(), grace_ms: Millis::try_from(grace_ms).unwrap_or(Millis::MAX) }
+    }
+
+    /// Seeds presence from the store and the directory at start: everyone offline.
+    pub fn load(&self, records: Vec<PresenceRecord>, directory: &[(String, String, String)]) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        for (principal, display_name, roster) in directory {
+            inner.agents.entry(principal.clone()).or_insert_with(|| Agent {
+                presence: Presence {
+                    principal: principal.clone(),
+                    username: None,
+                    display_name: display_name.clone(),
+                    roster: roster.clone(),
+                    state: AgentState::offline(),
+                    since: 0,
+                    contact: None,
+                    online: false,
+                },
+                reported: false,
+                connections: 0,
+                disconnected_at: None,
+                offline_since: 0,
+            });
+        }
+        for record in records {
+            let mut presence = record.presence;
+            presence.online = false;
+            if let Some((_, name, roster)) = directory.iter().find(|(p, ..)| *p == presence.principal) {
+                presence.display_name.clone_from(name);
+                presence.roster.clone_from(roster);
+            }
+            inner.agents.insert(
+                presence.principal.clone(),
+                Agent { presence, reported: true, connections: 0, disconnected_at: None, offline_since: record.seen_at },
+            );
+        }
+    }
+
+    /// A connection of `principal` opened.
+    pub fn connect(&self, principal: &str, display_name: &str, roster: &str) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        let agent = inner.agents.entry(principal.to_owned()).or_insert_with(|| Agent {
+            presence: Presence {
+                principal: principal.to_owned(),
+                username: None,
+                display_name: display_name.to_owned(),
+                roster: roster.to_owned(),
+                state: AgentState::offline(),
+                since: 0,
+                contact: None,
+                online: false,
+            },
+            reported: false,
+            connections: 0,
+            disconnected_at: None,
+            offline_since: 0,
+        });
+        agent.connections += 1;
+        agent.disconnected_at = None;
+        agent.presence.display_name = display_name.to_owned();
+        agent.presence.roster = roster.to_owned();
+    }
+
+    /// A connection of `principal` closed; Offline follows after the grace period unless
+    /// another opens.
+    pub fn disconnect(&self, principal: &str, now: Millis) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        if let Some(agent) = inner.agents.get_mut(principal) {
+            agent.connections = agent.connections.saturating_sub(1);
+            if agent.connections == 0 {
+                agent.disconnected_at = Some(now);
+            }
+        }
+    }
+
+    /// Applies a report from `principal`'s CCP.
+    pub fn report(&self, principal: &str, report: Report, now: Millis, metrics: &Metrics) -> Applied {
+        let Ok(mut inner) = self.inner.lock() else { return Applied::Stale };
+        let Some(agent) = inner.agents.get_mut(principal) else { return Applied::Stale };
+        let key = |since: Millis, contact: &Option<ContactSummary>| (since, contact.as_ref().map_or(0, |c| c.since));
+        if agent.reported && key(report.since, &report.contact) < key(agent.presence.since, &agent.presence.contact) {
+            metrics.presence_stale.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Applied::Stale;
+        }
+        let before = agent.effective();
+        agent.presence.state = report.state;
+        agent.presence.since = report.since;
+        agent.presence.contact = report.contact;
+        if report.username.is_some() {
+            agent.presence.username = report.username;
+        }
+        // Reports come only from live connections.
+        agent.presence.online = true;
+        agent.reported = true;
+        let after = agent.effective();
+        if after == before {
+            return Applied::Accepted(None);
+        }
+        let record = agent.record(now);
+        metrics.presence_updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        inner.broadcast(after, metrics);
+        Applied::Accepted(Some(record))
+    }
+
+    /// Marks Offline every agent whose last connection closed more than the grace period ago.
+    /// Returns the records to store.
+    pub fn sweep(&self, now: Millis, metrics: &Metrics) -> Vec<PresenceRecord> {
+        let Ok(mut inner) = self.inner.lock() else { return Vec::new() };
+        let mut gone = Vec::new();
+        for agent in inner.agents.values_mut() {
+            if let Some(at) = agent.disconnected_at
+                && agent.connections == 0
+                && now.saturating_sub(at) >= self.grace_ms
+            {
+                agent.disconnected_at = None;
+                if agent.presence.online {
+                    agent.presence.online = false;
+                    agent.offline_since = at;
+                    gone.push((agent.effective(), agent.record(at)));
+                }
+            }
+        }
+        gone.into_iter()
+            .map(|(presence, record)| {
+                inner.broadcast(presence, metrics);
+                record
+            })
+            .collect()
+    }
+
+    /// Subscribes a connection to a roster (`None`: every roster) and returns its snapshot.
+    /// Registration and snapshot happen under one lock, so no change falls between them.
+    pub fn subscribe(&self, outbox: &Outbox, roster: Option<&str>) -> Vec<Presence> {
+        let Ok(mut inner) = self.inner.lock() else { return Vec::new() };
+        match roster {
+            Some(r) => {
+                inner.rosters.entry(r.to_owned()).or_default().insert(outbox.id, outbox.clone());
+            }
+            None => {
+                inner.everyone.insert(outbox.id, outbox.clone());
+            }
+        }
+        let mut agents: Vec<Presence> = inner
+            .agents
+            .values()
+            .filter(|a| roster.is_none_or(|r| a.presence.roster == r))
+            .map(Agent::effective)
+            .collect();
+        agents.sort_by(|a, b| a.display_name.cmp(&b.display_name).then_with(|| a.principal.cmp(&b.principal)));
+        agents
+    }
+
+    /// Drops every subscription of a connection.
+    pub fn unsubscribe(&self, id: ConnId) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        inner.everyone.remove(&id);
+        inner.rosters.retain(|_, subs| {
+            subs.remove(&id);
+            !subs.is_empty()
+        });
+    }
+
+    /// One agent's presence as subscribers see it.
+    pub fn get(&self, principal: &str) -> Option<Presence> {
+        self.inner.lock().ok()?.agents.get(principal).map(Agent::effective)
+    }
+}

@@ -1,0 +1,171 @@
+//! `send_chat`, `conversations`, `sync`, `history` and `mark_read`.
+//!
+//! The sender of a message is always the connection's principal, and every read names the
+//! conversation by the peer, so a principal can only ever reach conversations it is part of.
+
+use std::time::Instant;
+
+use protocol::{ChatMessage, Cursor, ErrorCode, ServerFrame};
+
+use super::{Outcome, Refusal};
+use crate::clock;
+use crate::hub::encode;
+use crate::session::Session;
+use crate::store::NewMessage;
+
+/// Longest principal name accepted as a peer.
+const MAX_PEER_BYTES: usize = 320;
+/// Longest client message id.
+const MAX_CLIENT_ID_BYTES: usize = 64;
+/// Most cursors in one sync.
+const MAX_CURSORS: usize = 500;
+/// Replies stop adding messages past this many bytes of text and say `more`.
+pub const REPLY_BUDGET_BYTES: usize = 64 * 1024;
+/// History page when the client names none.
+const DEFAULT_PAGE: u32 = 50;
+
+fn check_peer(session: &Session, peer: &str) -> Result<(), Refusal> {
+    if peer.is_empty() || peer.len() > MAX_PEER_BYTES {
+        return Err(Refusal::new(ErrorCode::Invalid, "peer must be 1 to 320 bytes"));
+    }
+    if peer == &*session.principal {
+        return Err(Refusal::new(ErrorCode::Invalid, "a conversation needs two different principals"));
+    }
+    Ok(())
+}
+
+pub async fn send(session: &Session, id: u64, to: String, client_id: String, text: String) -> Result<Outcome, Refusal> {
+    let app = &session.app;
+    check_peer(session, &to)?;
+    if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_BYTES {
+        return Err(Refusal::new(ErrorCode::Invalid, "client_id must be 1 to 64 bytes"));
+    }
+    if text.trim().is_empty() {
+        return Err(Refusal::new(ErrorCode::Invalid, "text is empty"));
+    }
+    if text.len() > app.config.max_text_bytes as usize {
+        let message = format!("text of {} bytes exceeds the limit of {}", text.len(), app.config.max_text_bytes);
+        return Err(Refusal::new(ErrorCode::TooLarge, message));
+    }
+    let started = Instant::now();
+    let new = NewMessage { from: session.principal.to_string(), to, client_id, text, sent_at: clock::now_ms() };
+    let appended = app.store.append_message(new).await?;
+    app.metrics.chat_ack_seconds.observe(started.elapsed());
+    let m = &appended.message;
+    let ack = ServerFrame::ChatAck {
+        id,
+        client_id: m.client_id.clone(),
+        peer: m.to.clone(),
+        seq: m.seq,
+        sent_at: m.sent_at,
+        duplicate: appended.duplicate,
+    };
+    if appended.duplicate {
+        app.metrics.chat_duplicates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(Outcome::Reply(ack));
+    }
+    app.metrics.chat_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(Outcome::ReplyThenDeliver(ack, appended.message))
+}
+
+/// Pushes a stored message to every connection of both participants but the sending one.
+pub fn deliver(session: &Session, message: &ChatMessage) {
+    let app = &session.app;
+    let frame = encode(&ServerFrame::Chat { message: message.clone() });
+    app.hub.send_to(&message.to, &frame, None, &app.metrics);
+    app.hub.send_to(&message.from, &frame, Some(session.outbox.id), &app.metrics);
+}
+
+pub async fn conversations(session: &Session, id: u64) -> Result<ServerFrame, Refusal> {
+    let conversations = session.app.store.conversations(&session.principal).await?;
+    Ok(ServerFrame::Conversations { id, conversations })
+}
+
+/// Everything after the client's cursors, oldest first, within one page.
+pub async fn sync(session: &Session, id: u64, cursors: Vec<Cursor>) -> Result<ServerFrame, Refusal> {
+    let app = &session.app;
+    if cursors.len() > MAX_CURSORS {
+        return Err(Refusal::new(ErrorCode::TooLarge, format!("at most {MAX_CURSORS} cursors per sync")));
+    }
+    for cursor in &cursors {
+        check_peer(session, &cursor.peer)?;
+    }
+    let conversations = app.store.conversations(&session.principal).await?;
+    let mut page = Page::new(app.config.max_page);
+    for cursor in &cursors {
+        if page.full() {
+            page.more = true;
+            break;
+        }
+        let known = conversations.iter().find(|c| c.peer == cursor.peer).map_or(0, |c| c.last_seq);
+        if known <= cursor.seq {
+            continue;
+        }
+        let batch = app.store.messages_after(&session.principal, &cursor.peer, cursor.seq, page.room() + 1).await?;
+        page.extend(batch);
+    }
+    Ok(ServerFrame::Synced { id, conversations, messages: page.messages, more: page.more })
+}
+
+pub async fn history(
+    session: &Session,
+    id: u64,
+    peer: String,
+    before: Option<u64>,
+    limit: Option<u32>,
+) -> Result<ServerFrame, Refusal> {
+    let app = &session.app;
+    check_peer(session, &peer)?;
+    let limit = limit.unwrap_or(DEFAULT_PAGE.min(app.config.max_page));
+    if limit == 0 || limit > app.config.max_page {
+        let message = format!("limit must be 1 to {}", app.config.max_page);
+        return Err(Refusal::new(ErrorCode::TooLarge, message));
+    }
+    let batch = app.store.history(&session.principal, &peer, before, limit + 1).await?;
+    let mut page = Page::new(limit);
+    page.extend(batch);
+    Ok(ServerFrame::History { id, peer, messages: page.messages, more: page.more })
+}
+
+pub async fn mark_read(session: &Session, id: u64, peer: String, seq: u64) -> Result<ServerFrame, Refusal> {
+    let app = &session.app;
+    check_peer(session, &peer)?;
+    let stored = app.store.mark_read(&session.principal, &peer, seq).await?;
+    let frame = encode(&ServerFrame::ReadMarker { peer, seq: stored });
+    app.hub.send_to(&session.principal, &frame, Some(session.outbox.id), &app.metrics);
+    Ok(ServerFrame::Ok { id })
+}
+
+/// A reply page bounded by a count and by [`REPLY_BUDGET_BYTES`].
+struct Page {
+    messages: Vec<ChatMessage>,
+    limit: u32,
+    bytes: usize,
+    more: bool,
+}
+
+impl Page {
+    fn new(limit: u32) -> Self {
+        Self { messages: Vec::new(), limit, bytes: 0, more: false }
+    }
+
+    fn full(&self) -> bool {
+        self.messages.len() >= self.limit as usize || self.bytes >= REPLY_BUDGET_BYTES
+    }
+
+    fn room(&self) -> u32 {
+        self.limit.saturating_sub(u32::try_from(self.messages.len()).unwrap_or(u32::MAX))
+    }
+
+    /// Adds messages until full; anything left over sets `more`.
+    fn extend(&mut self, batch: Vec<ChatMessage>) {
+        for message in batch {
+            if self.full() {
+                self.more = true;
+                return;
+            }
+            self.bytes += message.text.len() + 128;
+            self.messages.push(message);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! `subscribe` and `set_presence`.
+
+use protocol::{AgentState, ContactSummary, ErrorCode, Millis, ServerFrame};
+
+use super::Refusal;
+use crate::clock;
+use crate::presence::{Applied, Report};
+use crate::session::Session;
+
+/// Longest state name or Connect username accepted.
+const MAX_NAME_CHARS: usize = 128;
+/// How far in the future a state's start may lie (clock skew between the CCP and the relay).
+const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
+/// The roster name that means every roster (supervisors only).
+pub const EVERY_ROSTER: &str = "*";
+
+/// Subscribes to the principal's own roster, another roster (supervisors), or all (`*`).
+pub fn subscribe(session: &Session, id: u64, roster: Option<String>) -> Result<ServerFrame, Refusal> {
+    let roster = roster.unwrap_or_else(|| session.roster.clone());
+    let allowed = roster == session.roster || session.identity.supervisor;
+    if !allowed {
+        return Err(Refusal::new(ErrorCode::Forbidden, "only supervisors may see other rosters"));
+    }
+    let scope = (roster != EVERY_ROSTER).then_some(roster.as_str());
+    let agents = session.app.presence.subscribe(&session.outbox, scope);
+    Ok(ServerFrame::Roster { id, roster, agents })
+}
+
+/// Publishes the sender's own presence. The principal is the connection's; nothing in the
+/// frame can name another agent.
+pub fn set(
+    session: &Session,
+    id: u64,
+    state: AgentState,
+    since: Millis,
+    contact: Option<ContactSummary>,
+    username: Option<String>,
+) -> Result<ServerFrame, Refusal> {
+    let now = clock::now_ms();
+    let invalid = |m: &str| Err(Refusal::new(ErrorCode::Invalid, m));
+    if state.name.trim().is_empty() || state.name.chars().count() > MAX_NAME_CHARS {
+        return invalid("state name must be 1 to 128 characters");
+    }
+    if username.as_ref().is_some_and(|u| u.is_empty() || u.chars().count() > MAX_NAME_CHARS) {
+        return invalid("username must be 1 to 128 characters");
+    }
+    let in_range = |t: Millis| t > 0 && t <= now + MAX_FUTURE_MS;
+    if !in_range(since) || contact.as_ref().is_some_and(|c| !in_range(c.since)) {
+        return invalid("since must be a time in milliseconds since the epoch, not in the future");
+    }
+    let app = &session.app;
+    let report = Report { state, since, contact, username };
+    match app.presence.report(&session.principal, report, now, &app.metrics) {
+        Applied::Accepted(Some(record)) => {
+            let store = app.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.put_presence(&record).await {
+                    tracing::warn!(error = %e, "could not store presence");
+                }
+            });
+        }
+        // A stale report is not an error: another tab or device already reported a newer
+        // state. The client learns the current one from its roster.
+        Applied::Accepted(None) | Applied::Stale => {}
+    }
+    Ok(ServerFrame::Ok { id })
+}

@@ -1,0 +1,96 @@
+//! The storage trait every backend implements, and the records it stores.
+//!
+//! The trait is shaped so that a key-value store with conditional writes (DynamoDB) can
+//! implement it: every write is keyed, the only read-modify-writes are "append with the next
+//! sequence number unless this client id is already stored", "raise a read marker" and "replace
+//! presence unless the stored one is newer", and no method needs a join or an ad-hoc query.
+//! `store::conformance` is the suite every backend must pass.
+
+pub mod conformance;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use protocol::{ChatMessage, ConversationSummary, DirectoryUser, Millis, Presence};
+
+pub use sqlite::SqliteStore;
+
+/// A message to append; the store assigns its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub from: String,
+    pub to: String,
+    pub client_id: String,
+    pub text: String,
+    pub sent_at: Millis,
+}
+
+/// The outcome of an append: the stored message, and whether it was already there (a resend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub message: ChatMessage,
+    pub duplicate: bool,
+}
+
+/// One agent's last reported presence and when the relay last heard from them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PresenceRecord {
+    pub presence: Presence,
+    pub seen_at: Millis,
+}
+
+/// Why a store operation failed. The detail is logged, never sent to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store data corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Durable storage for presence snapshots, conversations, messages, read markers and the
+/// directory. Conversations are the unordered pair of participants: `(a, b)` and `(b, a)` name
+/// the same one.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Appends a message with the conversation's next sequence number, durably, before
+    /// returning. If `(from, client_id)` is already stored in the conversation, returns that
+    /// message with `duplicate: true` and stores nothing.
+    async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError>;
+
+    /// Messages of the conversation with `seq > after`, oldest first, at most `limit`.
+    async fn messages_after(&self, a: &str, b: &str, after: u64, limit: u32)
+    -> Result<Vec<ChatMessage>, StoreError>;
+
+    /// Messages of the conversation with `seq < before` (all when `None`), newest first, at
+    /// most `limit`.
+    async fn history(&self, a: &str, b: &str, before: Option<u64>, limit: u32)
+    -> Result<Vec<ChatMessage>, StoreError>;
+
+    /// Every conversation `principal` takes part in, with its read marker and unread count.
+    async fn conversations(&self, principal: &str) -> Result<Vec<ConversationSummary>, StoreError>;
+
+    /// Raises `principal`'s read marker in the conversation with `peer` to `seq` (never lowers
+    /// it, never past the last message) and returns the marker now stored.
+    async fn mark_read(&self, principal: &str, peer: &str, seq: u64) -> Result<u64, StoreError>;
+
+    /// Stores a presence record unless the stored one has a later state start (`since`).
+    /// Returns whether it was stored.
+    async fn put_presence(&self, record: &PresenceRecord) -> Result<bool, StoreError>;
+
+    /// Every stored presence record.
+    async fn load_presence(&self) -> Result<Vec<PresenceRecord>, StoreError>;
+
+    /// Replaces the whole directory.
+    async fn put_directory(&self, users: &[DirectoryUser]) -> Result<(), StoreError>;
+
+    /// The whole directory.
+    async fn directory(&self) -> Result<Vec<DirectoryUser>, StoreError>;
+
+    /// Whether the store answers; for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// The canonical key of a conversation: its participants in order.
+pub fn pair<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
+    if a <= b { (a, b) } else { (b, a) }
+}

@@ -1,0 +1,167 @@
+//! The conformance suite every [`Store`] backend must pass. Each check uses its own principals,
+//! so the whole suite runs against one fresh store: `conformance::run(&store).await`.
+
+use std::sync::Arc;
+
+use protocol::{AgentState, DirectoryUser, Presence, StateKind};
+
+use super::{NewMessage, PresenceRecord, Store};
+
+/// Runs every check; panics with the check's name on the first failure.
+pub async fn run(store: Arc<dyn Store>) {
+    sequence_numbers_are_per_conversation(&*store).await;
+    resends_never_duplicate(&*store).await;
+    reads_page_both_ways(&*store).await;
+    summaries_count_unread_from_the_peer_only(&*store).await;
+    read_markers_only_rise(&*store).await;
+    presence_keeps_the_latest_state(&*store).await;
+    directory_is_replaced_whole(&*store).await;
+    text_is_stored_exactly(&*store).await;
+    concurrent_appends_get_distinct_contiguous_numbers(store.clone()).await;
+    store.ping().await.expect("ping");
+}
+
+fn msg(from: &str, to: &str, client_id: &str, text: &str) -> NewMessage {
+    NewMessage {
+        from: from.into(),
+        to: to.into(),
+        client_id: client_id.into(),
+        text: text.into(),
+        sent_at: 1_700_000_000_000,
+    }
+}
+
+async fn sequence_numbers_are_per_conversation(s: &dyn Store) {
+    let a = s.append_message(msg("seq-a", "seq-b", "1", "one")).await.unwrap();
+    let b = s.append_message(msg("seq-b", "seq-a", "1", "two")).await.unwrap();
+    let c = s.append_message(msg("seq-a", "seq-c", "1", "other")).await.unwrap();
+    assert_eq!((a.message.seq, b.message.seq, c.message.seq), (1, 2, 1), "sequence numbers");
+    assert!(!a.duplicate && !b.duplicate && !c.duplicate);
+    assert_eq!(b.message.from, "seq-b");
+    assert_eq!(b.message.to, "seq-a");
+}
+
+async fn resends_never_duplicate(s: &dyn Store) {
+    let first = s.append_message(msg("dup-a", "dup-b", "same", "original")).await.unwrap();
+    let again = s.append_message(msg("dup-a", "dup-b", "same", "changed on resend")).await.unwrap();
+    assert!(again.duplicate, "resend must be a duplicate");
+    assert_eq!(again.message, first.message, "a resend returns the stored message");
+    let other_sender = s.append_message(msg("dup-b", "dup-a", "same", "hers")).await.unwrap();
+    assert!(!other_sender.duplicate, "client ids are per sender");
+    assert_eq!(other_sender.message.seq, 2);
+    let all = s.messages_after("dup-a", "dup-b", 0, 100).await.unwrap();
+    assert_eq!(all.len(), 2, "resend stored twice: {all:?}");
+}
+
+async fn reads_page_both_ways(s: &dyn Store) {
+    for i in 1..=25 {
+        s.append_message(msg("page-a", "page-b", &format!("c{i}"), &format!("m{i}"))).await.unwrap();
+    }
+    let after = s.messages_after("page-b", "page-a", 20, 3).await.unwrap();
+    assert_eq!(after.iter().map(|m| m.seq).collect::<Vec<_>>(), [21, 22, 23], "messages_after");
+    let newest = s.history("page-a", "page-b", None, 10).await.unwrap();
+    assert_eq!(newest.first().map(|m| m.seq), Some(25), "history starts at the newest");
+    assert_eq!(newest.last().map(|m| m.seq), Some(16));
+    let older = s.history("page-b", "page-a", Some(16), 10).await.unwrap();
+    assert_eq!(older.iter().map(|m| m.seq).collect::<Vec<_>>(), (6..=15).rev().collect::<Vec<_>>());
+    let oldest = s.history("page-a", "page-b", Some(6), 10).await.unwrap();
+    assert_eq!(oldest.len(), 5, "the last page is short");
+    assert!(s.history("page-a", "page-x", None, 10).await.unwrap().is_empty(), "unknown pair");
+    assert!(s.messages_after("page-a", "page-b", 25, 10).await.unwrap().is_empty());
+}
+
+async fn summaries_count_unread_from_the_peer_only(s: &dyn Store) {
+    s.append_message(msg("sum-a", "sum-b", "1", "a1")).await.unwrap();
+    s.append_message(msg("sum-b", "sum-a", "1", "b1")).await.unwrap();
+    s.append_message(msg("sum-b", "sum-a", "2", "b2")).await.unwrap();
+    s.append_message(msg("sum-c", "sum-a", "1", "c1")).await.unwrap();
+    let mut mine = s.conversations("sum-a").await.unwrap();
+    mine.sort_by(|x, y| x.peer.cmp(&y.peer));
+    assert_eq!(mine.len(), 2);
+    assert_eq!((mine[0].peer.as_str(), mine[0].last_seq, mine[0].unread), ("sum-b", 3, 2));
+    assert_eq!(mine[0].last.as_ref().map(|m| m.text.as_str()), Some("b2"));
+    assert_eq!((mine[1].peer.as_str(), mine[1].unread), ("sum-c", 1));
+    let hers = s.conversations("sum-b").await.unwrap();
+    assert_eq!((hers.len(), hers[0].peer.as_str(), hers[0].unread), (1, "sum-a", 1));
+    assert!(s.conversations("sum-nobody").await.unwrap().is_empty());
+}
+
+async fn read_markers_only_rise(s: &dyn Store) {
+    for i in 1..=5 {
+        s.append_message(msg("read-b", "read-a", &i.to_string(), "x")).await.unwrap();
+    }
+    assert_eq!(s.mark_read("read-a", "read-b", 3).await.unwrap(), 3);
+    assert_eq!(s.mark_read("read-a", "read-b", 2).await.unwrap(), 3, "never lowered");
+    assert_eq!(s.mark_read("read-a", "read-b", 99).await.unwrap(), 5, "never past the last");
+    assert_eq!(s.mark_read("read-a", "read-nobody", 4).await.unwrap(), 0, "no conversation");
+    let summary = &s.conversations("read-a").await.unwrap()[0];
+    assert_eq!((summary.read_seq, summary.unread), (5, 0));
+    let theirs = &s.conversations("read-b").await.unwrap()[0];
+    assert_eq!(theirs.read_seq, 0, "markers are per participant");
+}
+
+fn presence(principal: &str, name: &str, since: i64) -> PresenceRecord {
+    PresenceRecord {
+        presence: Presence {
+            principal: principal.into(),
+            username: Some("user".into()),
+            display_name: "名前".into(),
+            roster: "all".into(),
+            state: AgentState { name: name.into(), kind: StateKind::NotRoutable },
+            since,
+            contact: None,
+            online: true,
+        },
+        seen_at: since,
+    }
+}
+
+async fn presence_keeps_the_latest_state(s: &dyn Store) {
+    assert!(s.put_presence(&presence("pres-a", "Available", 100)).await.unwrap());
+    assert!(s.put_presence(&presence("pres-a", "休憩", 200)).await.unwrap());
+    assert!(!s.put_presence(&presence("pres-a", "Stale", 150)).await.unwrap(), "older refused");
+    assert!(s.put_presence(&presence("pres-a", "休憩", 200)).await.unwrap(), "same start accepted");
+    assert!(s.put_presence(&presence("pres-b", "Lunch", 50)).await.unwrap());
+    let all = s.load_presence().await.unwrap();
+    let a = all.iter().find(|r| r.presence.principal == "pres-a").expect("pres-a stored");
+    assert_eq!((a.presence.state.name.as_str(), a.presence.since), ("休憩", 200));
+    assert!(all.iter().any(|r| r.presence.principal == "pres-b"));
+}
+
+async fn directory_is_replaced_whole(s: &dyn Store) {
+    let user = |id: &str, team: &str| DirectoryUser {
+        id: id.into(),
+        username: Some(id.into()),
+        display_name: id.to_uppercase(),
+        team: Some(team.into()),
+        routing_profile: None,
+        hierarchy_group: None,
+    };
+    s.put_directory(&[user("dir-a", "t1"), user("dir-b", "t2")]).await.unwrap();
+    assert_eq!(s.directory().await.unwrap().len(), 2);
+    s.put_directory(&[user("dir-c", "t3")]).await.unwrap();
+    assert_eq!(s.directory().await.unwrap(), [user("dir-c", "t3")], "replaced, not merged");
+}
+
+async fn text_is_stored_exactly(s: &dyn Store) {
+    let text = "<script>alert(1)</script> 'quotes' \"dq\" \\ 改行\n絵文字🙂\u{0}";
+    s.append_message(msg("text-a", "text-b", "t", text)).await.unwrap();
+    let got = s.history("text-a", "text-b", None, 1).await.unwrap();
+    assert_eq!(got[0].text, text);
+}
+
+async fn concurrent_appends_get_distinct_contiguous_numbers(s: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let s = s.clone();
+            let (from, to) = if i % 2 == 0 { ("conc-a", "conc-b") } else { ("conc-b", "conc-a") };
+            tokio::spawn(async move { s.append_message(msg(from, to, &format!("c{i}"), "x")).await })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.expect("task").expect("append").message.seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=100).collect::<Vec<_>>(), "concurrent appends");
+}

@@ -1,0 +1,458 @@
+//! The default backend: one SQLite file in the data directory, in WAL mode with
+//! `synchronous=FULL`, so that a transaction is on disk when its commit returns.
+//!
+//! One writer thread owns the write connection and commits whatever has queued up in one
+//! transaction (group commit): one fsync serves many messages, and an append is acknowledged
+//! only after its commit. Reads run on a small pool of read-only connections in
+//! `spawn_blocking`, which WAL lets proceed beside the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use protocol::{ChatMessage, ConversationSummary, DirectoryUser};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Appended, NewMessage, PresenceRecord, Store, StoreError, pair};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS conversations (
+    a TEXT NOT NULL, b TEXT NOT NULL, last_seq INTEGER NOT NULL,
+    PRIMARY KEY (a, b)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conversations_b ON conversations (b);
+CREATE TABLE IF NOT EXISTS messages (
+    a TEXT NOT NULL, b TEXT NOT NULL, seq INTEGER NOT NULL, sender TEXT NOT NULL,
+    client_id TEXT NOT NULL, text TEXT NOT NULL, sent_at INTEGER NOT NULL,
+    PRIMARY KEY (a, b, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages (a, b, sender, client_id);
+CREATE TABLE IF NOT EXISTS read_markers (
+    principal TEXT NOT NULL, peer TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (principal, peer)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS presence (
+    principal TEXT PRIMARY KEY, since INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS directory (
+    id TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+PRAGMA user_version = 1;
+";
+
+/// Most writes committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Most idle read connections kept.
+const MAX_READERS: usize = 4;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Write {
+    Append(NewMessage, Reply<Appended>),
+    MarkRead { principal: String, peer: String, seq: u64, reply: Reply<u64> },
+    Presence(Box<PresenceRecord>, Reply<bool>),
+    Directory(Vec<DirectoryUser>, Reply<()>),
+}
+
+/// The SQLite store. Cloning shares the same writer and readers.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writes: mpsc::Sender<Write>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: Arc<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `relay.sqlite3` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Unavailable(format!("create {}: {e}", data_dir.display())))?;
+        let path = data_dir.join("relay.sqlite3");
+        let conn = Connection::open(&path).map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        let (writes, rx) = mpsc::channel(8192);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer(conn, rx))
+            .map_err(|e| StoreError::Unavailable(format!("writer thread: {e}")))?;
+        Ok(Self { writes, readers: Arc::default(), path: Arc::new(path) })
+    }
+
+    async fn write<T>(&self, make: impl FnOnce(Reply<T>) -> Write) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.writes
+            .send(make(tx))
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().ok().and_then(|mut r| r.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_reader(&path)?,
+            };
+            let result = f(&conn).map_err(unavailable);
+            if let Ok(mut r) = readers.lock()
+                && r.len() < MAX_READERS
+            {
+                r.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("reader task: {e}")))?
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(unavailable)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
+    Ok(conn)
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// The writer thread: takes what has queued, applies it in one transaction, commits, replies.
+fn writer(mut conn: Connection, mut rx: mpsc::Receiver<Write>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => {
+                for write in batch.drain(..) {
+                    done.push(apply(&tx, write));
+                }
+                if let Err(e) = tx.commit() {
+                    tracing::error!(error = %e, "sqlite commit failed");
+                    for d in &mut done {
+                        d.fail(&e);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "sqlite begin failed");
+                for write in batch.drain(..) {
+                    let mut d = Done::from_write(write);
+                    d.fail(&e);
+                    done.push(d);
+                }
+            }
+        }
+        for d in done {
+            d.send();
+        }
+    }
+}
+
+/// A write's outcome, held until the commit so nothing is acknowledged early.
+enum Done {
+    Append(Result<Appended, StoreError>, Reply<Appended>),
+    MarkRead(Result<u64, StoreError>, Reply<u64>),
+    Presence(Result<bool, StoreError>, Reply<bool>),
+    Directory(Result<(), StoreError>, Reply<()>),
+}
+
+impl Done {
+    fn from_write(write: Write) -> Self {
+        fn pending<T>() -> Result<T, StoreError> {
+            Err(StoreError::Unavailable("not applied".into()))
+        }
+        match write {
+            Write::Append(_, r) => Self::Append(pending(), r),
+            Write::MarkRead { reply, .. } => Self::MarkRead(pending(), reply),
+            Write::Presence(_, r) => Self::Presence(pending(), r),
+            Write::Directory(_, r) => Self::Directory(pending(), r),
+        }
+    }
+
+    fn fail(&mut self, e: &rusqlite::Error) {
+        let err = || StoreError::Unavailable(format!("commit: {e}"));
+        match self {
+            Self::Append(r, _) => *r = Err(err()),
+            Self::MarkRead(r, _) => *r = Err(err()),
+            Self::Presence(r, _) => *r = Err(err()),
+            Self::Directory(r, _) => *r = Err(err()),
+        }
+    }
+
+    fn send(self) {
+        // A caller that went away (its connection closed) no longer needs the answer.
+        match self {
+            Self::Append(r, tx) => drop(tx.send(r)),
+            Self::MarkRead(r, tx) => drop(tx.send(r)),
+            Self::Presence(r, tx) => drop(tx.send(r)),
+            Self::Directory(r, tx) => drop(tx.send(r)),
+        }
+    }
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, write: Write) -> Done {
+    match write {
+        Write::Append(m, reply) => Done::Append(append(tx, m).map_err(unavailable), reply),
+        Write::MarkRead { principal, peer, seq, reply } => {
+            Done::MarkRead(mark_read(tx, &principal, &peer, seq).map_err(unavailable), reply)
+        }
+        Write::Presence(record, reply) => Done::Presence(put_presence(tx, &record), reply),
+        Write::Directory(users, reply) => Done::Directory(put_directory(tx, &users), reply),
+    }
+}
+
+fn append(tx: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
+    let (a, b) = pair(&m.from, &m.to);
+    let existing = tx
+        .query_row(
+            "SELECT seq, text, sent_at FROM messages WHERE a = ?1 AND b = ?2 AND sender = ?3 AND client_id = ?4",
+            params![a, b, m.from, m.client_id],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+        )
+        .optional()?;
+    if let Some((seq, text, sent_at)) = existing {
+        let message = ChatMessage { seq: seq as u64, text, sent_at, ..to_message(&m, 0) };
+        return Ok(Appended { message, duplicate: true });
+    }
+    let seq: i64 = tx.query_row(
+        "INSERT INTO conversations (a, b, last_seq) VALUES (?1, ?2, 1)
+         ON CONFLICT (a, b) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+        params![a, b],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO messages (a, b, seq, sender, client_id, text, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![a, b, seq, m.from, m.client_id, m.text, m.sent_at],
+    )?;
+    Ok(Appended { message: to_message(&m, seq as u64), duplicate: false })
+}
+
+fn to_message(m: &NewMessage, seq: u64) -> ChatMessage {
+    ChatMessage {
+        from: m.from.clone(),
+        to: m.to.clone(),
+        seq,
+        client_id: m.client_id.clone(),
+        text: m.text.clone(),
+        sent_at: m.sent_at,
+    }
+}
+
+fn mark_read(tx: &Connection, principal: &str, peer: &str, seq: u64) -> rusqlite::Result<u64> {
+    let (a, b) = pair(principal, peer);
+    let last: Option<i64> = tx
+        .query_row("SELECT last_seq FROM conversations WHERE a = ?1 AND b = ?2", params![a, b], |r| r.get(0))
+        .optional()?;
+    let Some(last) = last else { return Ok(0) };
+    let target = seq.min(last as u64) as i64;
+    let stored: i64 = tx.query_row(
+        "INSERT INTO read_markers (principal, peer, seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT (principal, peer) DO UPDATE SET seq = max(seq, excluded.seq) RETURNING seq",
+        params![principal, peer, target],
+        |r| r.get(0),
+    )?;
+    Ok(stored as u64)
+}
+
+fn put_presence(tx: &Connection, record: &PresenceRecord) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let changed = tx
+        .execute(
+            "INSERT INTO presence (principal, since, record) VALUES (?1, ?2, ?3)
+             ON CONFLICT (principal) DO UPDATE SET since = excluded.since, record = excluded.record
+             WHERE excluded.since >= presence.since",
+            params![record.presence.principal, record.presence.since, json],
+        )
+        .map_err(unavailable)?;
+    Ok(changed == 1)
+}
+
+fn put_directory(tx: &Connection, users: &[DirectoryUser]) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM directory", []).map_err(unavailable)?;
+    let mut insert = tx
+        .prepare_cached("INSERT OR REPLACE INTO directory (id, record) VALUES (?1, ?2)")
+        .map_err(unavailable)?;
+    for user in users {
+        let json = serde_json::to_string(user).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        insert.execute(params![user.id, json]).map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn row_message(a: &str, b: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
+    let from: String = r.get(1)?;
+    let to = if from == a { b.to_owned() } else { a.to_owned() };
+    Ok(ChatMessage {
+        seq: r.get::<_, i64>(0)? as u64,
+        from,
+        to,
+        client_id: r.get(2)?,
+        text: r.get(3)?,
+        sent_at: r.get(4)?,
+    })
+}
+
+fn query_messages(
+    conn: &Connection,
+    a: &str,
+    b: &str,
+    sql: &str,
+    bound: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![a, b, bound, limit], |r| row_message(a, b, r))?;
+    rows.collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError> {
+        self.write(|reply| Write::Append(message, reply)).await
+    }
+
+    async fn messages_after(
+        &self,
+        a: &str,
+        b: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let (a, b) = pair(a, b);
+        let (a, b) = (a.to_owned(), b.to_owned());
+        self.read(move |c| {
+            query_messages(
+                c,
+                &a,
+                &b,
+                "SELECT seq, sender, client_id, text, sent_at FROM messages
+                 WHERE a = ?1 AND b = ?2 AND seq > ?3 ORDER BY seq ASC LIMIT ?4",
+                after as i64,
+                limit,
+            )
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        a: &str,
+        b: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let (a, b) = pair(a, b);
+        let (a, b) = (a.to_owned(), b.to_owned());
+        let before = before.map_or(i64::MAX, |s| s as i64);
+        self.read(move |c| {
+            query_messages(
+                c,
+                &a,
+                &b,
+                "SELECT seq, sender, client_id, text, sent_at FROM messages
+                 WHERE a = ?1 AND b = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
+                before,
+                limit,
+            )
+        })
+        .await
+    }
+
+    async fn conversations(&self, principal: &str) -> Result<Vec<ConversationSummary>, StoreError> {
+        let me = principal.to_owned();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT a, b, last_seq FROM conversations WHERE a = ?1
+                 UNION ALL SELECT a, b, last_seq FROM conversations WHERE b = ?1 AND a != ?1",
+            )?;
+            let rows: Vec<(String, String, i64)> =
+                stmt.query_map([&me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (a, b, last_seq) in rows {
+                let peer = if a == me { b.clone() } else { a.clone() };
+                let read_seq: i64 = c
+                    .prepare_cached("SELECT seq FROM read_markers WHERE principal = ?1 AND peer = ?2")?
+                    .query_row(params![me, peer], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
+                let unread: i64 = c
+                    .prepare_cached(
+                        "SELECT count(*) FROM messages WHERE a = ?1 AND b = ?2 AND seq > ?3 AND sender != ?4",
+                    )?
+                    .query_row(params![a, b, read_seq, me], |r| r.get(0))?;
+                let last = query_messages(
+                    c,
+                    &a,
+                    &b,
+                    "SELECT seq, sender, client_id, text, sent_at FROM messages
+                     WHERE a = ?1 AND b = ?2 AND seq <= ?3 ORDER BY seq DESC LIMIT ?4",
+                    last_seq,
+                    1,
+                )?
+                .pop();
+                out.push(ConversationSummary {
+                    peer,
+                    last_seq: last_seq as u64,
+                    read_seq: read_seq as u64,
+                    unread: unread as u64,
+                    last,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn mark_read(&self, principal: &str, peer: &str, seq: u64) -> Result<u64, StoreError> {
+        let (principal, peer) = (principal.to_owned(), peer.to_owned());
+        self.write(|reply| Write::MarkRead { principal, peer, seq, reply }).await
+    }
+
+    async fn put_presence(&self, record: &PresenceRecord) -> Result<bool, StoreError> {
+        let record = Box::new(record.clone());
+        self.write(|reply| Write::Presence(record, reply)).await
+    }
+
+    async fn load_presence(&self) -> Result<Vec<PresenceRecord>, StoreError> {
+        let rows: Vec<String> = self
+            .read(|c| c.prepare("SELECT record FROM presence")?.query_map([], |r| r.get(0))?.collect())
+            .await?;
+        rows.iter()
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("presence: {e}"))))
+            .collect()
+    }
+
+    async fn put_directory(&self, users: &[DirectoryUser]) -> Result<(), StoreError> {
+        let users = users.to_vec();
+        self.write(|reply| Write::Directory(users, reply)).await
+    }
+
+    async fn directory(&self) -> Result<Vec<DirectoryUser>, StoreError> {
+        let rows: Vec<String> = self
+            .read(|c| c.prepare("SELECT record FROM directory ORDER BY id")?.query_map([], |r| r.get(0))?.collect())
+            .await?;
+        rows.iter()
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("directory: {e}"))))
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+}
