@@ -1,1 +1,13 @@
+//! Relay clients outside the browser: the protocol client the load generator, the demo's
+//! simulated colleagues and the relay's integration tests share.
+//!
+//! # Layout
+//! - [`client`]: one WebSocket connection speaking the relay protocol.
+//! - [`tokens`]: ID tokens from the relay's development issuer.
+//! - `bin/relay-bench.rs`: the load generator behind `cargo xtask bench relay`.
+//! - `bin/colleagues.rs`: simulated colleagues for `cargo xtask demo`.
 
+pub mod client;
+pub mod tokens;
+
+pub use client::{Client, Event};

@@ -151,8 +151,13 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
             }
             frame = rx.recv() => {
                 let Some(frame) = frame else { break None };
-                if write_queued(&app, socket, frame, &mut rx).await.is_err() {
-                    break None;
+                // A client that stops reading blocks this write; the slow-consumer close must
+                // still get through, so the write races the close signal.
+                tokio::select! {
+                    written = write_queued(&app, socket, frame, &mut rx) => {
+                        if written.is_err() { break None }
+                    }
+                    code = closer.closed() => break Some(Close::Code(code)),
                 }
             }
             message = socket.recv() => {
@@ -299,7 +304,9 @@ async fn close_with(socket: &mut WebSocket, close: Close) {
         Close::TooBig => (1009, "frame too large"),
     };
     let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    if tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(Some(frame)))).await.is_err() {
+        return;
+    }
     // Give the client a moment to answer the close so it sees a clean close code.
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
         while let Some(Ok(message)) = socket.recv().await {

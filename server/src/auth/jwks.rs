@@ -29,6 +29,8 @@ pub enum KeySource {
 struct Cache {
     keys: HashMap<String, (DecodingKey, Algorithm)>,
     fetched: Option<Instant>,
+    /// The last fetch made because a token named an unknown key id.
+    last_forced: Option<Instant>,
     jwks_uri: Option<String>,
 }
 
@@ -73,9 +75,16 @@ impl Issuer {
         if let Some(found) = self.cached(kid, true) {
             return Ok(found);
         }
-        let recently = self.cache.read().ok().and_then(|c| c.fetched).is_some_and(|t| t.elapsed() < REFETCH_COOLDOWN);
-        if !recently {
-            match self.fetch(metrics).await {
+        // A fresh cache without the key id: the issuer may have rotated its keys. Fetch again,
+        // but at most once per cooldown, whatever key ids tokens make up.
+        let (fresh, forced_recently) = self.cache.read().map_or((false, false), |c| {
+            (
+                c.fetched.is_some_and(|t| t.elapsed() < self.ttl),
+                c.last_forced.is_some_and(|t| t.elapsed() < REFETCH_COOLDOWN),
+            )
+        });
+        if !(fresh && forced_recently) {
+            match self.fetch(metrics, fresh).await {
                 Ok(()) => {}
                 Err(e) => {
                     tracing::warn!(issuer = %self.issuer, error = %e, "JWKS fetch failed");
@@ -95,7 +104,7 @@ impl Issuer {
         lookup(&cache.keys, kid)
     }
 
-    async fn fetch(&self, metrics: &Metrics) -> Result<(), AuthError> {
+    async fn fetch(&self, metrics: &Metrics, forced: bool) -> Result<(), AuthError> {
         let KeySource::Remote(http) = &self.source else { return Ok(()) };
         let unavailable = |e: reqwest::Error| AuthError::Unavailable(e.without_url().to_string());
         let known_uri = self.cache.read().ok().and_then(|c| c.jwks_uri.clone());
@@ -134,7 +143,9 @@ impl Issuer {
         let keys = decode_set(&set);
         tracing::info!(issuer = %self.issuer, keys = keys.len(), "fetched JWKS");
         if let Ok(mut cache) = self.cache.write() {
-            *cache = Cache { keys, fetched: Some(Instant::now()), jwks_uri: Some(jwks_uri) };
+            let now = Instant::now();
+            let last_forced = if forced { Some(now) } else { cache.last_forced };
+            *cache = Cache { keys, fetched: Some(now), last_forced, jwks_uri: Some(jwks_uri) };
         }
         Ok(())
     }

@@ -1,1 +1,12 @@
+//! Relay integration tests over real sockets on port 0: a real SQLite file, a real OIDC issuer
+//! served over HTTP (the relay's development issuer, run standalone as an external provider),
+//! and the protocol client the tools use.
 
+mod auth;
+mod chat;
+mod crash;
+mod limits;
+mod operations;
+mod presence;
+mod store;
+mod support;

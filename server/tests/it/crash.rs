@@ -1,0 +1,1 @@
+//! SIGKILL during a chat storm: see loadgen::crash.

@@ -1,0 +1,147 @@
+//! Limits: each breach gets a clear error frame (or, past the hard frame limit, a close code),
+//! never a silent drop, and the connection survives what it can.
+
+use std::time::Duration;
+
+use protocol::{AgentState, ClientFrame, CloseCode, ErrorCode, ServerFrame, StateKind};
+
+use crate::support::{Issuer, Relay, chat, error_code, now_ms, subscribe};
+
+async fn still_alive(client: &mut loadgen::Client) {
+    let pong = client.request(|id| ClientFrame::Ping { id }).await.unwrap();
+    assert!(matches!(pong, ServerFrame::Pong { .. }), "{pong:?}");
+}
+
+#[tokio::test]
+async fn oversized_text_and_frames_are_refused_clearly() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |c| {
+        c.max_text_bytes = 1000;
+        c.max_frame_bytes = 4096;
+    })
+    .await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+
+    let refusal = chat(&mut aiko, "ben@example.com", "big", &"あ".repeat(400)).await;
+    assert_eq!(error_code(&refusal), ErrorCode::TooLarge, "1200 bytes of text");
+    assert!(matches!(refusal, ServerFrame::Error { id: Some(_), .. }));
+    let ServerFrame::Error { error, .. } = &refusal else { panic!() };
+    assert!(error.message.contains("1000"), "{}", error.message);
+    still_alive(&mut aiko).await;
+
+    let frame = format!(r#"{{"type": "ping", "id": 1, "pad": "{}"}}"#, "x".repeat(6000));
+    aiko.send_raw(frame).await.unwrap();
+    assert_eq!(error_code(&aiko.frame().await.unwrap()), ErrorCode::TooLarge, "a frame over max_frame_bytes");
+    still_alive(&mut aiko).await;
+
+    aiko.send_raw("x".repeat(4096 * 4 + 1)).await.unwrap();
+    assert_eq!(aiko.closed().await.unwrap().0, 1009, "past four times the limit the socket closes");
+    let metrics = relay.metrics().await;
+    assert!(metrics.contains("sidecar_oversized_frames_total 2"), "{metrics}");
+    assert!(metrics.contains("sidecar_errors_total{code=\"too_large\"} 3"), "{metrics}");
+    // Nothing was stored.
+    let mut ben = relay.login(&issuer.token("ben@example.com")).await;
+    let list = ben.request(|id| ClientFrame::Conversations { id }).await.unwrap();
+    assert!(matches!(list, ServerFrame::Conversations { conversations, .. } if conversations.is_empty()));
+}
+
+#[tokio::test]
+async fn a_flood_is_rate_limited_with_retryable_errors() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |c| c.frames_per_second = 5).await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    for id in 1..=40 {
+        aiko.send(&ClientFrame::Ping { id }).await.unwrap();
+    }
+    let (mut pongs, mut limited) = (0, 0);
+    for _ in 1..=40 {
+        match aiko.frame().await.unwrap() {
+            ServerFrame::Pong { .. } => pongs += 1,
+            ServerFrame::Error { id: Some(_), error } => {
+                assert_eq!(error.code, ErrorCode::RateLimited);
+                assert!(error.retryable);
+                limited += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!((10..=12).contains(&pongs), "a burst of twice the rate passes: {pongs}");
+    assert_eq!(pongs + limited, 40, "every frame is answered");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    still_alive(&mut aiko).await;
+}
+
+#[tokio::test]
+async fn malformed_frames_get_an_error_and_the_connection_stays() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |_| {}).await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    for bad in ["{", "[]", r#"{"type": "nope", "id": 1}"#, r#"{"type": "ping"}"#, "\u{0}"] {
+        aiko.send_raw(bad.into()).await.unwrap();
+        let reply = aiko.frame().await.unwrap();
+        assert_eq!(error_code(&reply), ErrorCode::BadFrame, "{bad:?}");
+    }
+    aiko.send_binary(vec![0, 1, 2]).await.unwrap();
+    assert_eq!(error_code(&aiko.frame().await.unwrap()), ErrorCode::BadFrame);
+    let again = aiko.request(|id| ClientFrame::Hello { protocol: id as u32, token: String::new(), client: None }).await;
+    assert!(again.is_err() || error_code(&again.unwrap()) == ErrorCode::ProtocolViolation);
+    still_alive(&mut aiko).await;
+    assert!(relay.metrics().await.contains("sidecar_errors_total{code=\"bad_frame\"} 6"));
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_with_a_reconnect_code() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |c| c.idle_timeout_ms = 400).await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    assert_eq!(aiko.closed().await.unwrap().0, CloseCode::IdleTimeout.code());
+}
+
+#[tokio::test]
+async fn too_many_connections_for_one_principal_close_the_oldest() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |c| c.max_connections_per_principal = 2).await;
+    let token = issuer.token("aiko@example.com");
+    let mut first = relay.login(&token).await;
+    let _second = relay.login(&token).await;
+    let mut third = relay.login(&token).await;
+    assert_eq!(first.closed().await.unwrap().0, CloseCode::Replaced.code());
+    still_alive(&mut third).await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_not_buffered_forever() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |c| {
+        c.send_queue = 8;
+        c.frames_per_second = 100_000;
+    })
+    .await;
+    let mut sleeper = relay.login(&issuer.token("sleeper@example.com")).await;
+    subscribe(&mut sleeper, None).await;
+    let mut chatty = relay.login(&issuer.token("chatty@example.com")).await;
+    let start = now_ms() - 1_000_000;
+    let long_name = "状態".repeat(60);
+    // Far more presence changes than the sleeper's socket buffers and queue can hold.
+    let mut id = 0;
+    while !relay.metrics().await.contains("sidecar_slow_consumers_total 1") {
+        for _ in 0..500 {
+            id += 1;
+            chatty
+                .send(&ClientFrame::SetPresence {
+                    id,
+                    state: AgentState { name: long_name.clone(), kind: StateKind::NotRoutable },
+                    since: start + i64::try_from(id).unwrap(),
+                    contact: None,
+                    username: None,
+                })
+                .await
+                .unwrap();
+        }
+        chatty.reply(id).await.unwrap();
+        assert!(id < 400_000, "the sleeper was never disconnected");
+    }
+    assert_eq!(sleeper.closed().await.unwrap().0, CloseCode::SlowConsumer.code());
+    assert!(protocol::error::should_reconnect(CloseCode::SlowConsumer.code()));
+    still_alive(&mut chatty).await;
+}

@@ -1,0 +1,98 @@
+//! Operations: health, readiness, metrics, graceful shutdown, durability across a restart,
+//! and configuration through the real binary.
+
+use protocol::{ClientFrame, CloseCode, ServerFrame, StateKind};
+
+use crate::support::{Issuer, Relay, chat, now_ms, set_state, subscribe};
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |_| {}).await;
+    let get = |path: &str| reqwest::get(format!("{}{path}", relay.base));
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    assert_eq!(get("/readyz").await.unwrap().text().await.unwrap(), "ready\n");
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    chat(&mut aiko, "ben@example.com", "1", "hi").await;
+    let metrics = relay.metrics().await;
+    for line in [
+        "sidecar_connections 1",
+        "sidecar_connections_total 1",
+        "sidecar_chat_messages_total 1",
+        "sidecar_chat_ack_seconds_count 1",
+        "# TYPE sidecar_request_seconds histogram",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn shutdown_tells_clients_to_reconnect() {
+    let issuer = Issuer::start().await;
+    let mut relay = Relay::start(&issuer, |_| {}).await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    let mut ben = relay.login(&issuer.token("ben@example.com")).await;
+    relay.stop().await;
+    for client in [&mut aiko, &mut ben] {
+        let (code, _) = client.closed().await.unwrap();
+        assert_eq!(code, CloseCode::Restarting.code());
+        assert!(protocol::error::should_reconnect(code));
+    }
+}
+
+#[tokio::test]
+async fn messages_and_presence_survive_a_restart() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |_| {}).await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    let since = now_ms() - 5000;
+    set_state(&mut aiko, "休憩", StateKind::NotRoutable, since).await;
+    for i in 1..=5 {
+        chat(&mut aiko, "ben@example.com", &format!("m{i}"), &format!("メッセージ {i}")).await;
+    }
+    drop(aiko);
+    let relay = relay.restart(&issuer, |_| {}).await;
+    let mut ben = relay.login(&issuer.token("ben@example.com")).await;
+    let page = ben.request(|id| ClientFrame::History { id, peer: "aiko@example.com".into(), before: None, limit: None }).await.unwrap();
+    let ServerFrame::History { messages, .. } = page else { panic!("{page:?}") };
+    assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [5, 4, 3, 2, 1]);
+    assert_eq!(messages[4].text, "メッセージ 1");
+    let roster = subscribe(&mut ben, None).await;
+    let ServerFrame::Roster { agents, .. } = roster else { panic!() };
+    let aiko_seen = agents.iter().find(|p| p.principal == "aiko@example.com").expect("aiko known after restart");
+    assert!(!aiko_seen.online, "nobody is online right after a restart");
+    // Aiko comes back and reports the same state: she is online with her original start time.
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    set_state(&mut aiko, "休憩", StateKind::NotRoutable, since).await;
+    let back = crate::support::next_presence_of(&mut ben, "aiko@example.com").await;
+    assert_eq!((back.state.name.as_str(), back.since, back.online), ("休憩", since, true));
+}
+
+fn relay_binary() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ccp-sidecar-relay"))
+}
+
+#[test]
+fn help_documents_every_setting_with_its_environment_variable() {
+    let out = relay_binary().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for setting in ["--listen", "--data-dir", "--oidc-issuer", "--allowed-origins", "--dev-issuer", "--roster-by", "--max-text-bytes"] {
+        assert!(help.contains(setting), "{setting} missing from --help");
+    }
+    assert!(help.contains("SIDECAR_LISTEN"));
+}
+
+#[test]
+fn environment_and_file_settings_are_applied_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = relay_binary().env("SIDECAR_MAX_PAGE", "0").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-page"), "the environment variable was read");
+
+    let file = dir.path().join("relay.toml");
+    std::fs::write(&file, "listen = \"0.0.0.0:0\"\ndev_issuer = true\n").unwrap();
+    let out = relay_binary().arg("--config").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("non-loopback"), "file settings are validated together");
+}
