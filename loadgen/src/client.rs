@@ -151,6 +151,25 @@ impl Client {
         tokio::time::timeout(WAIT, wait).await.context("waiting for a reply")?
     }
 
+    /// Subscribes to a roster and collects its snapshot frames. Returns the roster name and
+    /// agents, or the error frame as an error.
+    pub async fn subscribe(&mut self, roster: Option<&str>) -> anyhow::Result<(String, Vec<protocol::Presence>)> {
+        let id = self.id();
+        self.send(&ClientFrame::Subscribe { id, roster: roster.map(str::to_owned) }).await?;
+        let mut all = Vec::new();
+        loop {
+            match self.reply(id).await? {
+                ServerFrame::Roster { roster, agents, complete, .. } => {
+                    all.extend(agents);
+                    if complete {
+                        return Ok((roster, all));
+                    }
+                }
+                other => bail!("subscribe refused: {other:?}"),
+            }
+        }
+    }
+
     /// Waits for the relay to close the connection and returns the code, skipping frames.
     pub async fn closed(&mut self) -> anyhow::Result<(u16, String)> {
         let wait = async {
@@ -161,6 +180,11 @@ impl Client {
             }
         };
         tokio::time::timeout(WAIT, wait).await.context("waiting for close")?
+    }
+
+    /// The raw WebSocket, for tools that read and write concurrently.
+    pub fn into_stream(self) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        self.ws
     }
 
     /// Closes from the client side.

@@ -22,8 +22,10 @@ pub enum ServerFrame {
     /// The reply to a request that returns nothing else.
     Ok { id: u64 },
     Pong { id: u64 },
-    /// The reply to `subscribe`: every agent in the roster now.
-    Roster { id: u64, roster: String, agents: Vec<Presence> },
+    /// The reply to `subscribe`: every agent in the roster now, in one or more frames with the
+    /// request's `id` (small frames keep every connection's buffers small); `complete` is true
+    /// on the last. Pushes for the roster follow only after it.
+    Roster { id: u64, roster: String, agents: Vec<Presence>, complete: bool },
     /// Push: one agent's presence changed.
     Presence { presence: Presence },
     /// The reply to `send_chat`: the message is durably stored under `seq`.

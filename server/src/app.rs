@@ -184,8 +184,10 @@ async fn websocket(State(app): State<Arc<App>>, headers: HeaderMap, upgrade: Web
     upgrade
         .read_buffer_size(buffer)
         .write_buffer_size(buffer)
-        // Replies are capped well below this (see session::REPLY_BUDGET_BYTES).
-        .max_write_buffer_size(256 * 1024)
+        // Frames are small (roster snapshots come in chunks, history pages are capped by
+        // requests::chat::REPLY_BUDGET_BYTES), so the write buffer stays near its size; this
+        // is the hard cap.
+        .max_write_buffer_size(64 * 1024 + max_frame)
         // Frames up to four times the limit are read and refused with an error frame; larger
         // ones close the connection with 1009 before they are buffered.
         .max_message_size(max_frame * 4)

@@ -11,6 +11,7 @@ use crate::session::Session;
 /// What a request produced: a reply, and for a new chat message the delivery that follows it.
 pub enum Outcome {
     Reply(ServerFrame),
+    Replies(Vec<ServerFrame>),
     ReplyThenDeliver(ServerFrame, ChatMessage),
 }
 
@@ -45,7 +46,7 @@ pub async fn dispatch(session: &mut Session, frame: ClientFrame) -> Result<Outco
         }
         ClientFrame::Ping { id } => ServerFrame::Pong { id },
         ClientFrame::Reauth { id, token } => reauth(session, id, &token).await?,
-        ClientFrame::Subscribe { id, roster } => presence::subscribe(session, id, roster)?,
+        ClientFrame::Subscribe { id, roster } => return Ok(Outcome::Replies(presence::subscribe(session, id, roster)?)),
         ClientFrame::SetPresence { id, state, since, contact, username } => {
             presence::set(session, id, state, since, contact, username)?
         }

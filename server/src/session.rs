@@ -186,11 +186,12 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
                 app.metrics.frames_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match handle(&mut session, &mut bucket, &text).await {
                     Ok(outcome) => {
-                        let (reply, deliver) = match outcome {
-                            Outcome::Reply(reply) => (reply, None),
-                            Outcome::ReplyThenDeliver(reply, message) => (reply, Some(message)),
+                        let (replies, deliver) = match outcome {
+                            Outcome::Reply(reply) => (vec![reply], None),
+                            Outcome::Replies(replies) => (replies, None),
+                            Outcome::ReplyThenDeliver(reply, message) => (vec![reply], Some(message)),
                         };
-                        if send(&app, socket, &reply).await.is_err() { break None }
+                        if send_all(&app, socket, &replies).await.is_err() { break None }
                         if let Some(message) = deliver {
                             requests::chat::deliver(&session, &message);
                         }
@@ -255,6 +256,15 @@ async fn handle(
 async fn send(app: &App, socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
     app.metrics.frames_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     socket.send(Message::Text(encode(frame))).await
+}
+
+/// Writes several frames with one flush.
+async fn send_all(app: &App, socket: &mut WebSocket, frames: &[ServerFrame]) -> Result<(), axum::Error> {
+    for frame in frames {
+        app.metrics.frames_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        socket.feed(Message::Text(encode(frame))).await?;
+    }
+    socket.flush().await
 }
 
 async fn reply_error(app: &App, socket: &mut WebSocket, id: Option<u64>, body: ErrorBody) -> Result<(), axum::Error> {

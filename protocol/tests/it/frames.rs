@@ -46,7 +46,7 @@ fn server_cases() -> Vec<Value> {
                           "max_page": 100, "heartbeat_ms": 20000}}),
         json!({"type": "ok", "id": 1}),
         json!({"type": "pong", "id": 2}),
-        json!({"type": "roster", "id": 3, "roster": "tokyo", "agents": [presence()]}),
+        json!({"type": "roster", "id": 3, "roster": "tokyo", "agents": [presence()], "complete": true}),
         json!({"type": "presence", "presence": presence()}),
         json!({"type": "chat_ack", "id": 5, "client_id": "c-1", "peer": "ben@example.com", "seq": 7,
                "sent_at": 1_764_000_000_000_i64, "duplicate": false}),

@@ -20,7 +20,7 @@ const MAX_CLIENT_ID_BYTES: usize = 64;
 /// Most cursors in one sync.
 const MAX_CURSORS: usize = 500;
 /// Replies stop adding messages past this many bytes of text and say `more`.
-pub const REPLY_BUDGET_BYTES: usize = 64 * 1024;
+pub const REPLY_BUDGET_BYTES: usize = 16 * 1024;
 /// History page when the client names none.
 const DEFAULT_PAGE: u32 = 50;
 

@@ -14,8 +14,11 @@ const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
 /// The roster name that means every roster (supervisors only).
 pub const EVERY_ROSTER: &str = "*";
 
+/// Agents per `roster` frame: about 3 KiB, so a snapshot never grows a connection's buffers.
+pub const ROSTER_CHUNK: usize = 12;
+
 /// Subscribes to the principal's own roster, another roster (supervisors), or all (`*`).
-pub fn subscribe(session: &Session, id: u64, roster: Option<String>) -> Result<ServerFrame, Refusal> {
+pub fn subscribe(session: &Session, id: u64, roster: Option<String>) -> Result<Vec<ServerFrame>, Refusal> {
     let roster = roster.unwrap_or_else(|| session.roster.clone());
     let allowed = roster == session.roster || session.identity.supervisor;
     if !allowed {
@@ -23,7 +26,16 @@ pub fn subscribe(session: &Session, id: u64, roster: Option<String>) -> Result<S
     }
     let scope = (roster != EVERY_ROSTER).then_some(roster.as_str());
     let agents = session.app.presence.subscribe(&session.outbox, scope);
-    Ok(ServerFrame::Roster { id, roster, agents })
+    let chunks = agents.len().div_ceil(ROSTER_CHUNK).max(1);
+    let mut agents = agents.into_iter();
+    Ok((1..=chunks)
+        .map(|n| ServerFrame::Roster {
+            id,
+            roster: roster.clone(),
+            agents: agents.by_ref().take(ROSTER_CHUNK).collect(),
+            complete: n == chunks,
+        })
+        .collect())
 }
 
 /// Publishes the sender's own presence. The principal is the connection's; nothing in the

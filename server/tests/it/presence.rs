@@ -166,3 +166,28 @@ async fn rosters_are_scoped_and_supervisors_see_everyone() {
     next_presence_of(&mut sam, "chen@example.com").await;
     next_presence_of(&mut sam, "aiko@example.com").await;
 }
+
+#[tokio::test]
+async fn a_large_roster_arrives_in_small_frames() {
+    let issuer = Issuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("directory.toml");
+    let users: String = (0..40).map(|i| format!("[[users]]\nid = \"agent{i:02}@example.com\"\ndisplay_name = \"Agent {i:02}\"\n")).collect();
+    std::fs::write(&directory, users).unwrap();
+    let relay = Relay::start(&issuer, |c| c.directory_file = Some(directory)).await;
+    let mut ben = relay.login(&issuer.token("ben@example.com")).await;
+    ben.send(&ClientFrame::Subscribe { id: 7, roster: None }).await.unwrap();
+    let mut frames = Vec::new();
+    loop {
+        let frame = ben.frame().await.unwrap();
+        let ServerFrame::Roster { id, agents, complete, .. } = frame else { panic!("{frame:?}") };
+        assert_eq!(id, 7);
+        assert!(serde_json::to_string(&agents).unwrap().len() < 4096, "each frame stays small");
+        frames.push(agents.len());
+        if complete {
+            break;
+        }
+    }
+    assert_eq!(frames.iter().sum::<usize>(), 41, "forty from the directory and ben");
+    assert!(frames.len() >= 4, "{frames:?}");
+}

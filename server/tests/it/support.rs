@@ -157,9 +157,20 @@ pub fn reply_id(frame: &ServerFrame) -> u64 {
     loadgen::client::reply_id(frame).unwrap_or(0)
 }
 
-/// Subscribes and returns the roster snapshot.
+/// Subscribes and returns the whole roster snapshot as one frame (or the error frame).
 pub async fn subscribe(client: &mut Client, roster: Option<&str>) -> ServerFrame {
-    client.request(|id| ClientFrame::Subscribe { id, roster: roster.map(Into::into) }).await.unwrap()
+    let first = client.request(|id| ClientFrame::Subscribe { id, roster: roster.map(Into::into) }).await.unwrap();
+    let ServerFrame::Roster { id, roster, mut agents, mut complete } = first else { return first };
+    while !complete {
+        match client.reply(id).await.unwrap() {
+            ServerFrame::Roster { agents: more, complete: last, .. } => {
+                agents.extend(more);
+                complete = last;
+            }
+            other => panic!("expected more of the roster, got {other:?}"),
+        }
+    }
+    ServerFrame::Roster { id, roster, agents, complete }
 }
 
 /// The next `presence` push for `principal`, skipping others.
