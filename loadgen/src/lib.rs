@@ -4,11 +4,13 @@
 //! # Layout
 //! - [`client`]: one WebSocket connection speaking the relay protocol.
 //! - [`tokens`]: ID tokens from the relay's development issuer.
+//! - [`bench`]: the relay benchmark.
 //! - [`process`]: a relay binary run as a child process.
 //! - [`crash`]: SIGKILL during a chat storm, then a check of every acknowledged message.
 //! - `bin/relay-bench.rs`: the load generator behind `cargo xtask bench relay`.
 //! - `bin/colleagues.rs`: simulated colleagues for `cargo xtask demo`.
 
+pub mod bench;
 pub mod client;
 pub mod crash;
 pub mod process;

@@ -40,6 +40,7 @@ impl RelayProcess {
             .arg("--data-dir")
             .arg(data_dir)
             .args(args)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(stdout)
             .stderr(stderr)
             .spawn()

@@ -81,8 +81,6 @@ pub enum CloseCode {
     SlowConsumer = 4002,
     /// Nothing was heard from the client within the idle timeout.
     IdleTimeout = 4003,
-    /// Too many connections for this principal; the oldest was closed.
-    Replaced = 4004,
     /// The token was refused. Sign in again before reconnecting.
     Unauthenticated = 4100,
     /// The Origin is not an allowed extension origin.
@@ -91,6 +89,9 @@ pub enum CloseCode {
     UnsupportedProtocol = 4102,
     /// The first frame was not a valid `hello` in time.
     ProtocolViolation = 4103,
+    /// Too many connections for this principal; this, the oldest, was closed. Reconnecting
+    /// would only close another.
+    Replaced = 4104,
 }
 
 impl CloseCode {
@@ -99,11 +100,11 @@ impl CloseCode {
         Self::TokenExpired,
         Self::SlowConsumer,
         Self::IdleTimeout,
-        Self::Replaced,
         Self::Unauthenticated,
         Self::ForbiddenOrigin,
         Self::UnsupportedProtocol,
         Self::ProtocolViolation,
+        Self::Replaced,
     ];
 
     pub fn code(self) -> u16 {

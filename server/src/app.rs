@@ -185,9 +185,9 @@ async fn websocket(State(app): State<Arc<App>>, headers: HeaderMap, upgrade: Web
         .read_buffer_size(buffer)
         .write_buffer_size(buffer)
         // Frames are small (roster snapshots come in chunks, history pages are capped by
-        // requests::chat::REPLY_BUDGET_BYTES), so the write buffer stays near its size; this
-        // is the hard cap.
-        .max_write_buffer_size(64 * 1024 + max_frame)
+        // requests::chat::REPLY_BUDGET_BYTES, conversation previews are short), so the write
+        // buffer stays near its size; this is the hard cap for the rare large reply.
+        .max_write_buffer_size(1024 * 1024 + max_frame)
         // Frames up to four times the limit are read and refused with an error frame; larger
         // ones close the connection with 1009 before they are buffered.
         .max_message_size(max_frame * 4)

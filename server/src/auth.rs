@@ -171,7 +171,9 @@ fn unverified_issuer(token: &str) -> Result<String, AuthError> {
     claims.get("iss").and_then(Value::as_str).map(str::to_owned).ok_or(AuthError::MissingClaim("iss".into()))
 }
 
-/// How long until the identity's token expires, from now.
+/// How long a connection may go on with this identity's token: until it expires, plus the
+/// clock-skew leeway the token was accepted with.
 pub fn time_left(identity: &Identity, now: Millis) -> Duration {
-    Duration::from_millis(u64::try_from(identity.expires_at.saturating_sub(now)).unwrap_or(0))
+    let until = identity.expires_at.saturating_add(LEEWAY_S as Millis * 1000);
+    Duration::from_millis(u64::try_from(until.saturating_sub(now)).unwrap_or(0))
 }

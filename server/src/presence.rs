@@ -68,6 +68,14 @@ struct Inner {
 }
 
 impl Inner {
+    fn remove_subscriber(&mut self, id: ConnId) {
+        self.everyone.remove(&id);
+        self.rosters.retain(|_, subs| {
+            subs.remove(&id);
+            !subs.is_empty()
+        });
+    }
+
     fn broadcast(&self, presence: Presence, metrics: &Metrics) {
         let started = Instant::now();
         let roster = self.rosters.get(&presence.roster);
@@ -222,8 +230,10 @@ impl PresenceHub {
 
     /// Subscribes a connection to a roster (`None`: every roster) and returns its snapshot.
     /// Registration and snapshot happen under one lock, so no change falls between them.
+    /// A connection has one subscription: a new one replaces the old, so no push comes twice.
     pub fn subscribe(&self, outbox: &Outbox, roster: Option<&str>) -> Vec<Presence> {
         let Ok(mut inner) = self.inner.lock() else { return Vec::new() };
+        inner.remove_subscriber(outbox.id);
         match roster {
             Some(r) => {
                 inner.rosters.entry(r.to_owned()).or_default().insert(outbox.id, outbox.clone());
@@ -244,12 +254,9 @@ impl PresenceHub {
 
     /// Drops every subscription of a connection.
     pub fn unsubscribe(&self, id: ConnId) {
-        let Ok(mut inner) = self.inner.lock() else { return };
-        inner.everyone.remove(&id);
-        inner.rosters.retain(|_, subs| {
-            subs.remove(&id);
-            !subs.is_empty()
-        });
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.remove_subscriber(id);
+        }
     }
 
     /// One agent's presence as subscribers see it.

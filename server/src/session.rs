@@ -191,10 +191,12 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
                             Outcome::Replies(replies) => (replies, None),
                             Outcome::ReplyThenDeliver(reply, message) => (vec![reply], Some(message)),
                         };
-                        if send_all(&app, socket, &replies).await.is_err() { break None }
+                        let sent = send_all(&app, socket, &replies).await;
+                        // The message is stored: deliver it even if the sender has gone.
                         if let Some(message) = deliver {
                             requests::chat::deliver(&session, &message);
                         }
+                        if sent.is_err() { break None }
                     }
                     Err((id, refusal)) => {
                         let close = refusal.close;
@@ -241,7 +243,7 @@ async fn handle(
         let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
         return Err((None, Refusal::new(ErrorCode::TooLarge, message)));
     }
-    let frame = protocol::decode_client(text).map_err(|e| (None, Refusal::new(ErrorCode::BadFrame, e.0)))?;
+    let frame = protocol::decode_client(text).map_err(|e| (lenient_id(text), Refusal::new(ErrorCode::BadFrame, e.0)))?;
     let id = frame.id();
     if !bucket.try_take() {
         let message = format!("more than {} frames per second; slow down", app.config.frames_per_second);
@@ -251,6 +253,12 @@ async fn handle(
     let outcome = requests::dispatch(session, frame).await.map_err(|r| (id, r));
     app.metrics.request_seconds.observe(started.elapsed());
     outcome
+}
+
+/// The `id` of a frame that did not decode, when it has a readable one, so the client can match
+/// the error to its request.
+fn lenient_id(text: &str) -> Option<u64> {
+    serde_json::from_str::<serde_json::Value>(text).ok()?.get("id")?.as_u64()
 }
 
 async fn send(app: &App, socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {

@@ -76,9 +76,25 @@ pub fn deliver(session: &Session, message: &ChatMessage) {
     app.hub.send_to(&message.from, &frame, Some(session.outbox.id), &app.metrics);
 }
 
+/// Longest preview of a conversation's last message, in characters.
+pub const PREVIEW_CHARS: usize = 140;
+
 pub async fn conversations(session: &Session, id: u64) -> Result<ServerFrame, Refusal> {
-    let conversations = session.app.store.conversations(&session.principal).await?;
+    let conversations = summaries(session).await?;
     Ok(ServerFrame::Conversations { id, conversations })
+}
+
+/// The principal's conversations, with the last message cut to a preview.
+async fn summaries(session: &Session) -> Result<Vec<protocol::ConversationSummary>, Refusal> {
+    let mut conversations = session.app.store.conversations(&session.principal).await?;
+    for summary in &mut conversations {
+        if let Some(last) = &mut summary.last
+            && let Some((cut, _)) = last.text.char_indices().nth(PREVIEW_CHARS)
+        {
+            last.text.truncate(cut);
+        }
+    }
+    Ok(conversations)
 }
 
 /// Everything after the client's cursors, oldest first, within one page.
@@ -90,7 +106,7 @@ pub async fn sync(session: &Session, id: u64, cursors: Vec<Cursor>) -> Result<Se
     for cursor in &cursors {
         check_peer(session, &cursor.peer)?;
     }
-    let conversations = app.store.conversations(&session.principal).await?;
+    let conversations = summaries(session).await?;
     let mut page = Page::new(app.config.max_page);
     for cursor in &cursors {
         if page.full() {
@@ -118,8 +134,8 @@ pub async fn history(
     check_peer(session, &peer)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE.min(app.config.max_page));
     if limit == 0 || limit > app.config.max_page {
-        let message = format!("limit must be 1 to {}", app.config.max_page);
-        return Err(Refusal::new(ErrorCode::TooLarge, message));
+        let code = if limit == 0 { ErrorCode::Invalid } else { ErrorCode::TooLarge };
+        return Err(Refusal::new(code, format!("limit must be 1 to {}", app.config.max_page)));
     }
     let batch = app.store.history(&session.principal, &peer, before, limit + 1).await?;
     let mut page = Page::new(limit);

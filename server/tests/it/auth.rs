@@ -152,7 +152,9 @@ async fn the_handshake_must_be_a_timely_hello_in_our_protocol() {
 async fn an_expiring_token_closes_the_connection_unless_renewed() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |_| {}).await;
-    let short = |email: &str| issuer.token_with(email, |c| c["exp"] = json!(now_ms() / 1000 + 2));
+    // Expired 27 s ago: still inside the relay's 30 s clock-skew leeway, so it is accepted and
+    // the connection lasts about 3 s more.
+    let short = |email: &str| issuer.token_with(email, |c| c["exp"] = json!(now_ms() / 1000 - 27));
 
     let mut lapsing = relay.login(&short("aiko@example.com")).await;
     let started = std::time::Instant::now();
@@ -164,7 +166,7 @@ async fn an_expiring_token_closes_the_connection_unless_renewed() {
     let fresh = issuer.token("ben@example.com");
     let ok = renewing.request(|id| ClientFrame::Reauth { id, token: fresh }).await.unwrap();
     assert!(matches!(ok, ServerFrame::Ok { .. }), "{ok:?}");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
     let pong = renewing.request(|id| ClientFrame::Ping { id }).await.unwrap();
     assert!(matches!(pong, ServerFrame::Pong { .. }), "still open after the first token expired");
 

@@ -1,0 +1,340 @@
+//! The relay benchmark: thousands of agents on loopback, scoped rosters, a steady rate of
+//! presence changes and chat messages, and the figures `cargo xtask bench relay` prints.
+//!
+//! Latencies are measured inside this process: each presence change carries its send time
+//! (microseconds since the run's epoch) in its state name, each chat message in its text, and
+//! every receiver subtracts. Memory is the relay's resident set (from /proc) before the agents
+//! connect and after, divided by the number of agents.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures_util::{SinkExt as _, StreamExt as _};
+use protocol::{AgentState, ClientFrame, StateKind};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::process::RelayProcess;
+use crate::{Client, tokens};
+
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub binary: PathBuf,
+    pub agents: usize,
+    pub roster_size: usize,
+    pub presence_per_s: u32,
+    pub chat_per_s: u32,
+    pub duration: Duration,
+    pub connect_concurrency: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BenchReport {
+    pub agents: usize,
+    pub rss_kb_before: u64,
+    pub rss_kb_connected: u64,
+    pub rss_kb_end: u64,
+    pub presence_p50_ms: f64,
+    pub presence_p99_ms: f64,
+    pub chat_p50_ms: f64,
+    pub chat_p99_ms: f64,
+    pub chat_ack_p99_ms: f64,
+    pub presence_sent: u64,
+    pub presence_expected: u64,
+    pub presence_received: u64,
+    pub chat_sent: u64,
+    pub chat_acked: u64,
+    pub chat_received: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub errors: u64,
+    pub closed: u64,
+    pub connect_s: f64,
+    pub run_s: f64,
+}
+
+impl BenchReport {
+    pub fn rss_kb_per_agent(&self) -> f64 {
+        let grown = self.rss_kb_connected.max(self.rss_kb_end).saturating_sub(self.rss_kb_before);
+        grown as f64 / self.agents.max(1) as f64
+    }
+
+    /// The one line the issue asks for.
+    pub fn line(&self) -> String {
+        format!(
+            "relay-bench agents={} rss_kb_per_agent={:.1} presence_p50_ms={:.2} presence_p99_ms={:.2} \
+             chat_p50_ms={:.2} chat_p99_ms={:.2} lost={} duplicated={}",
+            self.agents,
+            self.rss_kb_per_agent(),
+            self.presence_p50_ms,
+            self.presence_p99_ms,
+            self.chat_p50_ms,
+            self.chat_p99_ms,
+            self.lost,
+            self.duplicated
+        )
+    }
+}
+
+enum Cmd {
+    Presence { micros: u64 },
+    Chat { to: Arc<str>, client_id: String, micros: u64 },
+    Stop,
+}
+
+#[derive(Default)]
+struct AgentStats {
+    presence_us: Vec<u32>,
+    chat_us: Vec<u32>,
+    ack_us: Vec<u32>,
+    chat_ids: HashSet<String>,
+    duplicated: u64,
+    acked: u64,
+    errors: u64,
+    closed: bool,
+}
+
+fn email(i: usize) -> String {
+    format!("agent-{i:05}@bench.example")
+}
+
+/// Runs the benchmark against a relay it starts from `config.binary`.
+pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
+    let dir = tempfile::tempdir()?;
+    let directory = dir.path().join("directory.json");
+    let users: Vec<_> = (0..config.agents)
+        .map(|i| json!({"id": email(i), "display_name": format!("Agent {i}"), "team": format!("team-{}", i / config.roster_size)}))
+        .collect();
+    std::fs::write(&directory, json!({ "users": users }).to_string())?;
+    let directory = directory.to_string_lossy().into_owned();
+    let relay = RelayProcess::start(
+        &config.binary,
+        &dir.path().join("data"),
+        &["--dev-issuer", "--directory-file", &directory, "--roster-by", "team", "--idle-timeout-ms", "3600000"],
+        None,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut report = BenchReport { agents: config.agents, rss_kb_before: relay.rss_kb()?, ..BenchReport::default() };
+
+    let epoch = Instant::now();
+    let connect_started = Instant::now();
+    let http = reqwest::Client::new();
+    let mut handles = Vec::with_capacity(config.agents);
+    let mut senders = Vec::with_capacity(config.agents);
+    let indexes: Vec<usize> = (0..config.agents).collect();
+    for chunk in indexes.chunks(config.connect_concurrency) {
+        let logins = chunk.iter().map(|&i| {
+            let (http, base, url) = (http.clone(), relay.base.clone(), relay.url.clone());
+            async move {
+                let token = tokens::dev_token(&http, &base, &email(i), &format!("Agent {i}"), &[]).await?;
+                let (mut client, _) = Client::login(&url, &token).await?;
+                client.subscribe(None).await?;
+                anyhow::Ok(client)
+            }
+        });
+        for client in futures_util::future::join_all(logins).await {
+            let (tx, rx) = mpsc::unbounded_channel();
+            senders.push(tx);
+            handles.push(tokio::spawn(agent(client.context("an agent could not log in")?, rx, epoch)));
+        }
+    }
+    report.connect_s = connect_started.elapsed().as_secs_f64();
+    eprintln!("relay-bench: {} agents connected and subscribed in {:.1}s", config.agents, report.connect_s);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    report.rss_kb_connected = relay.rss_kb()?;
+
+    let names: Vec<Arc<str>> = (0..config.agents).map(|i| Arc::from(email(i).as_str())).collect();
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    while started.elapsed() < config.duration {
+        tick.tick().await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let micros = epoch.elapsed().as_micros() as u64;
+        while (report.presence_sent as f64) < elapsed * f64::from(config.presence_per_s) {
+            let i = rng.below(config.agents);
+            let _ = senders[i].send(Cmd::Presence { micros });
+            report.presence_sent += 1;
+        }
+        while (report.chat_sent as f64) < elapsed * f64::from(config.chat_per_s) {
+            let from = rng.below(config.agents);
+            let to = (from + 1 + rng.below(config.agents - 1)) % config.agents;
+            let client_id = format!("{from}-{}", report.chat_sent);
+            let _ = senders[from].send(Cmd::Chat { to: names[to].clone(), client_id, micros });
+            report.chat_sent += 1;
+        }
+    }
+    report.run_s = started.elapsed().as_secs_f64();
+    report.rss_kb_end = relay.rss_kb()?;
+    // Let the last deliveries arrive.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for tx in &senders {
+        let _ = tx.send(Cmd::Stop);
+    }
+
+    let (mut presence, mut chat, mut acks) = (Vec::new(), Vec::new(), Vec::new());
+    for handle in handles {
+        let stats = handle.await?;
+        report.presence_received += stats.presence_us.len() as u64;
+        report.chat_received += stats.chat_ids.len() as u64;
+        report.chat_acked += stats.acked;
+        report.duplicated += stats.duplicated;
+        report.errors += stats.errors;
+        report.closed += u64::from(stats.closed);
+        presence.extend(stats.presence_us);
+        chat.extend(stats.chat_us);
+        acks.extend(stats.ack_us);
+    }
+    report.presence_expected = report.presence_sent * config.roster_size as u64;
+    report.lost = report.chat_acked.saturating_sub(report.chat_received)
+        + report.presence_expected.saturating_sub(report.presence_received);
+    report.presence_p50_ms = percentile(&mut presence, 0.50);
+    report.presence_p99_ms = percentile(&mut presence, 0.99);
+    report.chat_p50_ms = percentile(&mut chat, 0.50);
+    report.chat_p99_ms = percentile(&mut chat, 0.99);
+    report.chat_ack_p99_ms = percentile(&mut acks, 0.99);
+    relay.terminate()?;
+    Ok(report)
+}
+
+/// One agent: sends what the driver asks, and times what it receives.
+async fn agent(client: Client, mut commands: mpsc::UnboundedReceiver<Cmd>, epoch: Instant) -> AgentStats {
+    let (mut sink, mut stream) = client.into_stream().split();
+    let mut stats = AgentStats::default();
+    let mut next_id = 1_000_u64;
+    let mut last_since = 0_i64;
+    let mut pending_acks: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    loop {
+        tokio::select! {
+            command = commands.recv() => {
+                let frame = match command {
+                    None | Some(Cmd::Stop) => break,
+                    Some(Cmd::Presence { micros }) => {
+                        last_since = (wall_ms()).max(last_since);
+                        next_id += 1;
+                        ClientFrame::SetPresence {
+                            id: next_id,
+                            state: AgentState { name: format!("bench-{micros}"), kind: StateKind::NotRoutable },
+                            since: last_since,
+                            contact: None,
+                            username: None,
+                        }
+                    }
+                    Some(Cmd::Chat { to, client_id, micros }) => {
+                        next_id += 1;
+                        pending_acks.insert(next_id, micros);
+                        ClientFrame::SendChat { id: next_id, to: to.to_string(), client_id, text: format!("t{micros}") }
+                    }
+                };
+                let Ok(text) = serde_json::to_string(&frame) else { continue };
+                if sink.send(Message::text(text)).await.is_err() {
+                    stats.closed = true;
+                    break;
+                }
+            }
+            message = stream.next() => {
+                let text = match message {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                        stats.closed = true;
+                        break;
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let now = epoch.elapsed().as_micros() as u64;
+                observe(&text, now, &mut stats, &mut pending_acks);
+            }
+        }
+    }
+    stats
+}
+
+/// Reads just enough of a frame to time it; full decoding would cost the load generator more
+/// CPU than the relay spends sending it.
+fn observe(text: &str, now: u64, stats: &mut AgentStats, pending: &mut std::collections::HashMap<u64, u64>) {
+    let since = |micros: u64| u32::try_from(now.saturating_sub(micros)).unwrap_or(u32::MAX);
+    if text.starts_with(r#"{"type":"presence""#) {
+        if let Some(micros) = number_after(text, r#""name":"bench-"#) {
+            stats.presence_us.push(since(micros));
+        }
+    } else if text.starts_with(r#"{"type":"chat","#) {
+        let client_id = text
+            .split_once(r#""client_id":""#)
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(id, _)| id.to_owned())
+            .unwrap_or_default();
+        if !stats.chat_ids.insert(client_id) {
+            stats.duplicated += 1;
+            return;
+        }
+        if let Some(micros) = number_after(text, r#""text":"t"#) {
+            stats.chat_us.push(since(micros));
+        }
+    } else if text.starts_with(r#"{"type":"chat_ack""#) {
+        stats.acked += 1;
+        if let Some(id) = number_after(text, r#""id":"#)
+            && let Some(micros) = pending.remove(&id)
+        {
+            stats.ack_us.push(since(micros));
+        }
+    } else if text.starts_with(r#"{"type":"error""#) {
+        stats.errors += 1;
+        if stats.errors <= 3 {
+            eprintln!("relay-bench: error frame: {text}");
+        }
+    }
+}
+
+fn number_after(text: &str, marker: &str) -> Option<u64> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The `q` quantile of microsecond samples, in milliseconds.
+pub fn percentile(samples: &mut [u32], q: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    samples.sort_unstable();
+    let rank = ((samples.len() as f64 - 1.0) * q).round() as usize;
+    f64::from(samples[rank]) / 1000.0
+}
+
+/// A small deterministic generator, so runs pick the same agents.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_numbers() {
+        let mut samples: Vec<u32> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(percentile(&mut samples, 0.5), 51.0);
+        assert_eq!(percentile(&mut samples, 0.99), 99.0);
+        assert_eq!(number_after(r#"{"id":42,"x":1}"#, r#""id":"#), Some(42));
+        assert_eq!(number_after("none", "x"), None);
+    }
+}

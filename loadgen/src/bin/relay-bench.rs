@@ -1,0 +1,63 @@
+//! `relay-bench`: the load generator behind `cargo xtask bench relay`. Prints one line of
+//! figures on stdout (details on stderr); `--crash` runs the SIGKILL scenario instead.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use loadgen::bench::{BenchConfig, run};
+
+#[derive(Parser)]
+#[command(about = "Load generator for the CCP Sidecar relay")]
+struct Args {
+    /// The relay binary to start (build it with --release).
+    #[arg(long)]
+    relay: PathBuf,
+    #[arg(long, default_value_t = 5000)]
+    agents: usize,
+    #[arg(long, default_value_t = 500)]
+    roster_size: usize,
+    #[arg(long, default_value_t = 200)]
+    presence_per_s: u32,
+    #[arg(long, default_value_t = 1000)]
+    chat_per_s: u32,
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+    #[arg(long, default_value_t = 100)]
+    connect_concurrency: usize,
+    /// Run the SIGKILL-during-a-chat-storm scenario instead.
+    #[arg(long)]
+    crash: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.crash {
+        let dir = tempfile::tempdir()?;
+        let report = loadgen::crash::run(&args.relay, dir.path(), 8, Duration::from_secs(3)).await?;
+        println!(
+            "relay-crash acked_before_kill={} resent={} in_history={} lost={} duplicated={} gaps={}",
+            report.acked_before_kill, report.resent, report.in_history, report.lost, report.duplicated, report.gaps
+        );
+        anyhow::ensure!(report.lost == 0 && report.duplicated == 0 && report.gaps == 0, "the crash run failed");
+        return Ok(());
+    }
+    let config = BenchConfig {
+        binary: args.relay,
+        agents: args.agents,
+        roster_size: args.roster_size,
+        presence_per_s: args.presence_per_s,
+        chat_per_s: args.chat_per_s,
+        duration: Duration::from_secs(args.seconds),
+        connect_concurrency: args.connect_concurrency,
+    };
+    let report = run(&config).await?;
+    eprintln!("relay-bench details: {report:?}");
+    eprintln!(
+        "relay-bench: rss before={} KiB, connected={} KiB, end={} KiB; chat ack p99={:.2} ms",
+        report.rss_kb_before, report.rss_kb_connected, report.rss_kb_end, report.chat_ack_p99_ms
+    );
+    println!("{}", report.line());
+    Ok(())
+}
