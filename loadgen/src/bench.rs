@@ -55,6 +55,10 @@ pub struct BenchReport {
     pub closed: u64,
     pub connect_s: f64,
     pub run_s: f64,
+    /// CPU the relay used per second of the run (1.0 = one core).
+    pub relay_cores: f64,
+    /// CPU this load generator used per second of the run.
+    pub loadgen_cores: f64,
 }
 
 impl BenchReport {
@@ -150,6 +154,7 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
 
     let names: Vec<Arc<str>> = (0..config.agents).map(|i| Arc::from(email(i).as_str())).collect();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let cpu_before = (relay.cpu_s()?, crate::process::cpu_seconds("/proc/self/stat")?);
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -171,6 +176,8 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         }
     }
     report.run_s = started.elapsed().as_secs_f64();
+    report.relay_cores = (relay.cpu_s()? - cpu_before.0) / report.run_s;
+    report.loadgen_cores = (crate::process::cpu_seconds("/proc/self/stat")? - cpu_before.1) / report.run_s;
     report.rss_kb_end = relay.rss_kb()?;
     // Let the last deliveries arrive.
     tokio::time::sleep(Duration::from_secs(3)).await;

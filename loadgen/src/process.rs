@@ -84,6 +84,11 @@ impl RelayProcess {
             .context("VmRSS not found")
     }
 
+    /// CPU time the relay has used (user + system), in seconds.
+    pub fn cpu_s(&self) -> anyhow::Result<f64> {
+        cpu_seconds(&format!("/proc/{}/stat", self.pid()))
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill9(mut self) -> anyhow::Result<()> {
         self.child.kill()?;
@@ -108,4 +113,14 @@ impl Drop for RelayProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// User + system CPU seconds of a process, from its `/proc/<pid>/stat`.
+pub fn cpu_seconds(stat_path: &str) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(stat_path)?;
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')').context("malformed stat")?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).context("malformed stat");
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    Ok((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }

@@ -77,6 +77,13 @@ pub async fn run(
     let sweeper = tokio::spawn(sweep(app.clone()));
     let router = router(app.clone());
     let stopping = app.clone();
+    // Small frames must leave at once: Nagle's algorithm would hold a presence change back
+    // until the previous one is acknowledged.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;

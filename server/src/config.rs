@@ -134,7 +134,7 @@ pub struct Config {
     pub send_queue: u32,
 
     /// WebSocket read and write buffer size per connection, in bytes.
-    #[arg(long, env = "SIDECAR_WS_BUFFER_BYTES", default_value_t = 4096)]
+    #[arg(long, env = "SIDECAR_WS_BUFFER_BYTES", default_value_t = 2048)]
     pub ws_buffer_bytes: u32,
 
     /// Time allowed for the `hello` frame after the upgrade, in ms.

@@ -58,7 +58,7 @@ impl Outbox {
     /// Asks the connection to close with `code`. Returns whether this call set the code.
     pub fn close(&self, code: CloseCode) -> bool {
         let set = self.control.close.compare_exchange(0, code.code(), Ordering::AcqRel, Ordering::Acquire).is_ok();
-        self.control.notify.notify_one();
+        self.control.notify.notify_waiters();
         set
     }
 }
@@ -67,10 +67,14 @@ impl Closer {
     /// Waits until the connection is asked to close, and says with which code.
     pub async fn closed(&self) -> CloseCode {
         loop {
+            // Registered before the flag is read, so a close between the two is not missed.
+            let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             if let Some(code) = CloseCode::from_code(self.0.close.load(Ordering::Acquire)) {
                 return code;
             }
-            self.0.notify.notified().await;
+            notified.await;
         }
     }
 }

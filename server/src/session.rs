@@ -33,13 +33,14 @@ pub async fn serve(app: Arc<App>, mut socket: WebSocket, origin_ok: bool) {
     if !origin_ok {
         app.metrics.origin_refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let body = ErrorBody::new(ErrorCode::Forbidden, "origin not allowed");
-        refuse(&app, &mut socket, body, CloseCode::ForbiddenOrigin).await;
+        Box::pin(refuse(&app, &mut socket, body, CloseCode::ForbiddenOrigin)).await;
         return;
     }
-    let identity = match hello(&app, &mut socket).await {
+    // Boxed: the handshake's state is large and needed once; the idle connection stays small.
+    let identity = match Box::pin(hello(&app, &mut socket)).await {
         Ok(identity) => identity,
         Err((body, code)) => {
-            refuse(&app, &mut socket, body, code).await;
+            Box::pin(refuse(&app, &mut socket, body, code)).await;
             return;
         }
     };
@@ -59,7 +60,7 @@ pub async fn serve(app: Arc<App>, mut socket: WebSocket, origin_ok: bool) {
 
     let close = run(session, &mut socket, inbox).await;
     if let Some(close) = close {
-        close_with(&mut socket, close).await;
+        Box::pin(close_with(&mut socket, close)).await;
     }
     app.metrics.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
 }
@@ -119,27 +120,31 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
         expires_at: session.identity.expires_at,
         limits: app.limits.clone(),
     };
-    if send(&app, socket, &welcome).await.is_err() {
+    if Box::pin(send(&app, socket, &welcome)).await.is_err() {
         return finish(&session, None);
     }
     let idle = Duration::from_millis(app.config.idle_timeout_ms);
     let mut bucket = TokenBucket::new(app.config.frames_per_second, app.config.frames_per_second * 2);
     let mut last_heard = Instant::now();
     let mut shutdown = app.shutdown_signal();
+    // The close signals and the timer live across iterations: a connection woken for every
+    // pushed frame should not re-register its waiters each time.
+    let stopping = shutdown.changed();
+    let closed = closer.closed();
     let timer = tokio::time::sleep(Duration::from_millis(0));
-    tokio::pin!(timer);
+    tokio::pin!(stopping, closed, timer);
 
     let close = loop {
         tokio::select! {
             biased;
-            code = closer.closed() => break Some(Close::Code(code)),
-            _ = shutdown.changed() => break Some(Close::Code(CloseCode::Restarting)),
+            code = &mut closed => break Some(Close::Code(code)),
+            _ = &mut stopping => break Some(Close::Code(CloseCode::Restarting)),
             () = &mut timer => {
                 let now = Instant::now();
                 let token_left = crate::auth::time_left(&session.identity, clock::now_ms());
                 if token_left.is_zero() {
                     let body = ErrorBody::new(ErrorCode::TokenExpired, "token expired; reconnect with a fresh token");
-                    let _ = send(&app, socket, &ServerFrame::Error { id: None, error: body }).await;
+                    let _ = Box::pin(send(&app, socket, &ServerFrame::Error { id: None, error: body })).await;
                     app.metrics.error(ErrorCode::TokenExpired);
                     break Some(Close::Code(CloseCode::TokenExpired));
                 }
@@ -157,7 +162,7 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
                     written = write_queued(&app, socket, frame, &mut rx) => {
                         if written.is_err() { break None }
                     }
-                    code = closer.closed() => break Some(Close::Code(code)),
+                    code = &mut closed => break Some(Close::Code(code)),
                 }
             }
             message = socket.recv() => {
@@ -177,21 +182,22 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
                     Some(Ok(Message::Binary(_))) => {
                         last_heard = Instant::now();
                         let body = ErrorBody::new(ErrorCode::BadFrame, "binary frames are not accepted; send JSON text");
-                        if reply_error(&app, socket, None, body).await.is_err() { break None }
+                        if Box::pin(reply_error(&app, socket, None, body)).await.is_err() { break None }
                         continue;
                     }
                     Some(Ok(Message::Text(text))) => text,
                 };
                 last_heard = Instant::now();
                 app.metrics.frames_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                match handle(&mut session, &mut bucket, &text).await {
+                // Boxed so that a connection waiting for frames does not carry a request's state.
+                match Box::pin(handle(&mut session, &mut bucket, &text)).await {
                     Ok(outcome) => {
                         let (replies, deliver) = match outcome {
                             Outcome::Reply(reply) => (vec![reply], None),
                             Outcome::Replies(replies) => (replies, None),
                             Outcome::ReplyThenDeliver(reply, message) => (vec![reply], Some(message)),
                         };
-                        let sent = send_all(&app, socket, &replies).await;
+                        let sent = Box::pin(send_all(&app, socket, &replies)).await;
                         // The message is stored: deliver it even if the sender has gone.
                         if let Some(message) = deliver {
                             requests::chat::deliver(&session, &message);
@@ -200,7 +206,7 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
                     }
                     Err((id, refusal)) => {
                         let close = refusal.close;
-                        if reply_error(&app, socket, id, refusal.body).await.is_err() { break None }
+                        if Box::pin(reply_error(&app, socket, id, refusal.body)).await.is_err() { break None }
                         if let Some(code) = close { break Some(Close::Code(code)) }
                     }
                 }

@@ -55,8 +55,14 @@ async fn main() -> anyhow::Result<()> {
     let report = run(&config).await?;
     eprintln!("relay-bench details: {report:?}");
     eprintln!(
-        "relay-bench: rss before={} KiB, connected={} KiB, end={} KiB; chat ack p99={:.2} ms",
-        report.rss_kb_before, report.rss_kb_connected, report.rss_kb_end, report.chat_ack_p99_ms
+        "relay-bench: rss before={} KiB, connected={} KiB, end={} KiB; chat ack p99={:.2} ms; \
+         cores used: relay {:.2}, load generator {:.2}",
+        report.rss_kb_before,
+        report.rss_kb_connected,
+        report.rss_kb_end,
+        report.chat_ack_p99_ms,
+        report.relay_cores,
+        report.loadgen_cores
     );
     println!("{}", report.line());
     Ok(())

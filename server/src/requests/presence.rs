@@ -14,8 +14,8 @@ const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
 /// The roster name that means every roster (supervisors only).
 pub const EVERY_ROSTER: &str = "*";
 
-/// Agents per `roster` frame: about 3 KiB, so a snapshot never grows a connection's buffers.
-pub const ROSTER_CHUNK: usize = 12;
+/// Agents per `roster` frame: about 1.5 KiB, so a snapshot never grows a connection's buffers.
+pub const ROSTER_CHUNK: usize = 6;
 
 /// Subscribes to the principal's own roster, another roster (supervisors), or all (`*`).
 pub fn subscribe(session: &Session, id: u64, roster: Option<String>) -> Result<Vec<ServerFrame>, Refusal> {
