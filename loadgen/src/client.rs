@@ -56,11 +56,8 @@ impl Client {
 
     /// Sends `hello` and returns the relay's first answer.
     pub async fn hello(&mut self, token: &str) -> anyhow::Result<ServerFrame> {
-        let hello = ClientFrame::Hello {
-            protocol: PROTOCOL_VERSION,
-            token: token.to_owned(),
-            client: Some("loadgen".into()),
-        };
+        let hello =
+            ClientFrame::Hello { protocol: PROTOCOL_VERSION, token: token.to_owned(), client: Some("loadgen".into()) };
         self.send(&hello).await?;
         match self.next().await? {
             Event::Frame(frame) => Ok(frame),
@@ -204,8 +201,9 @@ pub fn reply_id(frame: &ServerFrame) -> Option<u64> {
         | ServerFrame::Synced { id, .. }
         | ServerFrame::History { id, .. } => Some(*id),
         ServerFrame::Error { id, .. } => *id,
-        ServerFrame::Welcome { .. } | ServerFrame::Presence { .. } | ServerFrame::Chat { .. } | ServerFrame::ReadMarker { .. } => {
-            None
-        }
+        ServerFrame::Welcome { .. }
+        | ServerFrame::Presence { .. }
+        | ServerFrame::Chat { .. }
+        | ServerFrame::ReadMarker { .. } => None,
     }
 }

@@ -122,7 +122,12 @@ async fn storm_until_dead(client: Client, i: usize, ledger: Arc<Mutex<Ledger>>) 
         while in_flight.len() < 32 {
             next += 1;
             let client_id = format!("{i}-{next}");
-            let frame = ClientFrame::SendChat { id: next, to: sink(i), client_id: client_id.clone(), text: text_of(&client_id) };
+            let frame = ClientFrame::SendChat {
+                id: next,
+                to: sink(i),
+                client_id: client_id.clone(),
+                text: text_of(&client_id),
+            };
             let Ok(text) = serde_json::to_string(&frame) else { return };
             if let Ok(mut ledger) = ledger.lock() {
                 ledger.sent.push(client_id.clone());
@@ -152,9 +157,8 @@ async fn read_all(client: &mut Client, peer: &str) -> anyhow::Result<Vec<protoco
     let mut all = Vec::new();
     let mut before = None;
     loop {
-        let page = client
-            .request(|id| ClientFrame::History { id, peer: peer.to_owned(), before, limit: Some(100) })
-            .await?;
+        let page =
+            client.request(|id| ClientFrame::History { id, peer: peer.to_owned(), before, limit: Some(100) }).await?;
         let ServerFrame::History { messages, more, .. } = page else {
             anyhow::bail!("expected history, got {page:?}");
         };

@@ -5,6 +5,7 @@
 //! - [`client`]: one WebSocket connection speaking the relay protocol.
 //! - [`tokens`]: ID tokens from the relay's development issuer.
 //! - [`bench`]: the relay benchmark.
+//! - [`colleagues`]: the demo's simulated colleagues.
 //! - [`process`]: a relay binary run as a child process.
 //! - [`crash`]: SIGKILL during a chat storm, then a check of every acknowledged message.
 //! - `bin/relay-bench.rs`: the load generator behind `cargo xtask bench relay`.
@@ -12,6 +13,7 @@
 
 pub mod bench;
 pub mod client;
+pub mod colleagues;
 pub mod crash;
 pub mod process;
 pub mod tokens;

@@ -20,26 +20,62 @@ pub enum ServerFrame {
         limits: Limits,
     },
     /// The reply to a request that returns nothing else.
-    Ok { id: u64 },
-    Pong { id: u64 },
+    Ok {
+        id: u64,
+    },
+    Pong {
+        id: u64,
+    },
     /// The reply to `subscribe`: every agent in the roster now, in one or more frames with the
     /// request's `id` (small frames keep every connection's buffers small); `complete` is true
     /// on the last. Pushes for the roster follow only after it.
-    Roster { id: u64, roster: String, agents: Vec<Presence>, complete: bool },
+    Roster {
+        id: u64,
+        roster: String,
+        agents: Vec<Presence>,
+        complete: bool,
+    },
     /// Push: one agent's presence changed.
-    Presence { presence: Presence },
+    Presence {
+        presence: Presence,
+    },
     /// The reply to `send_chat`: the message is durably stored under `seq`.
-    ChatAck { id: u64, client_id: String, peer: String, seq: u64, sent_at: Millis, duplicate: bool },
+    ChatAck {
+        id: u64,
+        client_id: String,
+        peer: String,
+        seq: u64,
+        sent_at: Millis,
+        duplicate: bool,
+    },
     /// Push: a message in one of your conversations (including ones you sent from elsewhere).
-    Chat { message: ChatMessage },
-    Conversations { id: u64, conversations: Vec<ConversationSummary> },
+    Chat {
+        message: ChatMessage,
+    },
+    Conversations {
+        id: u64,
+        conversations: Vec<ConversationSummary>,
+    },
     /// The reply to `sync`: messages after the cursors, oldest first. When `more` is true, sync
     /// again with the new cursors.
-    Synced { id: u64, conversations: Vec<ConversationSummary>, messages: Vec<ChatMessage>, more: bool },
+    Synced {
+        id: u64,
+        conversations: Vec<ConversationSummary>,
+        messages: Vec<ChatMessage>,
+        more: bool,
+    },
     /// The reply to `history`: newest first; `more` when older messages exist.
-    History { id: u64, peer: String, messages: Vec<ChatMessage>, more: bool },
+    History {
+        id: u64,
+        peer: String,
+        messages: Vec<ChatMessage>,
+        more: bool,
+    },
     /// Push: you marked a conversation read on another connection.
-    ReadMarker { peer: String, seq: u64 },
+    ReadMarker {
+        peer: String,
+        seq: u64,
+    },
     /// A request failed (`id` set) or the connection broke a rule (`id` absent).
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,8 +89,7 @@ impl ServerFrame {
     /// string and no type has a fallible `Serialize`.
     pub fn encode(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"type":"error","error":{"code":"internal","message":"encode","retryable":true}}"#
-                .to_owned()
+            r#"{"type":"error","error":{"code":"internal","message":"encode","retryable":true}}"#.to_owned()
         })
     }
 }

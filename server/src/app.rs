@@ -114,7 +114,12 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         issuers.push(Issuer::new(url.clone(), config.oidc_audience.clone(), KeySource::Remote(http), ttl));
     }
     if let Some(dev) = &dev {
-        issuers.push(Issuer::new(dev.issuer().to_owned(), vec![DEV_AUDIENCE.to_owned()], KeySource::Local(dev.clone()), ttl));
+        issuers.push(Issuer::new(
+            dev.issuer().to_owned(),
+            vec![DEV_AUDIENCE.to_owned()],
+            KeySource::Local(dev.clone()),
+            ttl,
+        ));
     }
     if issuers.is_empty() {
         tracing::warn!("no token issuer configured: every connection will be refused (see --oidc-issuer)");

@@ -109,11 +109,7 @@ impl Verifier {
             return Err(AuthError::Algorithm);
         }
         let claimed_issuer = unverified_issuer(token)?;
-        let issuer = self
-            .issuers
-            .iter()
-            .find(|i| i.issuer() == claimed_issuer)
-            .ok_or(AuthError::UnknownIssuer)?;
+        let issuer = self.issuers.iter().find(|i| i.issuer() == claimed_issuer).ok_or(AuthError::UnknownIssuer)?;
         let (key, alg) = issuer.key(header.kid.as_deref(), metrics).await?;
         if alg != header.alg {
             return Err(AuthError::Algorithm);
@@ -124,8 +120,8 @@ impl Verifier {
         validation.set_issuer(&[issuer.issuer()]);
         validation.set_audience(issuer.audiences());
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| {
-            match e.kind() {
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
                 ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 ErrorKind::InvalidAudience => AuthError::WrongAudience,
@@ -134,8 +130,7 @@ impl Verifier {
                 ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => AuthError::Algorithm,
                 ErrorKind::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
                 _ => AuthError::Malformed,
-            }
-        })?;
+            })?;
         self.identity(&data.claims)
     }
 
@@ -147,19 +142,12 @@ impl Verifier {
             .ok_or_else(|| AuthError::MissingClaim(self.claims.identity.clone()))?;
         let display_name = claims.get(&self.claims.name).and_then(Value::as_str).map(str::to_owned);
         let supervisor = match claims.get(&self.claims.groups) {
-            Some(Value::Array(groups)) => {
-                groups.iter().any(|g| g.as_str() == Some(&self.claims.supervisor_group))
-            }
+            Some(Value::Array(groups)) => groups.iter().any(|g| g.as_str() == Some(&self.claims.supervisor_group)),
             Some(Value::String(g)) => g.split([' ', ',']).any(|g| g == self.claims.supervisor_group),
             _ => false,
         };
         let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| AuthError::MissingClaim("exp".into()))?;
-        Ok(Identity {
-            principal: principal.to_owned(),
-            display_name,
-            supervisor,
-            expires_at: exp.saturating_mul(1000),
-        })
+        Ok(Identity { principal: principal.to_owned(), display_name, supervisor, expires_at: exp.saturating_mul(1000) })
     }
 }
 

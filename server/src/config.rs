@@ -185,8 +185,8 @@ impl Config {
         let config = match &explicit.config {
             None => explicit,
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
                 merge_file(&explicit, &matches, &text)
                     .map_err(|message| ConfigError::Parse { path: path.clone(), message })?
             }
@@ -210,9 +210,7 @@ impl Config {
             ));
         }
         if self.max_text_bytes + 512 > self.max_frame_bytes {
-            return Err(ConfigError::Invalid(
-                "--max-frame-bytes must exceed --max-text-bytes by at least 512".into(),
-            ));
+            return Err(ConfigError::Invalid("--max-frame-bytes must exceed --max-text-bytes by at least 512".into()));
         }
         for (name, value) in [
             ("--frames-per-second", self.frames_per_second),
@@ -240,8 +238,7 @@ impl Config {
 /// Takes each setting from the file unless a flag or environment variable gave it.
 fn merge_file(explicit: &Config, matches: &ArgMatches, text: &str) -> Result<Config, String> {
     let file: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-    let serde_json::Value::Object(mut merged) = serde_json::to_value(explicit).map_err(|e| e.to_string())?
-    else {
+    let serde_json::Value::Object(mut merged) = serde_json::to_value(explicit).map_err(|e| e.to_string())? else {
         return Err("configuration is not a table".into());
     };
     for (key, value) in file {
@@ -256,8 +253,7 @@ fn merge_file(explicit: &Config, matches: &ArgMatches, text: &str) -> Result<Con
             merged.insert(key, serde_json::to_value(value).map_err(|e| e.to_string())?);
         }
     }
-    let mut config: Config =
-        serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| e.to_string())?;
+    let mut config: Config = serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| e.to_string())?;
     config.config = explicit.config.clone();
     Ok(config)
 }
@@ -281,8 +277,7 @@ mod tests {
     fn dev_issuer_is_refused_off_loopback() {
         let err = Config::load_from(["r", "--dev-issuer", "--listen", "0.0.0.0:1"]).unwrap_err();
         assert!(err.to_string().contains("non-loopback"), "{err}");
-        Config::load_from(["r", "--dev-issuer", "--listen", "0.0.0.0:1", "--dev-issuer-non-loopback"])
-            .unwrap();
+        Config::load_from(["r", "--dev-issuer", "--listen", "0.0.0.0:1", "--dev-issuer-non-loopback"]).unwrap();
         Config::load_from(["r", "--dev-issuer", "--listen", "[::1]:1"]).unwrap();
     }
 
@@ -295,8 +290,7 @@ mod tests {
             "max_page = 7\nroster_by = \"team\"\nallowed_origins = [\"chrome-extension://a\"]\nmax_text_bytes = 100\n",
         )
         .unwrap();
-        let config =
-            Config::load_from(["r", "--config", path.to_str().unwrap(), "--max-text-bytes", "200"]).unwrap();
+        let config = Config::load_from(["r", "--config", path.to_str().unwrap(), "--max-text-bytes", "200"]).unwrap();
         assert_eq!(config.max_page, 7);
         assert_eq!(config.roster_by, RosterBy::Team);
         assert_eq!(config.allowed_origins, ["chrome-extension://a"]);

@@ -100,24 +100,51 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
         let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
-            let _ =
-                writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
         };
         gauge(&mut out, "sidecar_connections", "Open WebSocket connections.", self.connections.load(Relaxed));
         counter(&mut out, "sidecar_connections_total", "WebSocket connections accepted.", &self.connections_total);
         counter(&mut out, "sidecar_frames_in_total", "Frames received from clients.", &self.frames_in);
         counter(&mut out, "sidecar_frames_out_total", "Frames sent to clients.", &self.frames_out);
         counter(&mut out, "sidecar_chat_messages_total", "Chat messages stored.", &self.chat_messages);
-        counter(&mut out, "sidecar_chat_duplicates_total", "Chat resends answered from the store.", &self.chat_duplicates);
+        counter(
+            &mut out,
+            "sidecar_chat_duplicates_total",
+            "Chat resends answered from the store.",
+            &self.chat_duplicates,
+        );
         counter(&mut out, "sidecar_presence_updates_total", "Presence changes accepted.", &self.presence_updates);
-        counter(&mut out, "sidecar_presence_stale_total", "Presence updates older than the stored state.", &self.presence_stale);
-        counter(&mut out, "sidecar_presence_pushes_total", "Presence frames queued to subscribers.", &self.presence_pushes);
-        counter(&mut out, "sidecar_slow_consumers_total", "Connections closed for not reading fast enough.", &self.slow_consumers);
+        counter(
+            &mut out,
+            "sidecar_presence_stale_total",
+            "Presence updates older than the stored state.",
+            &self.presence_stale,
+        );
+        counter(
+            &mut out,
+            "sidecar_presence_pushes_total",
+            "Presence frames queued to subscribers.",
+            &self.presence_pushes,
+        );
+        counter(
+            &mut out,
+            "sidecar_slow_consumers_total",
+            "Connections closed for not reading fast enough.",
+            &self.slow_consumers,
+        );
         counter(&mut out, "sidecar_auth_failures_total", "Tokens refused.", &self.auth_failures);
-        counter(&mut out, "sidecar_origin_refusals_total", "Connections refused for their Origin.", &self.origin_refusals);
+        counter(
+            &mut out,
+            "sidecar_origin_refusals_total",
+            "Connections refused for their Origin.",
+            &self.origin_refusals,
+        );
         counter(&mut out, "sidecar_oversized_frames_total", "Frames over the size limit.", &self.oversized_frames);
         counter(&mut out, "sidecar_jwks_fetches_total", "JWKS documents fetched.", &self.jwks_fetches);
-        let _ = writeln!(out, "# HELP sidecar_errors_total Error frames sent, by code.\n# TYPE sidecar_errors_total counter");
+        let _ = writeln!(
+            out,
+            "# HELP sidecar_errors_total Error frames sent, by code.\n# TYPE sidecar_errors_total counter"
+        );
         for (code, count) in ERROR_CODES.iter().zip(&self.errors) {
             let _ = writeln!(out, "sidecar_errors_total{{code=\"{}\"}} {}", code.as_str(), count.load(Relaxed));
         }

@@ -131,7 +131,13 @@ impl PresenceHub {
             }
             inner.agents.insert(
                 presence.principal.clone(),
-                Agent { presence, reported: true, connections: 0, disconnected_at: None, offline_since: record.seen_at },
+                Agent {
+                    presence,
+                    reported: true,
+                    connections: 0,
+                    disconnected_at: None,
+                    offline_since: record.seen_at,
+                },
             );
         }
     }

@@ -42,11 +42,16 @@ impl From<crate::store::StoreError> for Refusal {
 pub async fn dispatch(session: &mut Session, frame: ClientFrame) -> Result<Outcome, Refusal> {
     let reply = match frame {
         ClientFrame::Hello { .. } => {
-            return Err(Refusal::new(ErrorCode::ProtocolViolation, "already authenticated; hello is the first frame only"));
+            return Err(Refusal::new(
+                ErrorCode::ProtocolViolation,
+                "already authenticated; hello is the first frame only",
+            ));
         }
         ClientFrame::Ping { id } => ServerFrame::Pong { id },
         ClientFrame::Reauth { id, token } => reauth(session, id, &token).await?,
-        ClientFrame::Subscribe { id, roster } => return Ok(Outcome::Replies(presence::subscribe(session, id, roster)?)),
+        ClientFrame::Subscribe { id, roster } => {
+            return Ok(Outcome::Replies(presence::subscribe(session, id, roster)?));
+        }
         ClientFrame::SetPresence { id, state, since, contact, username } => {
             presence::set(session, id, state, since, contact, username)?
         }
@@ -62,11 +67,7 @@ pub async fn dispatch(session: &mut Session, frame: ClientFrame) -> Result<Outco
 /// Replaces the connection's token; the principal must stay the same.
 async fn reauth(session: &mut Session, id: u64, token: &str) -> Result<ServerFrame, Refusal> {
     let app = session.app.clone();
-    let identity = app
-        .verifier
-        .verify(token, &app.metrics)
-        .await
-        .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+    let identity = app.verifier.verify(token, &app.metrics).await.map_err(|e| Refusal::new(e.code(), e.to_string()))?;
     if identity.principal != session.identity.principal {
         return Err(Refusal::closing(
             ErrorCode::Forbidden,

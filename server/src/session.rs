@@ -249,7 +249,8 @@ async fn handle(
         let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
         return Err((None, Refusal::new(ErrorCode::TooLarge, message)));
     }
-    let frame = protocol::decode_client(text).map_err(|e| (lenient_id(text), Refusal::new(ErrorCode::BadFrame, e.0)))?;
+    let frame =
+        protocol::decode_client(text).map_err(|e| (lenient_id(text), Refusal::new(ErrorCode::BadFrame, e.0)))?;
     let id = frame.id();
     if !bucket.try_take() {
         let message = format!("more than {} frames per second; slow down", app.config.frames_per_second);

@@ -58,13 +58,11 @@ pub trait Store: Send + Sync + 'static {
     async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError>;
 
     /// Messages of the conversation with `seq > after`, oldest first, at most `limit`.
-    async fn messages_after(&self, a: &str, b: &str, after: u64, limit: u32)
-    -> Result<Vec<ChatMessage>, StoreError>;
+    async fn messages_after(&self, a: &str, b: &str, after: u64, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
 
     /// Messages of the conversation with `seq < before` (all when `None`), newest first, at
     /// most `limit`.
-    async fn history(&self, a: &str, b: &str, before: Option<u64>, limit: u32)
-    -> Result<Vec<ChatMessage>, StoreError>;
+    async fn history(&self, a: &str, b: &str, before: Option<u64>, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
 
     /// Every conversation `principal` takes part in, with its read marker and unread count.
     async fn conversations(&self, principal: &str) -> Result<Vec<ConversationSummary>, StoreError>;

@@ -7,8 +7,8 @@ use protocol::{decode_client, decode_server};
 
 #[test]
 fn every_documented_example_decodes_and_every_frame_is_documented() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md"))
-        .expect("docs/protocol.md");
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md")).expect("docs/protocol.md");
     let mut client = BTreeSet::new();
     let mut server = BTreeSet::new();
     let mut lines = doc.lines();

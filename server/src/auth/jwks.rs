@@ -98,7 +98,7 @@ impl Issuer {
 
     fn cached(&self, kid: Option<&str>, fresh_only: bool) -> Option<(DecodingKey, Algorithm)> {
         let cache = self.cache.read().ok()?;
-        if fresh_only && !cache.fetched.is_some_and(|t| t.elapsed() < self.ttl) {
+        if fresh_only && cache.fetched.is_none_or(|t| t.elapsed() >= self.ttl) {
             return None;
         }
         lookup(&cache.keys, kid)

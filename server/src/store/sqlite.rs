@@ -79,10 +79,7 @@ impl SqliteStore {
 
     async fn write<T>(&self, make: impl FnOnce(Reply<T>) -> Write) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.writes
-            .send(make(tx))
-            .await
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        self.writes.send(make(tx)).await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
         rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
     }
 
@@ -112,11 +109,8 @@ impl SqliteStore {
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(unavailable)?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(unavailable)?;
     conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
     Ok(conn)
 }
@@ -285,9 +279,8 @@ fn put_presence(tx: &Connection, record: &PresenceRecord) -> Result<bool, StoreE
 
 fn put_directory(tx: &Connection, users: &[DirectoryUser]) -> Result<(), StoreError> {
     tx.execute("DELETE FROM directory", []).map_err(unavailable)?;
-    let mut insert = tx
-        .prepare_cached("INSERT OR REPLACE INTO directory (id, record) VALUES (?1, ?2)")
-        .map_err(unavailable)?;
+    let mut insert =
+        tx.prepare_cached("INSERT OR REPLACE INTO directory (id, record) VALUES (?1, ?2)").map_err(unavailable)?;
     for user in users {
         let json = serde_json::to_string(user).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         insert.execute(params![user.id, json]).map_err(unavailable)?;
@@ -327,13 +320,7 @@ impl Store for SqliteStore {
         self.write(|reply| Write::Append(message, reply)).await
     }
 
-    async fn messages_after(
-        &self,
-        a: &str,
-        b: &str,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
+    async fn messages_after(&self, a: &str, b: &str, after: u64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
         let (a, b) = pair(a, b);
         let (a, b) = (a.to_owned(), b.to_owned());
         self.read(move |c| {
@@ -350,13 +337,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn history(
-        &self,
-        a: &str,
-        b: &str,
-        before: Option<u64>,
-        limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
+    async fn history(&self, a: &str, b: &str, before: Option<u64>, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
         let (a, b) = pair(a, b);
         let (a, b) = (a.to_owned(), b.to_owned());
         let before = before.map_or(i64::MAX, |s| s as i64);
@@ -430,9 +411,8 @@ impl Store for SqliteStore {
     }
 
     async fn load_presence(&self) -> Result<Vec<PresenceRecord>, StoreError> {
-        let rows: Vec<String> = self
-            .read(|c| c.prepare("SELECT record FROM presence")?.query_map([], |r| r.get(0))?.collect())
-            .await?;
+        let rows: Vec<String> =
+            self.read(|c| c.prepare("SELECT record FROM presence")?.query_map([], |r| r.get(0))?.collect()).await?;
         rows.iter()
             .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("presence: {e}"))))
             .collect()

@@ -55,8 +55,18 @@ async fn bad_tokens_are_refused_with_a_reason_and_a_do_not_reconnect_code() {
     let cases = [
         ("expired", issuer.token_with("a@x", |c| c["exp"] = json!(now - 120)), ErrorCode::TokenExpired, 4001),
         ("not yet valid", issuer.token_with("a@x", |c| c["nbf"] = json!(now + 600)), ErrorCode::Unauthenticated, 4100),
-        ("wrong issuer", issuer.token_with("a@x", |c| c["iss"] = json!("https://evil.example")), ErrorCode::Unauthenticated, 4100),
-        ("wrong audience", issuer.token_with("a@x", |c| c["aud"] = json!("someone-else")), ErrorCode::Unauthenticated, 4100),
+        (
+            "wrong issuer",
+            issuer.token_with("a@x", |c| c["iss"] = json!("https://evil.example")),
+            ErrorCode::Unauthenticated,
+            4100,
+        ),
+        (
+            "wrong audience",
+            issuer.token_with("a@x", |c| c["aud"] = json!("someone-else")),
+            ErrorCode::Unauthenticated,
+            4100,
+        ),
         ("wrong key", stranger.sign(&issuer.claims("a@x")), ErrorCode::Unauthenticated, 4100),
         ("tampered", tampered, ErrorCode::Unauthenticated, 4100),
         ("alg none", alg_none, ErrorCode::Unauthenticated, 4100),
@@ -181,18 +191,26 @@ async fn the_development_issuer_is_served_only_when_enabled() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |c| c.dev_issuer = true).await;
     let http = reqwest::Client::new();
-    let token = loadgen::tokens::dev_token(&http, &relay.base, "demo@example.com", "デモ", &["supervisors"]).await.unwrap();
+    let token =
+        loadgen::tokens::dev_token(&http, &relay.base, "demo@example.com", "デモ", &["supervisors"]).await.unwrap();
     let (_, welcome) = Client::login(&relay.url, &token).await.unwrap();
     assert!(
         matches!(&welcome, ServerFrame::Welcome { display_name, supervisor: true, .. } if display_name == "デモ"),
         "{welcome:?}"
     );
-    let discovery: serde_json::Value =
-        http.get(format!("{}/dev/oidc/.well-known/openid-configuration", relay.base)).send().await.unwrap().json().await.unwrap();
+    let discovery: serde_json::Value = http
+        .get(format!("{}/dev/oidc/.well-known/openid-configuration", relay.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(discovery["issuer"], format!("{}/dev/oidc", relay.base));
 
     let plain = Relay::start(&issuer, |_| {}).await;
-    let status = http.post(format!("{}/dev/oidc/token", plain.base)).json(&json!({"email": "x"})).send().await.unwrap().status();
+    let status =
+        http.post(format!("{}/dev/oidc/token", plain.base)).json(&json!({"email": "x"})).send().await.unwrap().status();
     assert_eq!(status, 404);
     // A relay without the dev issuer refuses tokens from another relay's dev issuer.
     assert_eq!(refused(&plain, &token).await, (ErrorCode::Unauthenticated, 4100));

@@ -55,7 +55,10 @@ async fn resending_with_the_same_client_id_never_duplicates() {
     let again = chat(&mut aiko, "ben@example.com", "once", "hello").await;
     assert_eq!(ack_seq(&again), (1, true));
     expect_silence(&mut ben, Duration::from_millis(300)).await;
-    let history = aiko.request(|id| ClientFrame::History { id, peer: "ben@example.com".into(), before: None, limit: None }).await.unwrap();
+    let history = aiko
+        .request(|id| ClientFrame::History { id, peer: "ben@example.com".into(), before: None, limit: None })
+        .await
+        .unwrap();
     let ServerFrame::History { messages, .. } = history else { panic!() };
     assert_eq!(messages.len(), 1);
     assert!(relay.metrics().await.contains("sidecar_chat_duplicates_total 1"));
@@ -88,7 +91,10 @@ async fn a_reconnecting_client_resumes_from_its_last_sequence() {
     let mut received = Vec::new();
     loop {
         let synced = chen
-            .request(|id| ClientFrame::Sync { id, cursors: vec![Cursor { peer: "aiko@example.com".into(), seq: cursor }] })
+            .request(|id| ClientFrame::Sync {
+                id,
+                cursors: vec![Cursor { peer: "aiko@example.com".into(), seq: cursor }],
+            })
             .await
             .unwrap();
         let ServerFrame::Synced { messages, more, .. } = synced else { panic!() };
@@ -186,13 +192,18 @@ async fn only_the_two_participants_can_read_and_nobody_sends_as_another() {
 
     // Mallory can only name conversations she is in: with aiko, or with ben.
     for peer in ["aiko@example.com", "ben@example.com"] {
-        let page = mallory.request(|id| ClientFrame::History { id, peer: peer.into(), before: None, limit: None }).await.unwrap();
+        let page = mallory
+            .request(|id| ClientFrame::History { id, peer: peer.into(), before: None, limit: None })
+            .await
+            .unwrap();
         assert!(matches!(&page, ServerFrame::History { messages, .. } if messages.is_empty()), "{page:?}");
         let synced = mallory
             .request(|id| ClientFrame::Sync { id, cursors: vec![Cursor { peer: peer.into(), seq: 0 }] })
             .await
             .unwrap();
-        assert!(matches!(&synced, ServerFrame::Synced { messages, conversations, .. } if messages.is_empty() && conversations.is_empty()));
+        assert!(
+            matches!(&synced, ServerFrame::Synced { messages, conversations, .. } if messages.is_empty() && conversations.is_empty())
+        );
     }
     // A frame naming a sender is not a frame the protocol knows.
     let forged = json!({"type": "send_chat", "id": 9, "to": "ben@example.com", "client_id": "f", "text": "hi", "from": "aiko@example.com"});
@@ -201,7 +212,10 @@ async fn only_the_two_participants_can_read_and_nobody_sends_as_another() {
     // What she can send is always hers.
     chat(&mut mallory, "ben@example.com", "m", "hello").await;
     let mut ben = relay.login(&issuer.token("ben@example.com")).await;
-    let page = ben.request(|id| ClientFrame::History { id, peer: "mallory@example.com".into(), before: None, limit: None }).await.unwrap();
+    let page = ben
+        .request(|id| ClientFrame::History { id, peer: "mallory@example.com".into(), before: None, limit: None })
+        .await
+        .unwrap();
     let ServerFrame::History { messages, .. } = page else { panic!() };
     assert_eq!(messages[0].from, "mallory@example.com");
     // Talking to oneself is refused.

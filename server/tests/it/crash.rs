@@ -9,6 +9,10 @@ async fn acknowledged_messages_survive_sigkill_exactly_once() {
     let report = loadgen::crash::run(binary, dir.path(), 4, Duration::from_millis(1500)).await.unwrap();
     assert!(report.acked_before_kill > 100, "the storm was too small to prove anything: {report:?}");
     assert_eq!((report.lost, report.duplicated, report.gaps), (0, 0, 0), "{report:?}");
-    assert_eq!(report.in_history, report.acked_before_kill + report.resent, "every message sent is stored once: {report:?}");
+    assert_eq!(
+        report.in_history,
+        report.acked_before_kill + report.resent,
+        "every message sent is stored once: {report:?}"
+    );
     println!("{report:?}");
 }

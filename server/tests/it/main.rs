@@ -5,6 +5,7 @@
 mod auth;
 mod chat;
 mod crash;
+mod demo;
 mod limits;
 mod operations;
 mod presence;

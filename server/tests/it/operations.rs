@@ -53,7 +53,10 @@ async fn messages_and_presence_survive_a_restart() {
     drop(aiko);
     let relay = relay.restart(&issuer, |_| {}).await;
     let mut ben = relay.login(&issuer.token("ben@example.com")).await;
-    let page = ben.request(|id| ClientFrame::History { id, peer: "aiko@example.com".into(), before: None, limit: None }).await.unwrap();
+    let page = ben
+        .request(|id| ClientFrame::History { id, peer: "aiko@example.com".into(), before: None, limit: None })
+        .await
+        .unwrap();
     let ServerFrame::History { messages, .. } = page else { panic!("{page:?}") };
     assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [5, 4, 3, 2, 1]);
     assert_eq!(messages[4].text, "メッセージ 1");
@@ -77,7 +80,15 @@ fn help_documents_every_setting_with_its_environment_variable() {
     let out = relay_binary().arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for setting in ["--listen", "--data-dir", "--oidc-issuer", "--allowed-origins", "--dev-issuer", "--roster-by", "--max-text-bytes"] {
+    for setting in [
+        "--listen",
+        "--data-dir",
+        "--oidc-issuer",
+        "--allowed-origins",
+        "--dev-issuer",
+        "--roster-by",
+        "--max-text-bytes",
+    ] {
         assert!(help.contains(setting), "{setting} missing from --help");
     }
     assert!(help.contains("SIDECAR_LISTEN"));

@@ -172,7 +172,9 @@ async fn a_large_roster_arrives_in_small_frames() {
     let issuer = Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let directory = dir.path().join("directory.toml");
-    let users: String = (0..40).map(|i| format!("[[users]]\nid = \"agent{i:02}@example.com\"\ndisplay_name = \"Agent {i:02}\"\n")).collect();
+    let users: String = (0..40)
+        .map(|i| format!("[[users]]\nid = \"agent{i:02}@example.com\"\ndisplay_name = \"Agent {i:02}\"\n"))
+        .collect();
     std::fs::write(&directory, users).unwrap();
     let relay = Relay::start(&issuer, |c| c.directory_file = Some(directory)).await;
     let mut ben = relay.login(&issuer.token("ben@example.com")).await;

@@ -16,7 +16,13 @@ async fn acknowledged_appends_are_there_after_reopening() {
     {
         let store = SqliteStore::open(dir.path()).unwrap();
         for i in 0..50 {
-            let m = NewMessage { from: "a".into(), to: "b".into(), client_id: format!("{i}"), text: "x".into(), sent_at: 1 };
+            let m = NewMessage {
+                from: "a".into(),
+                to: "b".into(),
+                client_id: format!("{i}"),
+                text: "x".into(),
+                sent_at: 1,
+            };
             store.append_message(m).await.unwrap();
         }
     }

@@ -1,0 +1,43 @@
+//! The demo's pieces together: the relay's development issuer and directory, a simulated
+//! colleague who changes state and answers chat, and a person signed in as `you`.
+
+use protocol::{ClientFrame, DirectoryFile, ServerFrame};
+
+use crate::support::{Issuer, Relay};
+
+#[tokio::test]
+async fn a_simulated_colleague_shows_up_and_answers_chat() {
+    let issuer = Issuer::start().await;
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/directory.json");
+    let relay = Relay::start(&issuer, |c| {
+        c.dev_issuer = true;
+        c.directory_file = Some(directory.into());
+    })
+    .await;
+    let file: DirectoryFile = serde_json::from_str(&std::fs::read_to_string(directory).unwrap()).unwrap();
+    let kenji = file.users.iter().find(|u| u.id == "kenji.tanaka@example.com").unwrap().clone();
+    let http = reqwest::Client::new();
+    let token = loadgen::tokens::dev_token(&http, &relay.base, "you@example.com", "You", &[]).await.unwrap();
+    let mut you = relay.login(&token).await;
+    let (_, roster) = you.subscribe(None).await.unwrap();
+    assert_eq!(roster.len(), 8, "everyone in the demo directory is listed");
+    assert!(roster.iter().all(|p| !p.online));
+    let (base, url) = (relay.base.clone(), relay.url.clone());
+    tokio::spawn(async move { loadgen::colleagues::run(&base, &url, kenji, 1).await });
+    let kenji_now = crate::support::next_presence_of(&mut you, "kenji.tanaka@example.com").await;
+    assert_eq!(kenji_now.display_name, "田中 健二");
+    assert!(kenji_now.online);
+
+    let ack = crate::support::chat(&mut you, "kenji.tanaka@example.com", "q1", "お疲れさまです、今いいですか？").await;
+    assert!(matches!(ack, ServerFrame::ChatAck { seq: 1, .. }), "{ack:?}");
+    let reply = loop {
+        if let ServerFrame::Chat { message } = you.frame().await.unwrap() {
+            break message;
+        }
+    };
+    assert_eq!(reply.from, "kenji.tanaka@example.com");
+    assert!(reply.text.contains("了解"), "{}", reply.text);
+    let list = you.request(|id| ClientFrame::Conversations { id }).await.unwrap();
+    let ServerFrame::Conversations { conversations, .. } = list else { panic!() };
+    assert_eq!((conversations[0].read_seq, conversations[0].unread), (0, 1), "kenji's reply is unread");
+}

@@ -1,0 +1,104 @@
+//! `cargo xtask demo`: the relay on its embedded defaults (SQLite in `.data/demo`, the
+//! development issuer, the demo directory) with simulated colleagues who change state and
+//! answer chat.
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::run;
+
+const DIRECTORY: &str = "assets/demo/directory.json";
+const YOU: &str = "you@example.com";
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let mut listen = "127.0.0.1:8787".to_owned();
+    let mut seconds: Option<u64> = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--listen" => listen = rest.next().context("--listen needs an address")?.clone(),
+            "--seconds" => seconds = Some(rest.next().context("--seconds needs a number")?.parse()?),
+            other => bail!("unknown demo option {other}"),
+        }
+    }
+    run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
+    let base = format!("http://{listen}");
+    let mut relay = Command::new("target/release/ccp-sidecar-relay")
+        .args(["--listen", &listen, "--data-dir", ".data/demo", "--dev-issuer"])
+        .args(["--directory-file", DIRECTORY])
+        .spawn()
+        .context("starting the relay")?;
+    wait_ready(&mut relay, &base)?;
+    let mut colleagues = Command::new("target/release/colleagues")
+        .args(["--relay", &base, "--directory", DIRECTORY, "--skip", YOU])
+        .spawn()
+        .context("starting the simulated colleagues")?;
+
+    println!();
+    println!("CCP Sidecar relay listening on {base}");
+    println!("  WebSocket:    ws://{listen}/ws");
+    println!("  health:       {base}/healthz   metrics: {base}/metrics");
+    println!("  dev issuer:   {base}/dev/oidc  (demo only; refused off loopback)");
+    println!("  a token for you ({YOU}):");
+    println!(
+        "    curl -s -X POST {base}/dev/oidc/token -H 'content-type: application/json' -d '{{\"email\":\"{YOU}\"}}'"
+    );
+    println!("  simulated colleagues are changing state and will answer chat. Ctrl-C stops.");
+    println!();
+
+    let started = Instant::now();
+    loop {
+        if let Some(status) = relay.try_wait()? {
+            stop(&mut colleagues);
+            bail!("the relay exited ({status})");
+        }
+        if seconds.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
+            stop(&mut colleagues);
+            terminate(&mut relay)?;
+            println!("demo stopped after {} s", started.elapsed().as_secs());
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn wait_ready(relay: &mut Child, base: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let host = base.trim_start_matches("http://");
+    while Instant::now() < deadline {
+        if let Some(status) = relay.try_wait()? {
+            bail!("the relay exited during start-up ({status}); is {host} already in use? try --listen 127.0.0.1:PORT");
+        }
+        if http_ok(host, "/readyz") {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the relay did not become ready on {host}")
+}
+
+/// A minimal HTTP GET, so xtask needs no HTTP client.
+fn http_ok(host: &str, path: &str) -> bool {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200")
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn terminate(child: &mut Child) -> anyhow::Result<()> {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+    child.wait()?;
+    Ok(())
+}
