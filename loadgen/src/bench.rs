@@ -59,6 +59,10 @@ pub struct BenchReport {
     pub relay_cores: f64,
     /// CPU this load generator used per second of the run.
     pub loadgen_cores: f64,
+    /// The relay's own view, from its /metrics histograms (bucket upper bounds, ms): from
+    /// receiving `send_chat` to its ack, and from a presence change to queuing it everywhere.
+    pub relay_chat_ack_p99_ms: f64,
+    pub relay_fanout_p99_ms: f64,
 }
 
 impl BenchReport {
@@ -206,8 +210,26 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     report.chat_p50_ms = percentile(&mut chat, 0.50);
     report.chat_p99_ms = percentile(&mut chat, 0.99);
     report.chat_ack_p99_ms = percentile(&mut acks, 0.99);
+    let metrics = http.get(format!("{}/metrics", relay.base)).send().await?.text().await?;
+    report.relay_chat_ack_p99_ms = histogram_quantile(&metrics, "sidecar_chat_ack_seconds", 0.99) * 1000.0;
+    report.relay_fanout_p99_ms = histogram_quantile(&metrics, "sidecar_presence_fanout_seconds", 0.99) * 1000.0;
     relay.terminate()?;
     Ok(report)
+}
+
+/// The upper bound of the bucket holding quantile `q` of a Prometheus histogram.
+pub fn histogram_quantile(metrics: &str, name: &str, q: f64) -> f64 {
+    let prefix = format!("{name}_bucket{{le=\"");
+    let buckets: Vec<(f64, f64)> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| {
+            let (le, count) = rest.split_once("\"} ")?;
+            Some((le.parse().unwrap_or(f64::INFINITY), count.trim().parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    buckets.iter().find(|(_, count)| *count >= total * q).map_or(f64::NAN, |b| b.0)
 }
 
 /// One agent: sends what the driver asks, and times what it receives.
@@ -227,7 +249,8 @@ async fn agent(client: Client, mut commands: mpsc::UnboundedReceiver<Cmd>, epoch
                         next_id += 1;
                         ClientFrame::SetPresence {
                             id: next_id,
-                            state: AgentState { name: format!("bench-{micros}"), kind: StateKind::NotRoutable },
+                            // The send time, and a counter so two changes in one tick differ.
+                            state: AgentState { name: format!("bench-{micros}-{next_id}"), kind: StateKind::NotRoutable },
                             since: last_since,
                             contact: None,
                             username: None,
@@ -343,5 +366,8 @@ mod tests {
         assert_eq!(percentile(&mut samples, 0.99), 99.0);
         assert_eq!(number_after(r#"{"id":42,"x":1}"#, r#""id":"#), Some(42));
         assert_eq!(number_after("none", "x"), None);
+        let metrics = "h_bucket{le=\"0.001\"} 50\nh_bucket{le=\"0.01\"} 99\nh_bucket{le=\"0.1\"} 100\nh_bucket{le=\"+Inf\"} 100\n";
+        assert_eq!(histogram_quantile(metrics, "h", 0.5), 0.001);
+        assert_eq!(histogram_quantile(metrics, "h", 0.99), 0.01);
     }
 }

@@ -30,7 +30,7 @@ fn test() -> anyhow::Result<()> {
     run::require_tool("cargo", &["clippy", "--version"], "clippy (rustup component add clippy)")?;
     run::step("format", "cargo", &["fmt", "--all", "--", "--check"])?;
     run::step("lints", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    run::step("tests", "cargo", &["test", "--workspace"])?;
+    run::cargo_test(&["--workspace", "--all-targets"])?;
     Ok(())
 }
 

@@ -56,13 +56,15 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("relay-bench details: {report:?}");
     eprintln!(
         "relay-bench: rss before={} KiB, connected={} KiB, end={} KiB; chat ack p99={:.2} ms; \
-         cores used: relay {:.2}, load generator {:.2}",
+         cores used: relay {:.2}, load generator {:.2}; relay's own p99: chat ack <= {} ms, fan-out <= {} ms",
         report.rss_kb_before,
         report.rss_kb_connected,
         report.rss_kb_end,
         report.chat_ack_p99_ms,
         report.relay_cores,
-        report.loadgen_cores
+        report.loadgen_cores,
+        report.relay_chat_ack_p99_ms,
+        report.relay_fanout_p99_ms
     );
     println!("{}", report.line());
     Ok(())

@@ -4,7 +4,8 @@
 //! One writer thread owns the write connection and commits whatever has queued up in one
 //! transaction (group commit): one fsync serves many messages, and an append is acknowledged
 //! only after its commit. Reads run on a small pool of read-only connections in
-//! `spawn_blocking`, which WAL lets proceed beside the writer.
+//! `spawn_blocking`, which WAL lets proceed beside the writer. Checkpoints (copying the WAL
+//! back into the database file) run on their own thread, so a commit never waits for one.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -56,7 +57,12 @@ pub struct SqliteStore {
     writes: mpsc::Sender<Write>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: Arc<PathBuf>,
+    /// Dropped with the last clone of the store, which stops the checkpoint thread.
+    _checkpoints: Arc<std::sync::mpsc::Sender<()>>,
 }
+
+/// How often the checkpoint thread copies the WAL back into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl SqliteStore {
     /// Opens (creating if needed) `relay.sqlite3` in `data_dir`.
@@ -69,12 +75,22 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        // The writer never checkpoints: an automatic checkpoint inside a commit stalls every
+        // message waiting behind it. The checkpoint thread does it instead.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(unavailable)?;
         let (writes, rx) = mpsc::channel(8192);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer(conn, rx))
             .map_err(|e| StoreError::Unavailable(format!("writer thread: {e}")))?;
-        Ok(Self { writes, readers: Arc::default(), path: Arc::new(path) })
+        let checkpointer = Connection::open(&path).map_err(unavailable)?;
+        checkpointer.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoints(&checkpointer, &stopped))
+            .map_err(|e| StoreError::Unavailable(format!("checkpoint thread: {e}")))?;
+        Ok(Self { writes, readers: Arc::default(), path: Arc::new(path), _checkpoints: Arc::new(stop) })
     }
 
     async fn write<T>(&self, make: impl FnOnce(Reply<T>) -> Write) -> Result<T, StoreError> {
@@ -117,6 +133,16 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
+}
+
+/// Copies the WAL into the database now and then, beside the writer (a passive checkpoint
+/// never blocks it), until the store is dropped.
+fn checkpoints(conn: &Connection, stopped: &std::sync::mpsc::Receiver<()>) {
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
+    }
 }
 
 /// The writer thread: takes what has queued, applies it in one transaction, commits, replies.
@@ -214,26 +240,27 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: Write) -> Done {
 fn append(tx: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
     let (a, b) = pair(&m.from, &m.to);
     let existing = tx
-        .query_row(
+        .prepare_cached(
             "SELECT seq, text, sent_at FROM messages WHERE a = ?1 AND b = ?2 AND sender = ?3 AND client_id = ?4",
-            params![a, b, m.from, m.client_id],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
-        )
+        )?
+        .query_row(params![a, b, m.from, m.client_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })
         .optional()?;
     if let Some((seq, text, sent_at)) = existing {
         let message = ChatMessage { seq: seq as u64, text, sent_at, ..to_message(&m, 0) };
         return Ok(Appended { message, duplicate: true });
     }
-    let seq: i64 = tx.query_row(
-        "INSERT INTO conversations (a, b, last_seq) VALUES (?1, ?2, 1)
-         ON CONFLICT (a, b) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-        params![a, b],
-        |r| r.get(0),
-    )?;
-    tx.execute(
+    let seq: i64 = tx
+        .prepare_cached(
+            "INSERT INTO conversations (a, b, last_seq) VALUES (?1, ?2, 1)
+             ON CONFLICT (a, b) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+        )?
+        .query_row(params![a, b], |r| r.get(0))?;
+    tx.prepare_cached(
         "INSERT INTO messages (a, b, seq, sender, client_id, text, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![a, b, seq, m.from, m.client_id, m.text, m.sent_at],
-    )?;
+    )?
+    .execute(params![a, b, seq, m.from, m.client_id, m.text, m.sent_at])?;
     Ok(Appended { message: to_message(&m, seq as u64), duplicate: false })
 }
 

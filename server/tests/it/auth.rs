@@ -215,3 +215,50 @@ async fn the_development_issuer_is_served_only_when_enabled() {
     // A relay without the dev issuer refuses tokens from another relay's dev issuer.
     assert_eq!(refused(&plain, &token).await, (ErrorCode::Unauthenticated, 4100));
 }
+
+/// An issuer with an RSA key (RS256), made with the openssl command line, serving discovery and
+/// its JWKS like any provider.
+async fn rsa_issuer() -> (String, jsonwebtoken::EncodingKey, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("rsa.pem");
+    let status = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .arg(&pem)
+        .status()
+        .expect("openssl is installed");
+    assert!(status.success());
+    let modulus = std::process::Command::new("openssl").args(["rsa", "-noout", "-modulus", "-in"]).arg(&pem).output().unwrap();
+    let hex = String::from_utf8(modulus.stdout).unwrap().trim().trim_start_matches("Modulus=").to_owned();
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let jwk = json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "rsa-1",
+                     "n": URL_SAFE_NO_PAD.encode(&bytes), "e": "AQAB"});
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let discovery = json!({"issuer": url, "jwks_uri": format!("{url}/keys")});
+    let router = axum::Router::new()
+        .route("/.well-known/openid-configuration", axum::routing::get(move || async move { axum::Json(discovery) }))
+        .route("/keys", axum::routing::get(move || async move { axum::Json(json!({"keys": [jwk]})) }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(&pem).unwrap()).unwrap();
+    (url, key, dir)
+}
+
+#[tokio::test]
+async fn rs256_tokens_from_an_rsa_issuer_are_accepted() {
+    let issuer = Issuer::start().await;
+    let (url, key, _dir) = rsa_issuer().await;
+    let relay = Relay::start(&issuer, |c| c.oidc_issuer = Some(url.clone())).await;
+    let now = now_ms() / 1000;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("rsa-1".into());
+    let claims = json!({"iss": url, "aud": crate::support::AUDIENCE, "email": "rsa@example.com", "exp": now + 600});
+    let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    let (_, welcome) = Client::login(&relay.url, &token).await.unwrap();
+    assert!(matches!(&welcome, ServerFrame::Welcome { principal, .. } if principal == "rsa@example.com"), "{welcome:?}");
+    // The same claims signed with ES256 under the RSA key's id are refused (algorithm mismatch).
+    let mut es = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    es.kid = Some("rsa-1".into());
+    let forged = issuer.dev.sign(&claims);
+    let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&es).unwrap()), forged.split_once('.').unwrap().1);
+    assert_eq!(refused(&relay, &forged).await, (ErrorCode::Unauthenticated, 4100));
+}
