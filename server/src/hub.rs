@@ -138,11 +138,6 @@ impl Hub {
         }
     }
 
-    /// Whether `principal` has a live connection.
-    pub fn is_connected(&self, principal: &str) -> bool {
-        self.by_principal.lock().map(|m| m.contains_key(principal)).unwrap_or(false)
-    }
-
     /// Asks every connection to close (shutdown).
     pub fn close_all(&self, code: CloseCode) {
         if let Ok(map) = self.by_principal.lock() {

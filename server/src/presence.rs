@@ -41,6 +41,26 @@ struct Agent {
 }
 
 impl Agent {
+    /// Someone known (from the directory or a connection) who has not reported a state yet.
+    fn unseen(principal: &str, display_name: &str, roster: &str) -> Self {
+        Self {
+            presence: Presence {
+                principal: principal.to_owned(),
+                username: None,
+                display_name: display_name.to_owned(),
+                roster: roster.to_owned(),
+                state: AgentState::offline(),
+                since: 0,
+                contact: None,
+                online: false,
+            },
+            reported: false,
+            connections: 0,
+            disconnected_at: None,
+            offline_since: 0,
+        }
+    }
+
     fn effective(&self) -> Presence {
         if self.presence.online {
             self.presence.clone()
@@ -105,27 +125,14 @@ impl PresenceHub {
     pub fn load(&self, records: Vec<PresenceRecord>, directory: &[(String, String, String)]) {
         let Ok(mut inner) = self.inner.lock() else { return };
         for (principal, display_name, roster) in directory {
-            inner.agents.entry(principal.clone()).or_insert_with(|| Agent {
-                presence: Presence {
-                    principal: principal.clone(),
-                    username: None,
-                    display_name: display_name.clone(),
-                    roster: roster.clone(),
-                    state: AgentState::offline(),
-                    since: 0,
-                    contact: None,
-                    online: false,
-                },
-                reported: false,
-                connections: 0,
-                disconnected_at: None,
-                offline_since: 0,
-            });
+            inner.agents.entry(principal.clone()).or_insert_with(|| Agent::unseen(principal, display_name, roster));
         }
+        let placed: HashMap<&str, (&String, &String)> =
+            directory.iter().map(|(p, name, roster)| (p.as_str(), (name, roster))).collect();
         for record in records {
             let mut presence = record.presence;
             presence.online = false;
-            if let Some((_, name, roster)) = directory.iter().find(|(p, ..)| *p == presence.principal) {
+            if let Some((name, roster)) = placed.get(presence.principal.as_str()) {
                 presence.display_name.clone_from(name);
                 presence.roster.clone_from(roster);
             }
@@ -145,22 +152,8 @@ impl PresenceHub {
     /// A connection of `principal` opened.
     pub fn connect(&self, principal: &str, display_name: &str, roster: &str) {
         let Ok(mut inner) = self.inner.lock() else { return };
-        let agent = inner.agents.entry(principal.to_owned()).or_insert_with(|| Agent {
-            presence: Presence {
-                principal: principal.to_owned(),
-                username: None,
-                display_name: display_name.to_owned(),
-                roster: roster.to_owned(),
-                state: AgentState::offline(),
-                since: 0,
-                contact: None,
-                online: false,
-            },
-            reported: false,
-            connections: 0,
-            disconnected_at: None,
-            offline_since: 0,
-        });
+        let agent =
+            inner.agents.entry(principal.to_owned()).or_insert_with(|| Agent::unseen(principal, display_name, roster));
         agent.connections += 1;
         agent.disconnected_at = None;
         agent.presence.display_name = display_name.to_owned();
@@ -263,10 +256,5 @@ impl PresenceHub {
         if let Ok(mut inner) = self.inner.lock() {
             inner.remove_subscriber(id);
         }
-    }
-
-    /// One agent's presence as subscribers see it.
-    pub fn get(&self, principal: &str) -> Option<Presence> {
-        self.inner.lock().ok()?.agents.get(principal).map(Agent::effective)
     }
 }

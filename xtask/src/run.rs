@@ -1,7 +1,7 @@
 //! Running commands with a clear account of what ran and what failed.
 
-use std::path::PathBuf;
 use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
@@ -60,7 +60,9 @@ pub fn cargo_test(args: &[&str]) -> anyhow::Result<()> {
 /// The number before `label` in a `test result:` line.
 fn count(line: &str, label: &str) -> u64 {
     line.split(';')
-        .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label.trim()))
+        .find_map(|part| {
+            part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label.trim())
+        })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
 }

@@ -227,7 +227,8 @@ async fn rsa_issuer() -> (String, jsonwebtoken::EncodingKey, tempfile::TempDir) 
         .status()
         .expect("openssl is installed");
     assert!(status.success());
-    let modulus = std::process::Command::new("openssl").args(["rsa", "-noout", "-modulus", "-in"]).arg(&pem).output().unwrap();
+    let modulus =
+        std::process::Command::new("openssl").args(["rsa", "-noout", "-modulus", "-in"]).arg(&pem).output().unwrap();
     let hex = String::from_utf8(modulus.stdout).unwrap().trim().trim_start_matches("Modulus=").to_owned();
     let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
     let jwk = json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "rsa-1",
@@ -254,11 +255,15 @@ async fn rs256_tokens_from_an_rsa_issuer_are_accepted() {
     let claims = json!({"iss": url, "aud": crate::support::AUDIENCE, "email": "rsa@example.com", "exp": now + 600});
     let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
     let (_, welcome) = Client::login(&relay.url, &token).await.unwrap();
-    assert!(matches!(&welcome, ServerFrame::Welcome { principal, .. } if principal == "rsa@example.com"), "{welcome:?}");
+    assert!(
+        matches!(&welcome, ServerFrame::Welcome { principal, .. } if principal == "rsa@example.com"),
+        "{welcome:?}"
+    );
     // The same claims signed with ES256 under the RSA key's id are refused (algorithm mismatch).
     let mut es = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     es.kid = Some("rsa-1".into());
     let forged = issuer.dev.sign(&claims);
-    let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&es).unwrap()), forged.split_once('.').unwrap().1);
+    let forged =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&es).unwrap()), forged.split_once('.').unwrap().1);
     assert_eq!(refused(&relay, &forged).await, (ErrorCode::Unauthenticated, 4100));
 }
