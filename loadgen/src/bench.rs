@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures_util::{SinkExt as _, StreamExt as _};
 use protocol::{AgentState, ClientFrame, StateKind};
 use serde_json::json;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::MaybeTlsStream;
 
 use crate::process::RelayProcess;
-use crate::{Client, tokens};
+use crate::{Client, tokens, wire};
 
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
@@ -232,12 +232,20 @@ pub fn histogram_quantile(metrics: &str, name: &str, q: f64) -> f64 {
     buckets.iter().find(|(_, count)| *count >= total * q).map_or(f64::NAN, |b| b.0)
 }
 
-/// One agent: sends what the driver asks, and times what it receives.
+/// One agent: sends what the driver asks, and times what it receives. After the handshake and
+/// the roster snapshot (through tungstenite), it reads and writes frames itself ([`wire`]): the
+/// generator must cost less than what it measures.
 async fn agent(client: Client, mut commands: mpsc::UnboundedReceiver<Cmd>, epoch: Instant) -> AgentStats {
-    let (mut sink, mut stream) = client.into_stream().split();
     let mut stats = AgentStats::default();
+    let MaybeTlsStream::Plain(tcp) = client.into_stream().into_inner() else {
+        stats.closed = true;
+        return stats;
+    };
+    let (mut read, mut write) = tcp.into_split();
+    let mut reader = wire::FrameReader::new(4096);
     let mut next_id = 1_000_u64;
     let mut last_since = 0_i64;
+    let mut mask = XorShift(epoch.elapsed().as_nanos() as u64 | 1);
     let mut pending_acks: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     loop {
         tokio::select! {
@@ -263,22 +271,31 @@ async fn agent(client: Client, mut commands: mpsc::UnboundedReceiver<Cmd>, epoch
                     }
                 };
                 let Ok(text) = serde_json::to_string(&frame) else { continue };
-                if sink.send(Message::text(text)).await.is_err() {
+                let key = (mask.below(usize::MAX) as u32).to_be_bytes();
+                if write.write_all(&wire::masked(wire::TEXT, text.as_bytes(), key)).await.is_err() {
                     stats.closed = true;
                     break;
                 }
             }
-            message = stream.next() => {
-                let text = match message {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                        stats.closed = true;
-                        break;
-                    }
-                    Some(Ok(_)) => continue,
+            n = read.read(reader.spare()) => {
+                let Ok(n @ 1..) = n else {
+                    stats.closed = true;
+                    break;
                 };
+                reader.filled(n);
                 let now = epoch.elapsed().as_micros() as u64;
-                observe(&text, now, &mut stats, &mut pending_acks);
+                while let Some(frame) = reader.next_frame() {
+                    match frame {
+                        Ok((wire::TEXT, payload)) => {
+                            observe(std::str::from_utf8(payload).unwrap_or_default(), now, &mut stats, &mut pending_acks);
+                        }
+                        Ok((wire::CLOSE, _)) | Err(_) => stats.closed = true,
+                        Ok(_) => {}
+                    }
+                }
+                if stats.closed {
+                    break;
+                }
             }
         }
     }

@@ -8,6 +8,7 @@
 //! - [`colleagues`]: the demo's simulated colleagues.
 //! - [`process`]: a relay binary run as a child process.
 //! - [`crash`]: SIGKILL during a chat storm, then a check of every acknowledged message.
+//! - [`wire`]: minimal WebSocket framing for the benchmark's hot path.
 //! - `bin/relay-bench.rs`: the load generator behind `cargo xtask bench relay`.
 //! - `bin/colleagues.rs`: simulated colleagues for `cargo xtask demo`.
 
@@ -17,5 +18,6 @@ pub mod colleagues;
 pub mod crash;
 pub mod process;
 pub mod tokens;
+pub mod wire;
 
 pub use client::{Client, Event};

@@ -30,7 +30,7 @@ struct Args {
     crash: bool,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.crash {
