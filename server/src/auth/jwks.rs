@@ -106,21 +106,12 @@ impl Issuer {
 
     async fn fetch(&self, metrics: &Metrics, forced: bool) -> Result<(), AuthError> {
         let KeySource::Remote(http) = &self.source else { return Ok(()) };
-        let unavailable = |e: reqwest::Error| AuthError::Unavailable(e.without_url().to_string());
         let known_uri = self.cache.read().ok().and_then(|c| c.jwks_uri.clone());
         let jwks_uri = match known_uri {
             Some(uri) => uri,
             None => {
                 let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
-                let discovery: Discovery = http
-                    .get(&url)
-                    .send()
-                    .await
-                    .and_then(reqwest::Response::error_for_status)
-                    .map_err(unavailable)?
-                    .json()
-                    .await
-                    .map_err(unavailable)?;
+                let discovery: Discovery = get_json(http, &url).await?;
                 if discovery.issuer != self.issuer {
                     return Err(AuthError::Unavailable(format!(
                         "discovery names issuer {:?}, expected {:?}",
@@ -131,15 +122,7 @@ impl Issuer {
             }
         };
         metrics.jwks_fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let set: JwkSet = http
-            .get(&jwks_uri)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
+        let set: JwkSet = get_json(http, &jwks_uri).await?;
         let keys = decode_set(&set);
         tracing::info!(issuer = %self.issuer, keys = keys.len(), "fetched JWKS");
         if let Ok(mut cache) = self.cache.write() {
@@ -149,6 +132,19 @@ impl Issuer {
         }
         Ok(())
     }
+}
+
+/// GETs a JSON document; any failure means the issuer's keys are unavailable for now.
+async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> Result<T, AuthError> {
+    let unavailable = |e: reqwest::Error| AuthError::Unavailable(e.without_url().to_string());
+    http.get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(unavailable)?
+        .json()
+        .await
+        .map_err(unavailable)
 }
 
 fn lookup(keys: &HashMap<String, (DecodingKey, Algorithm)>, kid: Option<&str>) -> Option<(DecodingKey, Algorithm)> {
