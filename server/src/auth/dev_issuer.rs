@@ -6,6 +6,8 @@
 use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
@@ -14,6 +16,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
+use protocol::{ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -140,6 +143,15 @@ async fn jwks(State(dev): State<Arc<DevIssuer>>) -> Json<JwkSet> {
     Json(dev.jwks())
 }
 
-async fn token(State(dev): State<Arc<DevIssuer>>, Json(request): Json<TokenRequest>) -> Json<TokenResponse> {
-    Json(dev.mint(&request))
+/// Mints a token; a malformed request gets the protocol's error body, like every REST error.
+async fn token(
+    State(dev): State<Arc<DevIssuer>>,
+    request: Result<Json<TokenRequest>, JsonRejection>,
+) -> Result<Json<TokenResponse>, (StatusCode, Json<ErrorBody>)> {
+    let invalid = |message: String| (StatusCode::BAD_REQUEST, Json(ErrorBody::new(ErrorCode::Invalid, message)));
+    let Json(request) = request.map_err(|e| invalid(e.body_text()))?;
+    if request.email.is_empty() || request.email.len() > 320 {
+        return Err(invalid("email must be 1 to 320 bytes".into()));
+    }
+    Ok(Json(dev.mint(&request)))
 }

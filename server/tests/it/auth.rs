@@ -208,6 +208,13 @@ async fn the_development_issuer_is_served_only_when_enabled() {
         .unwrap();
     assert_eq!(discovery["issuer"], format!("{}/dev/oidc", relay.base));
 
+    for bad in [json!({"name": "no email"}), json!({"email": ""})] {
+        let response = http.post(format!("{}/dev/oidc/token", relay.base)).json(&bad).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        let body: protocol::ErrorBody = response.json().await.unwrap();
+        assert_eq!(body.code, ErrorCode::Invalid, "{bad}");
+    }
+
     let plain = Relay::start(&issuer, |_| {}).await;
     let status =
         http.post(format!("{}/dev/oidc/token", plain.base)).json(&json!({"email": "x"})).send().await.unwrap().status();
