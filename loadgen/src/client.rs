@@ -80,6 +80,11 @@ impl Client {
         self.ws.send(Message::text(text)).await.context("sending")
     }
 
+    /// A WebSocket-level ping (not the protocol's `ping` frame).
+    pub async fn send_ws_ping(&mut self) -> anyhow::Result<()> {
+        self.ws.send(Message::Ping(Vec::new().into())).await.context("sending")
+    }
+
     pub async fn send_binary(&mut self, bytes: Vec<u8>) -> anyhow::Result<()> {
         self.ws.send(Message::binary(bytes)).await.context("sending")
     }

@@ -44,7 +44,7 @@ impl App {
         self.shutdown.subscribe()
     }
 
-    fn shutting_down(&self) -> bool {
+    pub fn shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
 }

@@ -46,6 +46,12 @@ pub async fn serve(app: Arc<App>, mut socket: WebSocket, origin_ok: bool) {
     };
     app.metrics.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     app.metrics.connections_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if app.shutting_down() {
+        let body = ErrorBody::new(ErrorCode::Unavailable, "relay shutting down; reconnect");
+        Box::pin(refuse(&app, &mut socket, body, CloseCode::Restarting)).await;
+        app.metrics.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        return;
+    }
     let principal: Arc<str> = Arc::from(identity.principal.as_str());
     let (outbox, inbox) = app.hub.register(&principal);
     let directory_user = app.directory.user(&principal);
@@ -67,10 +73,11 @@ pub async fn serve(app: Arc<App>, mut socket: WebSocket, origin_ok: bool) {
 
 /// Waits for the `hello` frame and authenticates it.
 async fn hello(app: &App, socket: &mut WebSocket) -> Result<Identity, (ErrorBody, CloseCode)> {
-    let timeout = Duration::from_millis(app.config.hello_timeout_ms);
+    // One deadline for the whole handshake: pings do not extend it.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(app.config.hello_timeout_ms);
     let violation = |m: &str| (ErrorBody::new(ErrorCode::ProtocolViolation, m), CloseCode::ProtocolViolation);
     let text = loop {
-        match tokio::time::timeout(timeout, socket.recv()).await {
+        match tokio::time::timeout_at(deadline, socket.recv()).await {
             Err(_) => return Err(violation("no hello frame in time")),
             Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => {
                 return Err(violation("closed before hello"));

@@ -141,6 +141,18 @@ async fn the_handshake_must_be_a_timely_hello_in_our_protocol() {
     assert_eq!(error_code(&silent.frame().await.unwrap()), ErrorCode::ProtocolViolation);
     assert_eq!(silent.closed().await.unwrap().0, CloseCode::ProtocolViolation.code());
 
+    // WebSocket pings do not stretch the handshake's deadline.
+    let mut stalling = Client::connect(&relay.url, None).await.unwrap();
+    let started = std::time::Instant::now();
+    let code = loop {
+        stalling.send_ws_ping().await.ok();
+        match tokio::time::timeout(Duration::from_millis(100), stalling.next()).await {
+            Ok(Ok(loadgen::Event::Closed(code, _))) => break code,
+            _ => assert!(started.elapsed() < Duration::from_secs(5), "never closed"),
+        }
+    };
+    assert_eq!(code, CloseCode::ProtocolViolation.code());
+
     let mut pinger = Client::connect(&relay.url, None).await.unwrap();
     pinger.send(&ClientFrame::Ping { id: 1 }).await.unwrap();
     assert_eq!(error_code(&pinger.frame().await.unwrap()), ErrorCode::ProtocolViolation);
