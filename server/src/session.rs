@@ -144,6 +144,21 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
     let close = loop {
         tokio::select! {
             biased;
+            // Queued frames first: a connection is woken mostly to write a push, and a ready
+            // first arm spares polling the others. The queue drains in batches of 64, so the
+            // close signals and timers are never kept waiting long; reads come last so that a
+            // flooding client cannot hold them off.
+            frame = rx.recv() => {
+                let Some(frame) = frame else { break None };
+                // A client that stops reading blocks this write; the slow-consumer close must
+                // still get through, so the write races the close signal.
+                tokio::select! {
+                    written = write_queued(&app, socket, frame, &mut rx) => {
+                        if written.is_err() { break None }
+                    }
+                    code = &mut closed => break Some(Close::Code(code)),
+                }
+            }
             code = &mut closed => break Some(Close::Code(code)),
             _ = &mut stopping => break Some(Close::Code(CloseCode::Restarting)),
             () = &mut timer => {
@@ -160,17 +175,6 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
                 }
                 let next = (last_heard + idle).min(now + token_left);
                 timer.as_mut().reset(next.into());
-            }
-            frame = rx.recv() => {
-                let Some(frame) = frame else { break None };
-                // A client that stops reading blocks this write; the slow-consumer close must
-                // still get through, so the write races the close signal.
-                tokio::select! {
-                    written = write_queued(&app, socket, frame, &mut rx) => {
-                        if written.is_err() { break None }
-                    }
-                    code = &mut closed => break Some(Close::Code(code)),
-                }
             }
             message = socket.recv() => {
                 let text = match message {
