@@ -1,13 +1,12 @@
 //! The relay as a whole: shared state, the HTTP routes, start-up and graceful shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use protocol::{CloseCode, Limits};
@@ -75,28 +74,27 @@ pub async fn run(
     tracing::info!(%addr, dev_issuer = app.dev.is_some(), "relay listening");
 
     let sweeper = tokio::spawn(sweep(app.clone()));
-    let router = router(app.clone());
-    let stopping = app.clone();
-    // Small frames must leave at once: Nagle's algorithm would hold a presence change back
-    // until the previous one is acknowledged.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: asking clients to reconnect");
-            stopping.shutdown.send_replace(true);
-            stopping.hub.close_all(CloseCode::Restarting);
-        })
-        .await?;
+    let workers = tokio::runtime::Handle::current().metrics().num_workers().max(1);
+    let mut lanes = Vec::with_capacity(workers);
+    let mut lane_tasks = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        lanes.push(tx);
+        lane_tasks.push(tokio::spawn(crate::presence::lane(rx, AppMetrics(app.clone()))));
+    }
+    app.presence.set_lanes(lanes);
+    serve(listener, router(app.clone()), shutdown).await;
+    tracing::info!("shutting down: asking clients to reconnect");
+    app.shutdown.send_replace(true);
+    app.hub.close_all(CloseCode::Restarting);
     let deadline = Instant::now() + Duration::from_millis(app.config.shutdown_grace_ms);
     while app.metrics.connections.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     sweeper.abort();
+    for task in lane_tasks {
+        task.abort();
+    }
     tracing::info!("relay stopped");
     Ok(())
 }
@@ -158,7 +156,7 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         max_page: config.max_page,
         heartbeat_ms: u32::try_from(config.idle_timeout_ms / 3).unwrap_or(u32::MAX),
     };
-    let hub = Hub::new(config.send_queue as usize, config.max_connections_per_principal as usize);
+    let hub = Hub::new(config.max_connections_per_principal as usize);
     Ok(Arc::new(App {
         config,
         store,
@@ -171,6 +169,15 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         dev,
         shutdown: watch::Sender::new(false),
     }))
+}
+
+/// The metrics of a running relay, for tasks that hold the app.
+struct AppMetrics(Arc<App>);
+
+impl AsRef<Metrics> for AppMetrics {
+    fn as_ref(&self) -> &Metrics {
+        &self.0.metrics
+    }
 }
 
 /// The relay's routes.
@@ -186,25 +193,101 @@ pub fn router(app: Arc<App>) -> Router {
     router.with_state(app)
 }
 
-async fn websocket(State(app): State<Arc<App>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+/// Accepts connections until `shutdown`, each served as HTTP/1.1 with upgrades; then tells
+/// open HTTP connections to finish their request and close (WebSockets are closed separately).
+async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+    let (stop, stopped) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: log, breathe, go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Small frames must leave at once: Nagle's algorithm would hold a push back until the
+        // previous one is acknowledged.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = stopped.changed() => {
+                    // Finish the request in flight, then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
+                tracing::debug!(error = %e, "http connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop.send(true);
+}
+
+/// `GET /ws`: checks the WebSocket handshake and the Origin, answers 101, and hands the raw
+/// TCP stream to [`session::serve`] (the relay does its own framing; see `ws`).
+async fn websocket(State(app): State<Arc<App>>, mut request: Request) -> Response {
+    let headers = request.headers();
+    let has = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
+    };
+    let bad = |status: StatusCode, message: &str| {
+        (status, axum::Json(protocol::ErrorBody::new(protocol::ErrorCode::Invalid, message))).into_response()
+    };
+    if !has(header::CONNECTION, "upgrade") || !has(header::UPGRADE, "websocket") {
+        return bad(StatusCode::BAD_REQUEST, "this endpoint speaks WebSocket only");
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+        return (StatusCode::UPGRADE_REQUIRED, [(header::SEC_WEBSOCKET_VERSION, "13")]).into_response();
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return bad(StatusCode::BAD_REQUEST, "Sec-WebSocket-Key is missing");
+    };
+    let accept = crate::ws::accept_key(key.as_bytes());
     let origin_ok = match headers.get(header::ORIGIN) {
         None => true,
         Some(origin) => app.config.allowed_origins.iter().any(|allowed| origin.as_bytes() == allowed.as_bytes()),
     };
-    let buffer = app.config.ws_buffer_bytes as usize;
-    let max_frame = app.config.max_frame_bytes as usize;
-    upgrade
-        .read_buffer_size(buffer)
-        .write_buffer_size(buffer)
-        // Frames are small (roster snapshots come in chunks, history pages are capped by
-        // requests::chat::REPLY_BUDGET_BYTES, conversation previews are short), so the write
-        // buffer stays near its size; this is the hard cap for the rare large reply.
-        .max_write_buffer_size(1024 * 1024 + max_frame)
-        // Frames up to four times the limit are read and refused with an error frame; larger
-        // ones close the connection with 1009 before they are buffered.
-        .max_message_size(max_frame * 4)
-        .max_frame_size(max_frame * 4)
-        .on_upgrade(move |socket| session::serve(app, socket, origin_ok))
+    let upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let upgraded = match upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(error = %e, "upgrade failed");
+                return;
+            }
+        };
+        match upgraded.downcast::<hyper_util::rt::TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => session::serve(app, parts.io.into_inner(), parts.read_buf, origin_ok).await,
+            Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {

@@ -133,7 +133,7 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_SEND_QUEUE", default_value_t = 256)]
     pub send_queue: u32,
 
-    /// WebSocket read and write buffer size per connection, in bytes.
+    /// WebSocket read buffer size per connection, in bytes (grown for a large frame).
     #[arg(long, env = "SIDECAR_WS_BUFFER_BYTES", default_value_t = 2048)]
     pub ws_buffer_bytes: u32,
 

@@ -1,77 +1,191 @@
-//! Live connections: each one's bounded outbound queue and its close signal, indexed by
-//! principal so chat can reach every connection of both participants.
+//! Live connections and how frames reach them.
 //!
-//! Slow-client policy: frames are queued with `try_send`; a connection whose queue is full is
-//! closed with `slow_consumer` (a "reconnect" code) instead of dropping frames silently. The
-//! client reconnects and resumes from the last sequence number it saw, so nothing is lost.
+//! A push is framed once ([`encode`]) and written straight to each subscriber's socket by
+//! whoever produces it (a presence change, a chat message): a non-blocking write that usually
+//! completes at once, so no connection task is woken to deliver it. Only when a socket cannot
+//! take the whole frame does the rest wait in the connection's backlog, which its own task
+//! drains. Slow-client policy: a backlog over the queue limit closes the connection with
+//! `slow_consumer` (a "reconnect" code); the client resumes from the last sequence number it
+//! saw, so nothing is lost and nothing is dropped silently.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use protocol::{CloseCode, ServerFrame};
-use tokio::sync::{Notify, mpsc};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
+use crate::ws;
 
 pub type ConnId = u64;
 
-struct Control {
-    close: AtomicU16,
-    notify: Notify,
+/// Frames waiting for a socket that could not take them at once.
+#[derive(Default)]
+struct Backlog {
+    frames: VecDeque<Bytes>,
+    /// Bytes of the first frame already written.
+    offset: usize,
+    dead: bool,
 }
 
-/// The sending half of one connection.
+struct Shared {
+    write: OwnedWriteHalf,
+    backlog: Mutex<Backlog>,
+    /// Wakes the connection's task to drain the backlog.
+    pending: Notify,
+    close: AtomicU16,
+    closing: Notify,
+    limit: usize,
+}
+
+/// One connection's sending side; cheap to clone, shared by everyone who pushes to it.
 #[derive(Clone)]
 pub struct Outbox {
     pub id: ConnId,
-    tx: mpsc::Sender<Utf8Bytes>,
-    control: Arc<Control>,
+    shared: Arc<Shared>,
 }
 
-/// The connection task's half: frames to write, and the close signal.
-pub struct Inbox {
-    pub rx: mpsc::Receiver<Utf8Bytes>,
-    pub closer: Closer,
+/// Encodes a frame once, as a complete WebSocket frame, for any number of sockets.
+pub fn encode(frame: &ServerFrame) -> Bytes {
+    ws::frame(ws::OP_TEXT, frame.encode().as_bytes())
 }
-
-/// Resolves when the connection is asked to close.
-pub struct Closer(Arc<Control>);
 
 impl Outbox {
-    /// Queues a frame. A full queue closes the connection as too slow; returns false then.
-    pub fn push(&self, frame: Utf8Bytes, metrics: &Metrics) -> bool {
-        match self.tx.try_send(frame) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if self.close(CloseCode::SlowConsumer) {
-                    metrics.slow_consumers.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(conn = self.id, "closing slow consumer");
+    /// A connection's outbox writing to `write`, holding at most `limit` frames back.
+    pub fn new(id: ConnId, write: OwnedWriteHalf, limit: usize) -> Self {
+        let shared = Shared {
+            write,
+            backlog: Mutex::default(),
+            pending: Notify::new(),
+            close: AtomicU16::new(0),
+            closing: Notify::new(),
+            limit,
+        };
+        Self { id, shared: Arc::new(shared) }
+    }
+
+    /// Sends a framed message: written now if the socket takes it, else kept in order in the
+    /// backlog. Returns false if the connection is gone or was just closed as too slow.
+    pub fn push(&self, frame: Bytes, metrics: &Metrics) -> bool {
+        self.push_inner(frame, metrics, false)
+    }
+
+    /// Like [`Outbox::push`], past the backlog limit: for the close frame, which must follow
+    /// whatever is already waiting.
+    fn push_last(&self, frame: Bytes, metrics: &Metrics) -> bool {
+        self.push_inner(frame, metrics, true)
+    }
+
+    fn push_inner(&self, frame: Bytes, metrics: &Metrics, over_limit: bool) -> bool {
+        let Ok(mut backlog) = self.shared.backlog.lock() else { return false };
+        if backlog.dead {
+            return false;
+        }
+        if backlog.frames.is_empty() {
+            match self.shared.write.try_write(&frame) {
+                Ok(n) if n == frame.len() => {}
+                Ok(n) => {
+                    backlog.offset = n;
+                    backlog.frames.push_back(frame);
+                    self.shared.pending.notify_one();
                 }
-                false
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    backlog.offset = 0;
+                    backlog.frames.push_back(frame);
+                    self.shared.pending.notify_one();
+                }
+                Err(_) => {
+                    backlog.dead = true;
+                    drop(backlog);
+                    self.close(CloseCode::Restarting);
+                    return false;
+                }
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        } else if backlog.frames.len() >= self.shared.limit && !over_limit {
+            drop(backlog);
+            if self.close(CloseCode::SlowConsumer) {
+                metrics.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(conn = self.id, "closing slow consumer");
+            }
+            return false;
+        } else {
+            backlog.frames.push_back(frame);
+        }
+        metrics.frames_out.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Resolves when the backlog has frames to write.
+    pub async fn backlogged(&self) {
+        loop {
+            let notified = self.shared.pending.notified();
+            if self.shared.backlog.lock().is_ok_and(|b| !b.frames.is_empty()) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Writes the backlog until it is empty. Only the connection's own task calls this, so
+    /// frames leave in the order they were pushed.
+    pub async fn drain(&self) -> std::io::Result<()> {
+        loop {
+            let (frame, offset) = match self.shared.backlog.lock() {
+                Ok(b) => match b.frames.front() {
+                    Some(front) => (front.clone(), b.offset),
+                    None => return Ok(()),
+                },
+                Err(_) => return Err(std::io::Error::other("backlog poisoned")),
+            };
+            self.shared.write.writable().await?;
+            match self.shared.write.try_write(&frame[offset..]) {
+                Ok(n) => {
+                    if let Ok(mut b) = self.shared.backlog.lock() {
+                        if offset + n >= frame.len() {
+                            b.frames.pop_front();
+                            b.offset = 0;
+                        } else {
+                            b.offset = offset + n;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    if let Ok(mut b) = self.shared.backlog.lock() {
+                        b.dead = true;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Queues a close frame after whatever is waiting, and marks the outbox dead.
+    pub fn push_close(&self, code: u16, reason: &str, metrics: &Metrics) {
+        self.push_last(ws::close_frame(code, reason), metrics);
+        if let Ok(mut b) = self.shared.backlog.lock() {
+            b.dead = true;
         }
     }
 
     /// Asks the connection to close with `code`. Returns whether this call set the code.
     pub fn close(&self, code: CloseCode) -> bool {
-        let set = self.control.close.compare_exchange(0, code.code(), Ordering::AcqRel, Ordering::Acquire).is_ok();
-        self.control.notify.notify_waiters();
+        let set = self.shared.close.compare_exchange(0, code.code(), Ordering::AcqRel, Ordering::Acquire).is_ok();
+        self.shared.closing.notify_waiters();
         set
     }
-}
 
-impl Closer {
     /// Waits until the connection is asked to close, and says with which code.
     pub async fn closed(&self) -> CloseCode {
         loop {
             // Registered before the flag is read, so a close between the two is not missed.
-            let notified = self.0.notify.notified();
+            let notified = self.shared.closing.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(code) = CloseCode::from_code(self.0.close.load(Ordering::Acquire)) {
+            if let Some(code) = CloseCode::from_code(self.shared.close.load(Ordering::Acquire)) {
                 return code;
             }
             notified.await;
@@ -79,30 +193,26 @@ impl Closer {
     }
 }
 
-/// Encodes a frame once, for sharing between many queues.
-pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
-    Utf8Bytes::from(frame.encode())
-}
-
 /// Every live connection by principal.
 pub struct Hub {
     next_id: AtomicU64,
     by_principal: Mutex<HashMap<Arc<str>, Vec<Outbox>>>,
-    queue: usize,
     max_per_principal: usize,
 }
 
 impl Hub {
-    pub fn new(queue: usize, max_per_principal: usize) -> Self {
-        Self { next_id: AtomicU64::new(1), by_principal: Mutex::default(), queue, max_per_principal }
+    pub fn new(max_per_principal: usize) -> Self {
+        Self { next_id: AtomicU64::new(1), by_principal: Mutex::default(), max_per_principal }
     }
 
-    /// Registers a connection. Beyond the per-principal limit the oldest is closed.
-    pub fn register(&self, principal: &Arc<str>) -> (Outbox, Inbox) {
-        let (tx, rx) = mpsc::channel(self.queue);
-        let control = Arc::new(Control { close: AtomicU16::new(0), notify: Notify::new() });
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let outbox = Outbox { id, tx, control: control.clone() };
+    /// A fresh connection id.
+    pub fn next_id(&self) -> ConnId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers an authenticated connection. Beyond the per-principal limit the oldest is
+    /// closed.
+    pub fn register(&self, principal: &Arc<str>, outbox: &Outbox) {
         if let Ok(mut map) = self.by_principal.lock() {
             let conns = map.entry(principal.clone()).or_default();
             conns.push(outbox.clone());
@@ -111,7 +221,6 @@ impl Hub {
                 oldest.close(CloseCode::Replaced);
             }
         }
-        (outbox, Inbox { rx, closer: Closer(control) })
     }
 
     /// Forgets a connection; returns how many the principal still has.
@@ -126,8 +235,8 @@ impl Hub {
         left
     }
 
-    /// Queues a frame to every connection of `principal` except `skip`.
-    pub fn send_to(&self, principal: &str, frame: &Utf8Bytes, skip: Option<ConnId>, metrics: &Metrics) {
+    /// Sends a frame to every connection of `principal` except `skip`.
+    pub fn send_to(&self, principal: &str, frame: &Bytes, skip: Option<ConnId>, metrics: &Metrics) {
         let targets: Vec<Outbox> = match self.by_principal.lock() {
             Ok(map) => map.get(principal).map(|c| c.iter().filter(|o| Some(o.id) != skip).cloned().collect()),
             Err(_) => None,

@@ -11,6 +11,7 @@
 //! - [`auth`]: OIDC token validation (JWKS discovery, cache, rotation) and the dev issuer.
 //! - [`directory`]: users and rosters.
 //! - [`store`]: the storage trait, its SQLite backend and its conformance suite.
+//! - [`ws`]: the relay's WebSocket framing.
 //! - [`metrics`], [`limits`], [`clock`]: small utilities.
 
 pub mod app;
@@ -25,6 +26,7 @@ pub mod presence;
 pub mod requests;
 pub mod session;
 pub mod store;
+pub mod ws;
 
 pub use app::{StartError, run};
 pub use config::Config;

@@ -96,29 +96,79 @@ impl Inner {
         });
     }
 
-    fn broadcast(&self, presence: Presence, metrics: &Metrics) {
-        let started = Instant::now();
+    /// Who must hear of a change: taken under the lock, written after it is released.
+    fn fanout(&self, presence: Presence) -> Fanout {
         let roster = self.rosters.get(&presence.roster);
-        let frame = encode(&ServerFrame::Presence { presence });
-        let mut pushed = 0;
-        for outbox in roster.into_iter().flat_map(HashMap::values).chain(self.everyone.values()) {
-            outbox.push(frame.clone(), metrics);
-            pushed += 1;
-        }
-        metrics.presence_pushes.fetch_add(pushed, std::sync::atomic::Ordering::Relaxed);
-        metrics.presence_fanout_seconds.observe(started.elapsed());
+        let targets = roster.into_iter().flat_map(HashMap::values).chain(self.everyone.values()).cloned().collect();
+        Fanout { frame: encode(&ServerFrame::Presence { presence }), targets }
+    }
+}
+
+/// One presence frame and the connections it goes to.
+struct Fanout {
+    frame: bytes::Bytes,
+    targets: Vec<Outbox>,
+}
+
+/// Writes the frame to every target. Runs outside the presence lock: the writes are system
+/// calls, and other agents' reports must not wait for them.
+pub fn write_all(frame: &bytes::Bytes, targets: &[Outbox], metrics: &Metrics) {
+    let started = Instant::now();
+    for outbox in targets {
+        outbox.push(frame.clone(), metrics);
+    }
+    metrics.presence_pushes.fetch_add(targets.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    metrics.presence_fanout_seconds.observe(started.elapsed());
+}
+
+/// A share of a fan-out for one lane.
+pub type LaneJob = (bytes::Bytes, Vec<Outbox>);
+
+/// Runs one fan-out lane until the relay stops: writes each job's frame to its connections.
+pub async fn lane(mut jobs: tokio::sync::mpsc::UnboundedReceiver<LaneJob>, metrics: impl AsRef<Metrics>) {
+    while let Some((frame, targets)) = jobs.recv().await {
+        write_all(&frame, &targets, metrics.as_ref());
     }
 }
 
 /// Every agent's presence and every roster subscription.
 pub struct PresenceHub {
     inner: Mutex<Inner>,
+    /// Fan-out lanes, one per runtime worker: a connection always falls in the same lane (by its
+    /// id), so its pushes keep their order, and the lanes spread one change's writes over the
+    /// cores. Without lanes (before they start), the caller writes.
+    lanes: std::sync::OnceLock<Vec<tokio::sync::mpsc::UnboundedSender<LaneJob>>>,
     grace_ms: Millis,
 }
 
 impl PresenceHub {
     pub fn new(grace_ms: u64) -> Self {
-        Self { inner: Mutex::default(), grace_ms: Millis::try_from(grace_ms).unwrap_or(Millis::MAX) }
+        Self {
+            inner: Mutex::default(),
+            lanes: std::sync::OnceLock::new(),
+            grace_ms: Millis::try_from(grace_ms).unwrap_or(Millis::MAX),
+        }
+    }
+
+    /// Hands fan-outs to these lanes from now on.
+    pub fn set_lanes(&self, lanes: Vec<tokio::sync::mpsc::UnboundedSender<LaneJob>>) {
+        let _ = self.lanes.set(lanes);
+    }
+
+    fn deliver(&self, fanout: Fanout, metrics: &Metrics) {
+        let Some(lanes) = self.lanes.get().filter(|l| l.len() > 1) else {
+            write_all(&fanout.frame, &fanout.targets, metrics);
+            return;
+        };
+        let mut shares: Vec<Vec<Outbox>> = vec![Vec::new(); lanes.len()];
+        for outbox in fanout.targets {
+            shares[(outbox.id % lanes.len() as u64) as usize].push(outbox);
+        }
+        for (lane, share) in lanes.iter().zip(shares) {
+            if !share.is_empty() {
+                let _ = lane.send((fanout.frame.clone(), share));
+            }
+        }
     }
 
     /// Seeds presence from the store and the directory at start: everyone offline.
@@ -197,7 +247,9 @@ impl PresenceHub {
         }
         let record = agent.record(now);
         metrics.presence_updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        inner.broadcast(after, metrics);
+        let fanout = inner.fanout(after);
+        drop(inner);
+        self.deliver(fanout, metrics);
         Applied::Accepted(Some(record))
     }
 
@@ -219,19 +271,29 @@ impl PresenceHub {
                 }
             }
         }
-        gone.into_iter()
-            .map(|(presence, record)| {
-                inner.broadcast(presence, metrics);
-                record
-            })
-            .collect()
+        let (fanouts, records): (Vec<Fanout>, Vec<PresenceRecord>) =
+            gone.into_iter().map(|(presence, record)| (inner.fanout(presence), record)).unzip();
+        drop(inner);
+        for fanout in fanouts {
+            self.deliver(fanout, metrics);
+        }
+        records
     }
 
     /// Subscribes a connection to a roster (`None`: every roster) and returns its snapshot.
     /// Registration and snapshot happen under one lock, so no change falls between them.
     /// A connection has one subscription: a new one replaces the old, so no push comes twice.
-    pub fn subscribe(&self, outbox: &Outbox, roster: Option<&str>) -> Vec<Presence> {
-        let Ok(mut inner) = self.inner.lock() else { return Vec::new() };
+    ///
+    /// `send_snapshot` turns the snapshot into frames; they are written while the lock is held,
+    /// so every change computed after the registration reaches the socket after the snapshot.
+    pub fn subscribe(
+        &self,
+        outbox: &Outbox,
+        roster: Option<&str>,
+        metrics: &Metrics,
+        send_snapshot: impl FnOnce(Vec<Presence>) -> Vec<ServerFrame>,
+    ) {
+        let Ok(mut inner) = self.inner.lock() else { return };
         inner.remove_subscriber(outbox.id);
         match roster {
             Some(r) => {
@@ -248,7 +310,9 @@ impl PresenceHub {
             .map(Agent::effective)
             .collect();
         agents.sort_by(|a, b| a.display_name.cmp(&b.display_name).then_with(|| a.principal.cmp(&b.principal)));
-        agents
+        // One write for the whole snapshot: its frames back to back.
+        let frames: Vec<u8> = send_snapshot(agents).iter().flat_map(|f| encode(f).to_vec()).collect();
+        outbox.push(frames.into(), metrics);
     }
 
     /// Drops every subscription of a connection.

@@ -11,7 +11,8 @@ use crate::session::Session;
 /// What a request produced: a reply, and for a new chat message the delivery that follows it.
 pub enum Outcome {
     Reply(ServerFrame),
-    Replies(Vec<ServerFrame>),
+    /// The reply was already written (a roster snapshot, in order with the pushes after it).
+    Sent,
     ReplyThenDeliver(ServerFrame, ChatMessage),
 }
 
@@ -50,7 +51,8 @@ pub async fn dispatch(session: &mut Session, frame: ClientFrame) -> Result<Outco
         ClientFrame::Ping { id } => ServerFrame::Pong { id },
         ClientFrame::Reauth { id, token } => reauth(session, id, &token).await?,
         ClientFrame::Subscribe { id, roster } => {
-            return Ok(Outcome::Replies(presence::subscribe(session, id, roster)?));
+            presence::subscribe(session, id, roster)?;
+            return Ok(Outcome::Sent);
         }
         ClientFrame::SetPresence { id, state, since, contact, username } => {
             presence::set(session, id, state, since, contact, username)?

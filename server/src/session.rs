@@ -1,23 +1,24 @@
-//! One WebSocket connection: the `hello` handshake, then a loop that writes queued frames,
-//! reads requests under the connection's limits, and closes with a code that tells the client
-//! whether to reconnect.
+//! One WebSocket connection: the `hello` handshake, then a loop that reads requests under the
+//! connection's limits, drains the backlog when the socket could not take a push at once, and
+//! closes with a code that tells the client whether to reconnect.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::SinkExt as _;
+use bytes::Bytes;
 use protocol::{ClientFrame, CloseCode, ErrorBody, ErrorCode, PROTOCOL_VERSION, ServerFrame};
+use tokio::io::AsyncReadExt as _;
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
 
 use crate::app::App;
 use crate::auth::Identity;
-use crate::hub::{Inbox, Outbox, encode};
+use crate::clock;
+use crate::hub::{Outbox, encode};
 use crate::limits::TokenBucket;
-use crate::requests::{self, Outcome};
-use crate::{clock, requests::Refusal};
-
-/// Most queued frames written before one flush.
-const WRITE_BATCH: usize = 64;
+use crate::requests::{self, Outcome, Refusal};
+use crate::ws::{self, Incoming, WsError};
 
 /// A connection after a successful `hello`.
 pub struct Session {
@@ -29,33 +30,84 @@ pub struct Session {
     pub outbox: Outbox,
 }
 
-pub async fn serve(app: Arc<App>, mut socket: WebSocket, origin_ok: bool) {
+/// The reading side of a connection.
+struct Inbound {
+    read: OwnedReadHalf,
+    reader: ws::Reader,
+}
+
+/// Why reading stopped.
+enum ReadEnd {
+    /// The peer closed the TCP connection or the socket failed.
+    Gone,
+    /// The byte stream broke the WebSocket rules.
+    Ws(WsError),
+}
+
+impl Inbound {
+    /// The next complete message. Cancel-safe: bytes are only consumed by completed reads.
+    async fn next(&mut self) -> Result<Incoming, ReadEnd> {
+        loop {
+            if let Some(message) = self.reader.next_message().map_err(ReadEnd::Ws)? {
+                return Ok(message);
+            }
+            match self.read.read(self.reader.spare()).await {
+                Ok(0) | Err(_) => return Err(ReadEnd::Gone),
+                Ok(n) => self.reader.filled(n),
+            }
+        }
+    }
+}
+
+/// How the relay ends a connection.
+#[derive(Debug, Clone, Copy)]
+enum Close {
+    Code(CloseCode),
+    /// A WebSocket-level failure: 1002, 1007 or 1009.
+    Ws(WsError),
+    /// The client sent a close frame: answer it with 1000.
+    Answer,
+}
+
+/// Serves one upgraded connection; `early` holds bytes read past the HTTP upgrade.
+pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bool) {
+    let (read, write) = stream.into_split();
+    let outbox = Outbox::new(app.hub.next_id(), write, app.config.send_queue as usize);
+    let mut reader = ws::Reader::new(app.config.ws_buffer_bytes as usize, app.config.max_frame_bytes as usize * 4);
+    reader.prefill(&early);
+    let mut inbound = Inbound { read, reader };
     if !origin_ok {
-        app.metrics.origin_refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        app.metrics.origin_refusals.fetch_add(1, Relaxed);
         let body = ErrorBody::new(ErrorCode::Forbidden, "origin not allowed");
-        Box::pin(refuse(&app, &mut socket, body, CloseCode::ForbiddenOrigin)).await;
+        refuse(&app, &outbox, &mut inbound, body, CloseCode::ForbiddenOrigin).await;
         return;
     }
     // Boxed: the handshake's state is large and needed once; the idle connection stays small.
-    let identity = match Box::pin(hello(&app, &mut socket)).await {
+    let identity = match Box::pin(hello(&app, &outbox, &mut inbound)).await {
         Ok(identity) => identity,
-        Err((body, code)) => {
-            Box::pin(refuse(&app, &mut socket, body, code)).await;
+        Err(HelloEnd::Refused(body, code)) => {
+            Box::pin(refuse(&app, &outbox, &mut inbound, body, code)).await;
             return;
         }
+        Err(HelloEnd::Ws(e)) => {
+            count_ws_error(&app, e);
+            Box::pin(close_with(&app, &outbox, &mut inbound, Close::Ws(e))).await;
+            return;
+        }
+        Err(HelloEnd::Gone) => return,
     };
-    app.metrics.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    app.metrics.connections_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if app.shutting_down() {
         let body = ErrorBody::new(ErrorCode::Unavailable, "relay shutting down; reconnect");
-        Box::pin(refuse(&app, &mut socket, body, CloseCode::Restarting)).await;
-        app.metrics.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        Box::pin(refuse(&app, &outbox, &mut inbound, body, CloseCode::Restarting)).await;
         return;
     }
+    app.metrics.connections.fetch_add(1, Relaxed);
+    app.metrics.connections_total.fetch_add(1, Relaxed);
     let principal: Arc<str> = Arc::from(identity.principal.as_str());
-    let (outbox, inbox) = app.hub.register(&principal);
-    let directory_user = app.directory.user(&principal);
-    let display_name = directory_user
+    app.hub.register(&principal, &outbox);
+    let display_name = app
+        .directory
+        .user(&principal)
         .map(|u| u.display_name)
         .or_else(|| identity.display_name.clone())
         .unwrap_or_else(|| principal.to_string());
@@ -64,43 +116,58 @@ pub async fn serve(app: Arc<App>, mut socket: WebSocket, origin_ok: bool) {
     let session = Session { app: app.clone(), principal: principal.clone(), identity, display_name, roster, outbox };
     tracing::debug!(principal = %principal, conn = session.outbox.id, "connected");
 
-    let close = run(session, &mut socket, inbox).await;
+    let outbox = session.outbox.clone();
+    let close = run(session, &mut inbound).await;
     if let Some(close) = close {
-        Box::pin(close_with(&mut socket, close)).await;
+        Box::pin(close_with(&app, &outbox, &mut inbound, close)).await;
     }
-    app.metrics.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    app.metrics.connections.fetch_sub(1, Relaxed);
+}
+
+/// How a handshake failed.
+enum HelloEnd {
+    /// Refused with an error frame and a close code.
+    Refused(ErrorBody, CloseCode),
+    /// The byte stream broke the WebSocket rules.
+    Ws(WsError),
+    /// The client went away.
+    Gone,
 }
 
 /// Waits for the `hello` frame and authenticates it.
-async fn hello(app: &App, socket: &mut WebSocket) -> Result<Identity, (ErrorBody, CloseCode)> {
+async fn hello(app: &App, outbox: &Outbox, inbound: &mut Inbound) -> Result<Identity, HelloEnd> {
     // One deadline for the whole handshake: pings do not extend it.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(app.config.hello_timeout_ms);
-    let violation = |m: &str| (ErrorBody::new(ErrorCode::ProtocolViolation, m), CloseCode::ProtocolViolation);
+    let violation =
+        |m: &str| HelloEnd::Refused(ErrorBody::new(ErrorCode::ProtocolViolation, m), CloseCode::ProtocolViolation);
     let text = loop {
-        match tokio::time::timeout_at(deadline, socket.recv()).await {
+        match tokio::time::timeout_at(deadline, inbound.next()).await {
             Err(_) => return Err(violation("no hello frame in time")),
-            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => {
-                return Err(violation("closed before hello"));
+            Ok(Err(ReadEnd::Ws(e))) => return Err(HelloEnd::Ws(e)),
+            Ok(Err(ReadEnd::Gone) | Ok(Incoming::Close(_))) => return Err(HelloEnd::Gone),
+            Ok(Ok(Incoming::Text(text))) => break text,
+            Ok(Ok(Incoming::Ping(payload))) => {
+                outbox.push(ws::frame(ws::OP_PONG, &payload), &app.metrics);
             }
-            Ok(Some(Ok(Message::Text(text)))) => break text,
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
-            Ok(Some(Ok(Message::Binary(_)))) => return Err(violation("the first frame must be a text hello")),
+            Ok(Ok(Incoming::Pong)) => {}
+            Ok(Ok(Incoming::Binary)) => return Err(violation("the first frame must be a text hello")),
         }
     };
     if text.len() > app.config.max_frame_bytes as usize {
-        return Err((ErrorBody::new(ErrorCode::TooLarge, "hello frame too large"), CloseCode::ProtocolViolation));
+        let body = ErrorBody::new(ErrorCode::TooLarge, "hello frame too large");
+        return Err(HelloEnd::Refused(body, CloseCode::ProtocolViolation));
     }
     let (protocol, token) = match protocol::decode_client(&text) {
         Ok(ClientFrame::Hello { protocol, token, .. }) => (protocol, token),
         Ok(other) => return Err(violation(&format!("expected hello, got {}", other.kind()))),
-        Err(e) => return Err((ErrorBody::new(ErrorCode::BadFrame, e.0), CloseCode::ProtocolViolation)),
+        Err(e) => {
+            return Err(HelloEnd::Refused(ErrorBody::new(ErrorCode::BadFrame, e.0), CloseCode::ProtocolViolation));
+        }
     };
     if protocol != PROTOCOL_VERSION {
-        return Err((
-            ErrorBody::new(
-                ErrorCode::UnsupportedProtocol,
-                format!("protocol {protocol} is not supported; this relay speaks {PROTOCOL_VERSION}"),
-            ),
+        let message = format!("protocol {protocol} is not supported; this relay speaks {PROTOCOL_VERSION}");
+        return Err(HelloEnd::Refused(
+            ErrorBody::new(ErrorCode::UnsupportedProtocol, message),
             CloseCode::UnsupportedProtocol,
         ));
     }
@@ -110,13 +177,12 @@ async fn hello(app: &App, socket: &mut WebSocket) -> Result<Identity, (ErrorBody
             ErrorCode::Unavailable => CloseCode::Restarting,
             _ => CloseCode::Unauthenticated,
         };
-        (ErrorBody::new(e.code(), e.to_string()), code)
+        HelloEnd::Refused(ErrorBody::new(e.code(), e.to_string()), code)
     })
 }
 
-/// The connection loop. Returns the close code to send, if the relay is the one closing.
-async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Option<Close> {
-    let Inbox { mut rx, closer } = inbox;
+/// The connection loop. Returns how to close, if the relay is the one closing.
+async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
     let app = session.app.clone();
     let welcome = ServerFrame::Welcome {
         protocol: PROTOCOL_VERSION,
@@ -127,38 +193,22 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
         expires_at: session.identity.expires_at,
         limits: app.limits.clone(),
     };
-    if Box::pin(send(&app, socket, &welcome)).await.is_err() {
-        return finish(&session, None);
-    }
+    session.outbox.push(encode(&welcome), &app.metrics);
     let idle = Duration::from_millis(app.config.idle_timeout_ms);
     let mut bucket = TokenBucket::new(app.config.frames_per_second, app.config.frames_per_second * 2);
     let mut last_heard = Instant::now();
     let mut shutdown = app.shutdown_signal();
-    // The close signals and the timer live across iterations: a connection woken for every
-    // pushed frame should not re-register its waiters each time.
+    // The close signals and the timer live across iterations, so a connection does not
+    // re-register its waiters every time it wakes.
+    let outbox = session.outbox.clone();
     let stopping = shutdown.changed();
-    let closed = closer.closed();
+    let closed = outbox.closed();
     let timer = tokio::time::sleep(Duration::from_millis(0));
     tokio::pin!(stopping, closed, timer);
 
     let close = loop {
         tokio::select! {
             biased;
-            // Queued frames first: a connection is woken mostly to write a push, and a ready
-            // first arm spares polling the others. The queue drains in batches of 64, so the
-            // close signals and timers are never kept waiting long; reads come last so that a
-            // flooding client cannot hold them off.
-            frame = rx.recv() => {
-                let Some(frame) = frame else { break None };
-                // A client that stops reading blocks this write; the slow-consumer close must
-                // still get through, so the write races the close signal.
-                tokio::select! {
-                    written = write_queued(&app, socket, frame, &mut rx) => {
-                        if written.is_err() { break None }
-                    }
-                    code = &mut closed => break Some(Close::Code(code)),
-                }
-            }
             code = &mut closed => break Some(Close::Code(code)),
             _ = &mut stopping => break Some(Close::Code(CloseCode::Restarting)),
             () = &mut timer => {
@@ -166,8 +216,7 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
                 let token_left = crate::auth::time_left(&session.identity, clock::now_ms());
                 if token_left.is_zero() {
                     let body = ErrorBody::new(ErrorCode::TokenExpired, "token expired; reconnect with a fresh token");
-                    let _ = Box::pin(send(&app, socket, &ServerFrame::Error { id: None, error: body })).await;
-                    app.metrics.error(ErrorCode::TokenExpired);
+                    reply_error(&app, &outbox, None, body);
                     break Some(Close::Code(CloseCode::TokenExpired));
                 }
                 if now.duration_since(last_heard) >= idle {
@@ -176,55 +225,69 @@ async fn run(mut session: Session, socket: &mut WebSocket, inbox: Inbox) -> Opti
                 let next = (last_heard + idle).min(now + token_left);
                 timer.as_mut().reset(next.into());
             }
-            message = socket.recv() => {
+            () = outbox.backlogged() => {
+                // A client that stops reading blocks this write; the slow-consumer close must
+                // still get through, so the write races the close signal.
+                tokio::select! {
+                    written = outbox.drain() => if written.is_err() { break None },
+                    code = &mut closed => break Some(Close::Code(code)),
+                }
+            }
+            message = inbound.next() => {
                 let text = match message {
-                    None | Some(Ok(Message::Close(_))) => break None,
-                    Some(Err(e)) => {
-                        if oversized(&app, &e) {
-                            break Some(Close::TooBig);
-                        }
-                        tracing::debug!(error = %e, "read failed");
-                        break None;
+                    Err(ReadEnd::Gone) => break None,
+                    Err(ReadEnd::Ws(e)) => {
+                        count_ws_error(&app, e);
+                        break Some(Close::Ws(e));
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                    Ok(Incoming::Close(_)) => break Some(Close::Answer),
+                    Ok(Incoming::Ping(payload)) => {
+                        last_heard = Instant::now();
+                        outbox.push(ws::frame(ws::OP_PONG, &payload), &app.metrics);
+                        continue;
+                    }
+                    Ok(Incoming::Pong) => {
                         last_heard = Instant::now();
                         continue;
                     }
-                    Some(Ok(Message::Binary(_))) => {
+                    Ok(Incoming::Binary) => {
                         last_heard = Instant::now();
                         let body = ErrorBody::new(ErrorCode::BadFrame, "binary frames are not accepted; send JSON text");
-                        if Box::pin(reply_error(&app, socket, None, body)).await.is_err() { break None }
+                        reply_error(&app, &outbox, None, body);
                         continue;
                     }
-                    Some(Ok(Message::Text(text))) => text,
+                    Ok(Incoming::Text(text)) => text,
                 };
                 last_heard = Instant::now();
-                app.metrics.frames_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                app.metrics.frames_in.fetch_add(1, Relaxed);
                 // Boxed so that a connection waiting for frames does not carry a request's state.
                 match Box::pin(handle(&mut session, &mut bucket, &text)).await {
-                    Ok(outcome) => {
-                        let (replies, deliver) = match outcome {
-                            Outcome::Reply(reply) => (vec![reply], None),
-                            Outcome::Replies(replies) => (replies, None),
-                            Outcome::ReplyThenDeliver(reply, message) => (vec![reply], Some(message)),
-                        };
-                        let sent = Box::pin(send_all(&app, socket, &replies)).await;
-                        // The message is stored: deliver it even if the sender has gone.
-                        if let Some(message) = deliver {
-                            requests::chat::deliver(&session, &message);
-                        }
-                        if sent.is_err() { break None }
+                    Ok(Outcome::Sent) => {}
+                    Ok(Outcome::Reply(reply)) => {
+                        outbox.push(encode(&reply), &app.metrics);
+                    }
+                    Ok(Outcome::ReplyThenDeliver(reply, message)) => {
+                        outbox.push(encode(&reply), &app.metrics);
+                        requests::chat::deliver(&session, &message);
                     }
                     Err((id, refusal)) => {
-                        let close = refusal.close;
-                        if Box::pin(reply_error(&app, socket, id, refusal.body)).await.is_err() { break None }
-                        if let Some(code) = close { break Some(Close::Code(code)) }
+                        reply_error(&app, &outbox, id, refusal.body);
+                        if let Some(code) = refusal.close {
+                            break Some(Close::Code(code));
+                        }
                     }
                 }
             }
         }
     };
     finish(&session, close)
+}
+
+fn count_ws_error(app: &App, e: WsError) {
+    if e == WsError::TooBig {
+        app.metrics.oversized_frames.fetch_add(1, Relaxed);
+        app.metrics.error(ErrorCode::TooLarge);
+    }
 }
 
 fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
@@ -236,18 +299,6 @@ fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
     close
 }
 
-/// Whether a read error is a frame over the WebSocket size limit (counted, closed with 1009).
-fn oversized(app: &App, error: &axum::Error) -> bool {
-    let text = error.to_string();
-    let over = text.contains("too long") || text.contains("Space limit") || text.contains("capacity");
-    if over {
-        app.metrics.oversized_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        app.metrics.error(ErrorCode::TooLarge);
-        tracing::info!("closing a connection that sent an oversized frame");
-    }
-    over
-}
-
 /// Size, rate and shape checks, then the request itself.
 async fn handle(
     session: &mut Session,
@@ -256,7 +307,7 @@ async fn handle(
 ) -> Result<Outcome, (Option<u64>, Refusal)> {
     let app = session.app.clone();
     if text.len() > app.config.max_frame_bytes as usize {
-        app.metrics.oversized_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        app.metrics.oversized_frames.fetch_add(1, Relaxed);
         let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
         return Err((None, Refusal::new(ErrorCode::TooLarge, message)));
     }
@@ -279,74 +330,35 @@ fn lenient_id(text: &str) -> Option<u64> {
     serde_json::from_str::<serde_json::Value>(text).ok()?.get("id")?.as_u64()
 }
 
-async fn send(app: &App, socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
-    app.metrics.frames_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    socket.send(Message::Text(encode(frame))).await
-}
-
-/// Writes several frames with one flush.
-async fn send_all(app: &App, socket: &mut WebSocket, frames: &[ServerFrame]) -> Result<(), axum::Error> {
-    for frame in frames {
-        app.metrics.frames_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        socket.feed(Message::Text(encode(frame))).await?;
-    }
-    socket.flush().await
-}
-
-async fn reply_error(app: &App, socket: &mut WebSocket, id: Option<u64>, body: ErrorBody) -> Result<(), axum::Error> {
+fn reply_error(app: &App, outbox: &Outbox, id: Option<u64>, body: ErrorBody) {
     app.metrics.error(body.code);
-    send(app, socket, &ServerFrame::Error { id, error: body }).await
+    outbox.push(encode(&ServerFrame::Error { id, error: body }), &app.metrics);
 }
 
-/// Writes a queued frame and whatever else is queued (up to a batch), then flushes once.
-async fn write_queued(
-    app: &App,
-    socket: &mut WebSocket,
-    first: Utf8Bytes,
-    rx: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
-) -> Result<(), axum::Error> {
-    socket.feed(Message::Text(first)).await?;
-    let mut written: u64 = 1;
-    while written < WRITE_BATCH as u64 {
-        match rx.try_recv() {
-            Ok(frame) => {
-                socket.feed(Message::Text(frame)).await?;
-                written += 1;
-            }
-            Err(_) => break,
-        }
-    }
-    app.metrics.frames_out.fetch_add(written, std::sync::atomic::Ordering::Relaxed);
-    socket.flush().await
+async fn refuse(app: &App, outbox: &Outbox, inbound: &mut Inbound, body: ErrorBody, code: CloseCode) {
+    reply_error(app, outbox, None, body);
+    close_with(app, outbox, inbound, Close::Code(code)).await;
 }
 
-async fn refuse(app: &App, socket: &mut WebSocket, body: ErrorBody, code: CloseCode) {
-    app.metrics.error(body.code);
-    let _ = send(app, socket, &ServerFrame::Error { id: None, error: body }).await;
-    close_with(socket, Close::Code(code)).await;
-}
-
-/// How the relay closes a connection.
-#[derive(Debug, Clone, Copy)]
-enum Close {
-    Code(CloseCode),
-    /// 1009: a frame over the WebSocket size limit.
-    TooBig,
-}
-
-async fn close_with(socket: &mut WebSocket, close: Close) {
+/// Sends the close frame after whatever is waiting, gives the client a moment to answer, and
+/// lets the socket go.
+async fn close_with(app: &App, outbox: &Outbox, inbound: &mut Inbound, close: Close) {
     let (code, reason) = match close {
         Close::Code(code) => (code.code(), code.reason()),
-        Close::TooBig => (1009, "frame too large"),
+        Close::Ws(e) => (e.close_code(), e.reason()),
+        Close::Answer => (1000, ""),
     };
-    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-    if tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(Some(frame)))).await.is_err() {
+    outbox.push_close(code, reason, &app.metrics);
+    if tokio::time::timeout(Duration::from_secs(1), outbox.drain()).await.is_err() {
         return;
     }
-    // Give the client a moment to answer the close so it sees a clean close code.
+    if matches!(close, Close::Answer | Close::Ws(_)) {
+        return;
+    }
+    // Wait briefly for the client's close frame so it sees a clean close code.
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
-        while let Some(Ok(message)) = socket.recv().await {
-            if matches!(message, Message::Close(_)) {
+        while let Ok(message) = inbound.next().await {
+            if matches!(message, Incoming::Close(_)) {
                 break;
             }
         }

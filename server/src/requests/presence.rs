@@ -14,28 +14,32 @@ const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
 /// The roster name that means every roster (supervisors only).
 pub const EVERY_ROSTER: &str = "*";
 
-/// Agents per `roster` frame: about 1.5 KiB, so a snapshot never grows a connection's buffers.
+/// Agents per `roster` frame: about 1.5 KiB, so that a client can process a large roster in
+/// small steps.
 pub const ROSTER_CHUNK: usize = 6;
 
 /// Subscribes to the principal's own roster, another roster (supervisors), or all (`*`).
-pub fn subscribe(session: &Session, id: u64, roster: Option<String>) -> Result<Vec<ServerFrame>, Refusal> {
+/// The snapshot is written by the presence hub itself (see `PresenceHub::subscribe`).
+pub fn subscribe(session: &Session, id: u64, roster: Option<String>) -> Result<(), Refusal> {
     let roster = roster.unwrap_or_else(|| session.roster.clone());
     let allowed = roster == session.roster || session.identity.supervisor;
     if !allowed {
         return Err(Refusal::new(ErrorCode::Forbidden, "only supervisors may see other rosters"));
     }
     let scope = (roster != EVERY_ROSTER).then_some(roster.as_str());
-    let agents = session.app.presence.subscribe(&session.outbox, scope);
-    let chunks = agents.len().div_ceil(ROSTER_CHUNK).max(1);
-    let mut agents = agents.into_iter();
-    Ok((1..=chunks)
-        .map(|n| ServerFrame::Roster {
-            id,
-            roster: roster.clone(),
-            agents: agents.by_ref().take(ROSTER_CHUNK).collect(),
-            complete: n == chunks,
-        })
-        .collect())
+    session.app.presence.subscribe(&session.outbox, scope, &session.app.metrics, |agents| {
+        let chunks = agents.len().div_ceil(ROSTER_CHUNK).max(1);
+        let mut agents = agents.into_iter();
+        (1..=chunks)
+            .map(|n| ServerFrame::Roster {
+                id,
+                roster: roster.clone(),
+                agents: agents.by_ref().take(ROSTER_CHUNK).collect(),
+                complete: n == chunks,
+            })
+            .collect()
+    });
+    Ok(())
 }
 
 /// Publishes the sender's own presence. The principal is the connection's; nothing in the

@@ -145,3 +145,80 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered_forever() {
     assert!(protocol::error::should_reconnect(CloseCode::SlowConsumer.code()));
     still_alive(&mut chatty).await;
 }
+
+/// A raw TCP client that performs the upgrade itself, to send what no WebSocket library would.
+async fn raw_upgrade(relay: &Relay) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut tcp = tokio::net::TcpStream::connect(relay.base.trim_start_matches("http://")).await.unwrap();
+    tcp.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0];
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // RFC 6455's own example key and accept value.
+    assert!(head.to_ascii_lowercase().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    tcp
+}
+
+/// Reads server frames until a close frame and returns its code.
+async fn raw_close_code(tcp: &mut tokio::net::TcpStream) -> u16 {
+    use tokio::io::AsyncReadExt as _;
+    loop {
+        let mut header = [0; 2];
+        tcp.read_exact(&mut header).await.unwrap();
+        let len = match header[1] & 0x7f {
+            126 => usize::from(tcp.read_u16().await.unwrap()),
+            127 => usize::try_from(tcp.read_u64().await.unwrap()).unwrap(),
+            n => usize::from(n),
+        };
+        let mut payload = vec![0; len];
+        tcp.read_exact(&mut payload).await.unwrap();
+        if header[0] & 0x0f == 0x8 {
+            return u16::from_be_bytes([payload[0], payload[1]]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn frames_that_break_the_websocket_rules_close_with_the_rfc_codes() {
+    use tokio::io::AsyncWriteExt as _;
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |_| {}).await;
+    let mut unmasked = raw_upgrade(&relay).await;
+    unmasked.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
+    assert_eq!(raw_close_code(&mut unmasked).await, 1002);
+
+    let mut not_utf8 = raw_upgrade(&relay).await;
+    not_utf8.write_all(&[0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe]).await.unwrap();
+    assert_eq!(raw_close_code(&mut not_utf8).await, 1007);
+
+    let mut huge = raw_upgrade(&relay).await;
+    huge.write_all(&[0x81, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]).await.unwrap();
+    assert_eq!(raw_close_code(&mut huge).await, 1009, "refused from the header, before any payload");
+
+    let http = reqwest::Client::new();
+    let plain = http.get(format!("{}/ws", relay.base)).send().await.unwrap();
+    assert_eq!(plain.status(), 400);
+    let body: protocol::ErrorBody = plain.json().await.unwrap();
+    assert_eq!(body.code, ErrorCode::Invalid);
+    let old = http
+        .get(format!("{}/ws", relay.base))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 426);
+    assert_eq!(old.headers()["sec-websocket-version"], "13");
+}
