@@ -244,23 +244,11 @@ impl Reader {
 mod tests {
     use super::*;
 
+    /// A masked client frame with the given first byte (FIN, RSV and opcode bits).
     fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-        let mask = [0x12, 0x34, 0x56, 0x78];
-        let mut out = vec![first];
-        match payload.len() {
-            n if n < 126 => out.push(0x80 | n as u8),
-            n if n <= 65535 => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&mask);
-        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        out
+        let mut frame = loadgen::wire::masked(first & 0x0f, payload, [0x12, 0x34, 0x56, 0x78]);
+        frame[0] = first;
+        frame
     }
 
     fn feed(reader: &mut Reader, bytes: &[u8], chunk: usize) -> Vec<Result<Incoming, WsError>> {
