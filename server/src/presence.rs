@@ -96,7 +96,7 @@ impl Inner {
         });
     }
 
-    /// Who must hear of a change: taken under the lock, written after it is released.
+    /// Who must hear of a change, taken under the lock; the lanes write it.
     fn fanout(&self, presence: Presence) -> Fanout {
         let roster = self.rosters.get(&presence.roster);
         let targets = roster.into_iter().flat_map(HashMap::values).chain(self.everyone.values()).cloned().collect();
@@ -110,8 +110,8 @@ struct Fanout {
     targets: Vec<Outbox>,
 }
 
-/// Writes the frame to every target. Runs outside the presence lock: the writes are system
-/// calls, and other agents' reports must not wait for them.
+/// Writes the frame to every target. Lanes run it outside the presence lock: the writes are
+/// system calls, and other agents' reports must not wait for them.
 pub fn write_all(frame: &bytes::Bytes, targets: &[Outbox], metrics: &Metrics) {
     let started = Instant::now();
     for outbox in targets {
@@ -247,9 +247,11 @@ impl PresenceHub {
         }
         let record = agent.record(now);
         metrics.presence_updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Handed to the lanes before the lock is released, so that two reports for one agent
+        // (two tabs) reach every subscriber in the order they were applied.
         let fanout = inner.fanout(after);
-        drop(inner);
         self.deliver(fanout, metrics);
+        drop(inner);
         Applied::Accepted(Some(record))
     }
 
@@ -273,10 +275,10 @@ impl PresenceHub {
         }
         let (fanouts, records): (Vec<Fanout>, Vec<PresenceRecord>) =
             gone.into_iter().map(|(presence, record)| (inner.fanout(presence), record)).unzip();
-        drop(inner);
         for fanout in fanouts {
             self.deliver(fanout, metrics);
         }
+        drop(inner);
         records
     }
 

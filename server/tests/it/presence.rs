@@ -1,5 +1,6 @@
 //! Presence: snapshots then changes, one agent across connections, the grace period,
-//! last-writer-wins, scoped rosters and supervisors.
+//! last-writer-wins, scoped rosters and supervisors. The tests run on two runtime workers, so
+//! presence goes through the relay's two fan-out lanes.
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ fn roster_agents(frame: &ServerFrame) -> Vec<protocol::Presence> {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_get_a_snapshot_then_every_change() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |_| {}).await;
@@ -52,7 +53,7 @@ async fn subscribers_get_a_snapshot_then_every_change() {
     assert_eq!(custom.state.name, "管理業務中");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tabs_are_one_agent_and_a_quick_reconnect_does_not_flap() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |c| c.presence_grace_ms = 500).await;
@@ -83,7 +84,7 @@ async fn two_tabs_are_one_agent_and_a_quick_reconnect_does_not_flap() {
     assert!(offline.contact.is_none());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_stale_update_never_overwrites_a_newer_one() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |_| {}).await;
@@ -102,7 +103,7 @@ async fn a_late_stale_update_never_overwrites_a_newer_one() {
     assert!(relay.metrics().await.contains("sidecar_presence_stale_total 1"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_reports_are_validated() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |_| {}).await;
@@ -121,7 +122,7 @@ async fn presence_reports_are_validated() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rosters_are_scoped_and_supervisors_see_everyone() {
     let issuer = Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -167,7 +168,7 @@ async fn rosters_are_scoped_and_supervisors_see_everyone() {
     next_presence_of(&mut sam, "aiko@example.com").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_roster_arrives_in_small_frames() {
     let issuer = Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
