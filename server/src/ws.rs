@@ -337,6 +337,34 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic_and_never_grow_past_the_limit() {
+        // Deterministic random inputs: frames with random headers, lengths, masks and bodies,
+        // fed in random chunk sizes. The reader must answer or refuse, never panic or hoard.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5_000 {
+            let len = (next() % 300) as usize;
+            let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if next() % 2 == 0 && bytes.len() > 2 {
+                bytes[1] |= 0x80; // usually masked, to get past the first check
+            }
+            let mut reader = Reader::new(16, 256);
+            let chunk = 1 + (next() % 64) as usize;
+            for message in feed(&mut reader, &bytes, chunk) {
+                if let Ok(Incoming::Text(text)) = message {
+                    assert!(text.len() <= 256);
+                }
+            }
+            assert!(reader.buf.len() <= 16 + 256 + 14 + 64, "buffer grew to {}", reader.buf.len());
+        }
+    }
+
+    #[test]
     fn the_buffer_shrinks_after_a_large_message() {
         let mut reader = Reader::new(64, 100_000);
         let got = feed(&mut reader, &client_frame(0x81, &[b'a'; 50_000]), 4096);
