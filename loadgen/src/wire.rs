@@ -113,16 +113,7 @@ mod tests {
         let mut reader = FrameReader::new(64);
         let mut got = Vec::new();
         for chunk in stream.chunks(37) {
-            let spare = reader.spare();
-            let n = chunk.len().min(spare.len());
-            spare[..n].copy_from_slice(&chunk[..n]);
-            reader.filled(n);
-            let mut rest = &chunk[n..];
-            while let Some(frame) = reader.next_frame() {
-                let (op, payload) = frame.unwrap();
-                assert_eq!(op, TEXT);
-                got.push(payload.to_vec());
-            }
+            let mut rest = chunk;
             while !rest.is_empty() {
                 let spare = reader.spare();
                 let n = rest.len().min(spare.len());
@@ -130,7 +121,9 @@ mod tests {
                 reader.filled(n);
                 rest = &rest[n..];
                 while let Some(frame) = reader.next_frame() {
-                    got.push(frame.unwrap().1.to_vec());
+                    let (op, payload) = frame.unwrap();
+                    assert_eq!(op, TEXT);
+                    got.push(payload.to_vec());
                 }
             }
         }
