@@ -5,7 +5,11 @@
 //! - [`server`]: frames the relay sends to a client, replies and pushes.
 //! - [`presence`]: an agent's presence as the relay stores and fans it out.
 //! - [`chat`]: chat messages and conversation summaries.
+//! - [`config`]: the extension's settings (managed policy, options page, defaults).
 //! - [`directory`]: directory entries and the directory file.
+//! - [`hook`]: the CCP page's hook <-> the extension (Streams events and commands).
+//! - [`tab`]: a CCP tab's content script <-> the extension's worker.
+//! - [`panel`]: the panel UI <-> the extension's worker.
 //! - [`error`]: the `{code, message, retryable}` error body and WebSocket close codes.
 //! - [`limits`]: the limits a relay announces in its welcome frame.
 //!
@@ -15,12 +19,16 @@
 //! WebAssembly.
 
 pub mod chat;
+pub mod config;
 pub mod client;
 pub mod directory;
 pub mod error;
+pub mod hook;
 pub mod limits;
+pub mod panel;
 pub mod presence;
 pub mod server;
+pub mod tab;
 
 pub use chat::{ChatMessage, ConversationSummary, Cursor};
 pub use client::ClientFrame;

@@ -4,6 +4,7 @@
 //! names a configured issuer and audience, and is within its validity window. The principal is
 //! a configurable claim (default `email`); supervisors are members of a configurable group.
 
+pub mod dev_authorize;
 pub mod dev_issuer;
 pub mod jwks;
 

@@ -3,10 +3,13 @@
 //! - `test`: checks the tools, then format, lints (`-D warnings`) and every test.
 //! - `demo [--listen ADDR] [--seconds N]`: builds and runs the relay on its embedded defaults
 //!   with simulated colleagues.
+//! - `dist`: builds the extension into `dist/extension/`.
 //! - `bench relay [ARGS]`: builds in release and runs the relay benchmark, then the crash run.
 
 mod demo;
+mod dist;
 mod run;
+mod setup;
 
 use anyhow::bail;
 
@@ -17,6 +20,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo::run(&args[1..]),
+        Some("dist") => dist::build(),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] | bench relay [ARGS]>");

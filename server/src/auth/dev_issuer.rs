@@ -20,6 +20,8 @@ use protocol::{ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::dev_authorize::Codes;
+
 /// The audience of development tokens.
 pub const DEV_AUDIENCE: &str = "ccp-sidecar-dev";
 /// Where the issuer lives under the relay.
@@ -48,6 +50,9 @@ pub struct TokenRequest {
     pub groups: Vec<String>,
     #[serde(default)]
     pub ttl_s: Option<i64>,
+    /// Echoed as the `nonce` claim (the authorization-code flow sets it).
+    #[serde(default)]
+    pub nonce: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -115,16 +120,28 @@ impl DevIssuer {
             "iss": self.issuer, "aud": DEV_AUDIENCE, "sub": request.email, "email": request.email,
             "name": name, "groups": request.groups, "iat": now, "nbf": now, "exp": exp,
         });
+        let mut claims = claims;
+        if let Some(nonce) = &request.nonce {
+            claims["nonce"] = json!(nonce);
+        }
         TokenResponse { id_token: self.sign(&claims), expires_at: exp * 1000 }
     }
 
-    /// Discovery, JWKS and a token endpoint, to nest under [`DEV_PATH`].
+    /// Discovery, JWKS, authorization (code + PKCE) and token endpoints, to nest under
+    /// [`DEV_PATH`]. Every answer allows any origin: a browser extension reads them.
     pub fn router(self: Arc<Self>) -> Router {
+        let codes = Arc::new(Codes::default());
         Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks.json", get(jwks))
             .route("/token", post(token))
-            .with_state(self)
+            .with_state(self.clone())
+            .merge(Router::new().route("/authorize", get(super::dev_authorize::authorize)).with_state((self, codes.clone())))
+            .layer(axum::Extension(codes))
+            .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+                response.headers_mut().insert("access-control-allow-origin", axum::http::HeaderValue::from_static("*"));
+                response
+            }))
     }
 }
 
@@ -133,9 +150,12 @@ async fn discovery(State(dev): State<Arc<DevIssuer>>) -> Json<Value> {
         "issuer": dev.issuer,
         "jwks_uri": format!("{}/jwks.json", dev.issuer),
         "token_endpoint": format!("{}/token", dev.issuer),
+        "authorization_endpoint": format!("{}/authorize", dev.issuer),
+        "code_challenge_methods_supported": ["S256"],
+        "grant_types_supported": ["authorization_code"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "subject_types_supported": ["public"],
-        "response_types_supported": ["id_token"],
+        "response_types_supported": ["code", "id_token"],
     }))
 }
 
@@ -143,9 +163,40 @@ async fn jwks(State(dev): State<Arc<DevIssuer>>) -> Json<JwkSet> {
     Json(dev.jwks())
 }
 
-/// Mints a token; a malformed request gets the protocol's error body, like every REST error.
+/// The token endpoint. A form body is the authorization-code exchange (OAuth 2.0 errors); a JSON
+/// body mints a token directly for tests and the load generator (the protocol's error body).
 async fn token(
     State(dev): State<Arc<DevIssuer>>,
+    axum::Extension(codes): axum::Extension<Arc<Codes>>,
+    headers: axum::http::HeaderMap,
+    body: bytes::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    if form {
+        let Ok(exchange) = serde_urlencoded_from(&body) else {
+            return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_request"}))).into_response();
+        };
+        return match super::dev_authorize::exchange(&dev, &codes, exchange) {
+            Ok(token) => Json(token).into_response(),
+            Err(error) => (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response(),
+        };
+    }
+    let request = Json::<TokenRequest>::from_bytes(&body);
+    match mint_json(&dev, request) {
+        Ok(token) => token.into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+fn serde_urlencoded_from(body: &[u8]) -> Result<super::dev_authorize::CodeExchange, ()> {
+    serde_urlencoded::from_bytes(body).map_err(|_| ())
+}
+
+fn mint_json(
+    dev: &DevIssuer,
     request: Result<Json<TokenRequest>, JsonRejection>,
 ) -> Result<Json<TokenResponse>, (StatusCode, Json<ErrorBody>)> {
     let invalid = |message: String| (StatusCode::BAD_REQUEST, Json(ErrorBody::new(ErrorCode::Invalid, message)));

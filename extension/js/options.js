@@ -1,0 +1,4 @@
+// CCP Sidecar: the options page's loader (the page is the Rust module pkg/extension.js).
+import init, { run_options } from './pkg/extension.js';
+
+init({ module_or_path: './pkg/extension_bg.wasm' }).then(() => run_options());

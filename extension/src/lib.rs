@@ -1,0 +1,44 @@
+//! The CCP Sidecar panel: a yew app in the dock's iframe, talking only to the worker.
+//!
+//! # Layout
+//! - [`format`]: pure helpers (time in state, search, the Enter key, phone checks), host-tested.
+//! - `app`: the component, its state and the header; `status`, `chat`, `caller`: the three views.
+//! - `options`: the options page.
+//! - `chrome`: the port to the worker and `chrome.i18n`; `i18n`: text in the browser's language.
+
+pub mod format;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod caller;
+#[cfg(target_arch = "wasm32")]
+mod chat;
+#[cfg(target_arch = "wasm32")]
+mod chrome;
+#[cfg(target_arch = "wasm32")]
+mod i18n;
+#[cfg(target_arch = "wasm32")]
+mod options;
+#[cfg(target_arch = "wasm32")]
+mod status;
+
+/// Mounts the panel into `#app`; called by `panel.js`.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn run() {
+    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
+    if let Some(root) = root {
+        yew::Renderer::<app::App>::with_root(root).render();
+    }
+}
+
+/// Mounts the options page into `#app`; called by `options.js`.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn run_options() {
+    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
+    if let Some(root) = root {
+        yew::Renderer::<options::Options>::with_root(root).render();
+    }
+}

@@ -1,0 +1,135 @@
+// What every end-to-end test starts: the real relay binary (with its development issuer, on a
+// fresh SQLite file), the CCP simulator over HTTPS, and Chromium with the built extension, one
+// persistent context per agent. Everything listens on loopback and is stopped by the test.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startSimulator } from '../ccp/server.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DIST = process.env.SIDECAR_DIST || join(root, 'dist', 'extension');
+export const RELAY_BIN = process.env.SIDECAR_RELAY || join(root, 'target', 'debug', 'ccp-sidecar-relay');
+export const EXTENSION_ID = 'goibjmhfiabeppgigcbjfjgoghionflh';
+export const CHROMIUM = process.env.SIDECAR_CHROMIUM || '/usr/bin/chromium';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export async function waitFor(check, what, timeoutMs = 15000) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last && last.message ? last.message : JSON.stringify(last)})`);
+}
+
+/** Starts the relay binary; `port` and `dataDir` may be reused to restart it. */
+export async function startRelay({ port, dataDir, extraArgs = [] } = {}) {
+  port = port || (await freePort());
+  dataDir = dataDir || mkdtempSync(join(tmpdir(), 'sidecar-relay-'));
+  const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dev-issuer', '--presence-grace-ms', '1000',
+    '--allowed-origins', `chrome-extension://${EXTENSION_ID}`, ...extraArgs];
+  const child = spawn(RELAY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+  let log = '';
+  child.stderr.on('data', (d) => { log = (log + d).slice(-4000); });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/readyz`)).ok, `the relay on ${port}`).catch((e) => {
+    throw new Error(`${e.message}\n${log}`);
+  });
+  return {
+    port, dataDir, url, ws: `ws://127.0.0.1:${port}/ws`, issuer: `${url}/dev/oidc`,
+    log: () => log,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+    },
+    async kill() {
+      if (child.exitCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    },
+  };
+}
+
+export async function startWorld() {
+  const sim = await startSimulator(0);
+  const relay = await startRelay();
+  return { sim, relay };
+}
+
+/**
+ * One agent: a Chromium profile with the extension, configured (as the options page would) to
+ * use `relay` and sign in as `email` through the development issuer.
+ */
+export async function launchAgent(world, { email, lang = 'en-US', configure = true } = {}) {
+  const profile = mkdtempSync(join(tmpdir(), 'sidecar-profile-'));
+  const port = world.sim.port;
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    locale: lang,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      `--disable-extensions-except=${DIST}`, `--load-extension=${DIST}`, '--no-sandbox', '--disable-gpu', '--disable-quic',
+      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--host-resolver-rules=MAP *.my.connect.aws:443 127.0.0.1:${port}, MAP *.awsapps.com:443 127.0.0.1:${port}, MAP *.example.com:443 127.0.0.1:${port}`,
+      '--ignore-certificate-errors', `--lang=${lang}`,
+    ],
+    env: { ...process.env, LANGUAGE: lang.replace('-', '_'), LANG: `${lang.replace('-', '_')}.UTF-8` },
+  });
+  const worker = context.serviceWorkers()[0] || (await context.waitForEvent('serviceworker'));
+  if (configure) {
+    await worker.evaluate((options) => chrome.storage.local.set({ options }), {
+      relay_url: world.relay.ws, issuer: world.relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: email,
+    });
+  }
+  return {
+    context,
+    worker,
+    email,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+    /** Opens the simulated CCP for Connect user `agent`; returns the page and the panel frame. */
+    async openCcp(agent, { host = 'example-corp.my.connect.aws', path = '/ccp-v2/' } = {}) {
+      const page = await context.newPage();
+      await page.goto(`https://${host}${path}?agent=${encodeURIComponent(agent)}&name=${encodeURIComponent(agent)}`);
+      const panel = page.frameLocator('#ccp-sidecar-dock iframe');
+      return { page, panel };
+    },
+    /** The current service worker (a new one after Chrome restarted it). */
+    currentWorker() {
+      return context.serviceWorkers()[0];
+    },
+  };
+}
+
+/** Waits until the panel says it is connected to the relay. */
+export async function online(panel) {
+  await panel.getByRole('status').filter({ hasText: /Connected|接続中/ }).first().waitFor({ timeout: 20000 });
+}

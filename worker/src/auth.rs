@@ -1,0 +1,179 @@
+//! Sign-in: OIDC authorization code with PKCE through `chrome.identity.launchWebAuthFlow`.
+//!
+//! The URL building and parsing is plain Rust (tested on the host); [`sign_in`] does the browser
+//! part: discovery, the auth flow, and the code exchange at the token endpoint.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use protocol::Millis;
+use protocol::config::Config;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// An ID token and when it stops being valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id_token: String,
+    pub expires_at: Millis,
+}
+
+/// The S256 code challenge of a PKCE verifier.
+pub fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Random bytes as base64url, for the verifier, state and nonce.
+pub fn random_token(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Everything one sign-in attempt needs to remember.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub verifier: String,
+    pub state: String,
+    pub nonce: String,
+    pub redirect_uri: String,
+}
+
+/// The authorization request URL.
+pub fn authorize_url(endpoint: &str, config: &Config, attempt: &Attempt, silent: bool) -> String {
+    let mut query = vec![
+        ("response_type", "code".to_owned()),
+        ("client_id", config.client_id.clone()),
+        ("redirect_uri", attempt.redirect_uri.clone()),
+        ("scope", "openid email profile".to_owned()),
+        ("state", attempt.state.clone()),
+        ("nonce", attempt.nonce.clone()),
+        ("code_challenge", challenge(&attempt.verifier)),
+        ("code_challenge_method", "S256".to_owned()),
+    ];
+    if let Some(hint) = &config.login_hint {
+        query.push(("login_hint", hint.clone()));
+    }
+    if silent {
+        query.push(("prompt", "none".to_owned()));
+    }
+    let separator = if endpoint.contains('?') { '&' } else { '?' };
+    format!("{endpoint}{separator}{}", encode_form(&query))
+}
+
+/// `application/x-www-form-urlencoded`.
+pub fn encode_form(pairs: &[(&str, String)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The code from the redirect the issuer sent the browser to, after checking `state`.
+pub fn code_from_redirect(redirect: &str, attempt: &Attempt) -> Result<String, String> {
+    let query = redirect.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q)).unwrap_or_default();
+    let mut code = None;
+    let mut state = None;
+    let mut error = None;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = decode_component(value);
+        match key {
+            "code" => code = Some(value),
+            "state" => state = Some(value),
+            "error" => error = Some(value),
+            _ => {}
+        }
+    }
+    if let Some(error) = error {
+        return Err(format!("the sign-in service refused: {error}"));
+    }
+    if state.as_deref() != Some(attempt.state.as_str()) {
+        return Err("the sign-in answer did not match the request (state)".into());
+    }
+    code.filter(|c| !c.is_empty()).ok_or_else(|| "the sign-in answer had no code".into())
+}
+
+fn decode_component(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 2;
+            }
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The claims of an ID token the worker reads (the relay verifies the signature).
+#[derive(Debug, Deserialize)]
+pub struct Claims {
+    pub exp: i64,
+    #[serde(default)]
+    pub nonce: Option<String>,
+}
+
+/// Reads an ID token's payload without verifying it: for its expiry and nonce only.
+pub fn claims(id_token: &str) -> Result<Claims, String> {
+    let payload = id_token.split('.').nth(1).ok_or("the ID token is not a JWT")?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| "the ID token is not base64url")?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("the ID token's claims: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt() -> Attempt {
+        Attempt {
+            verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
+            state: "st".into(),
+            nonce: "n".into(),
+            redirect_uri: "https://abc.chromiumapp.org/oidc".into(),
+        }
+    }
+
+    #[test]
+    fn challenge_matches_rfc7636_appendix_b() {
+        assert_eq!(challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    }
+
+    #[test]
+    fn authorize_url_carries_pkce_and_encodes_values() {
+        let config = Config::merge(&Default::default(), &Default::default());
+        let config = Config { login_hint: Some("a+b@example.com".into()), ..config };
+        let url = authorize_url("http://i/authorize", &config, &attempt(), true);
+        assert!(url.starts_with("http://i/authorize?response_type=code&"));
+        assert!(url.contains("code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"));
+        assert!(url.contains("redirect_uri=https%3A%2F%2Fabc.chromiumapp.org%2Foidc"));
+        assert!(url.contains("login_hint=a%2Bb%40example.com"));
+        assert!(url.ends_with("prompt=none"));
+    }
+
+    #[test]
+    fn redirect_is_checked_for_state_and_errors() {
+        let a = attempt();
+        assert_eq!(code_from_redirect("https://abc.chromiumapp.org/oidc?code=x%2Fy&state=st", &a), Ok("x/y".into()));
+        assert!(code_from_redirect("https://abc.chromiumapp.org/oidc?code=x&state=other", &a).unwrap_err().contains("state"));
+        assert!(code_from_redirect("https://abc.chromiumapp.org/oidc?error=login_required&state=st", &a).unwrap_err().contains("login_required"));
+        assert!(code_from_redirect("https://abc.chromiumapp.org/oidc?state=st", &a).is_err());
+    }
+
+    #[test]
+    fn claims_read_expiry_and_nonce() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1700000000,"nonce":"n","sub":"a"}"#);
+        let claims = claims(&format!("h.{payload}.s")).unwrap();
+        assert_eq!((claims.exp, claims.nonce.as_deref()), (1_700_000_000, Some("n")));
+        assert!(super::claims("nope").is_err());
+    }
+}

@@ -1,0 +1,422 @@
+//! The worker's state and every decision it makes, as plain Rust: events in, [`Effect`]s out.
+//!
+//! Nothing here touches the browser, so the whole behaviour (resume, outbox, unread counts,
+//! routing of CCP commands) is unit-tested on the host. `runtime.rs` performs the effects.
+
+use std::collections::{BTreeMap, HashMap};
+
+use protocol::hook::{CcpAgent, HookCommand, HookEvent};
+use protocol::panel::{Connection, Me, OutboxEntry, PanelSnapshot, PanelToWorker, WorkerToPanel};
+use protocol::tab::{TabToWorker, WorkerToTab};
+use protocol::{ChatMessage, ClientFrame, ConversationSummary, Cursor, Millis, Presence, ServerFrame};
+
+/// A browser tab, by `chrome.tabs` id; panels outside a tab have none.
+pub type TabId = i32;
+/// A connected panel, numbered by the worker.
+pub type PanelId = u32;
+
+/// What the runtime must do after an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Relay(ClientFrame),
+    Panels(WorkerToPanel),
+    Panel(PanelId, WorkerToPanel),
+    Tab(TabId, WorkerToTab),
+    Badge(u64),
+    Notify { peer: String, title: String, body: String },
+    SaveOutbox(Vec<OutboxEntry>),
+    SaveCursors(Vec<Cursor>),
+}
+
+/// Who asked for a relay reply, so the reply reaches them.
+#[derive(Debug, Clone)]
+enum Waiting {
+    History(PanelId),
+    Sync,
+    Send(String),
+}
+
+#[derive(Debug, Default)]
+pub struct Core {
+    connection: Connection,
+    me: Option<Me>,
+    roster: BTreeMap<String, Presence>,
+    roster_loading: Vec<Presence>,
+    conversations: BTreeMap<String, ConversationSummary>,
+    cursors: BTreeMap<String, u64>,
+    cursor_owner: String,
+    outbox: Vec<OutboxEntry>,
+    waiting: HashMap<u64, Waiting>,
+    next_id: u64,
+    /// The CCP agent each tab reports; the newest report is the one published.
+    tabs: BTreeMap<TabId, Option<CcpAgent>>,
+    active_tab: Option<TabId>,
+    focused_tabs: BTreeMap<TabId, bool>,
+    /// CCP commands in flight: command id -> the panel that asked.
+    commands: HashMap<u64, PanelId>,
+    panels: BTreeMap<PanelId, Option<TabId>>,
+    published: Option<(String, Millis, Option<protocol::ContactSummary>)>,
+}
+
+impl Core {
+    /// A core that starts with what `chrome.storage` kept: the outbox and the cursors.
+    pub fn new(outbox: Vec<OutboxEntry>, cursors: Vec<Cursor>) -> Self {
+        Self { outbox, cursors: cursors.into_iter().map(|c| (c.peer, c.seq)).collect(), next_id: 1, ..Self::default() }
+    }
+
+    /// The chat cursors of the principal about to connect, as storage kept them.
+    pub fn restore_cursors(&mut self, principal: &str, cursors: Vec<Cursor>) {
+        if self.cursor_owner != principal {
+            self.cursor_owner = principal.to_owned();
+            self.cursors.clear();
+        }
+        for c in cursors {
+            let seq = self.cursors.entry(c.peer).or_default();
+            *seq = (*seq).max(c.seq);
+        }
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    pub fn outbox(&self) -> &[OutboxEntry] {
+        &self.outbox
+    }
+
+    pub fn unread(&self) -> u64 {
+        self.conversations.values().map(|c| c.unread).sum()
+    }
+
+    pub fn snapshot(&self, tab: Option<TabId>) -> PanelSnapshot {
+        PanelSnapshot {
+            connection: self.connection.clone(),
+            me: self.me.clone(),
+            roster: self.roster.values().cloned().collect(),
+            conversations: self.conversations.values().cloned().collect(),
+            ccp: self.agent_for(tab).cloned(),
+            outbox: self.outbox.clone(),
+        }
+    }
+
+    fn agent_for(&self, tab: Option<TabId>) -> Option<&CcpAgent> {
+        tab.and_then(|t| self.tabs.get(&t)).or_else(|| self.active_tab.and_then(|t| self.tabs.get(&t)))?.as_ref()
+    }
+
+    /// The link changed state (connecting, lost, signed out...).
+    pub fn set_connection(&mut self, connection: Connection) -> Vec<Effect> {
+        if connection != Connection::Online {
+            self.published = None;
+        }
+        self.connection = connection.clone();
+        vec![Effect::Panels(WorkerToPanel::Connection { connection })]
+    }
+
+    // ---- relay ----------------------------------------------------------------------------
+
+    /// A frame from the relay.
+    pub fn on_frame(&mut self, frame: ServerFrame) -> Vec<Effect> {
+        let mut out = Vec::new();
+        match frame {
+            ServerFrame::Welcome { principal, display_name, supervisor, roster, .. } => {
+                if self.me.as_ref().is_some_and(|m| m.principal != principal) {
+                    self.roster.clear();
+                    self.conversations.clear();
+                }
+                let me = Me { principal, display_name, supervisor, roster };
+                self.me = Some(me.clone());
+                self.connection = Connection::Online;
+                out.push(Effect::Panels(WorkerToPanel::Me { me: Some(me) }));
+                out.push(Effect::Panels(WorkerToPanel::Connection { connection: Connection::Online }));
+                let id = self.id();
+                out.push(Effect::Relay(ClientFrame::Subscribe { id, roster: None }));
+                out.extend(self.sync());
+                for entry in self.outbox.clone() {
+                    out.extend(self.send(entry));
+                }
+                out.extend(self.publish());
+            }
+            ServerFrame::Roster { agents, complete, .. } => {
+                self.roster_loading.extend(agents);
+                if complete {
+                    self.roster = std::mem::take(&mut self.roster_loading)
+                        .into_iter()
+                        .map(|p| (p.principal.clone(), p))
+                        .collect();
+                    out.push(Effect::Panels(WorkerToPanel::Roster { agents: self.roster.values().cloned().collect() }));
+                }
+            }
+            ServerFrame::Presence { presence } => {
+                self.roster.insert(presence.principal.clone(), presence.clone());
+                out.push(Effect::Panels(WorkerToPanel::Presence { presence }));
+            }
+            ServerFrame::ChatAck { id, client_id, peer, seq, sent_at, .. } => {
+                self.waiting.remove(&id);
+                if let Some(at) = self.outbox.iter().position(|e| e.client_id == client_id) {
+                    let entry = self.outbox.remove(at);
+                    let from = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
+                    let message = ChatMessage { from, to: peer, seq, client_id, text: entry.text, sent_at };
+                    out.extend(self.on_message(message));
+                    out.push(Effect::SaveOutbox(self.outbox.clone()));
+                    out.push(Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }));
+                }
+            }
+            ServerFrame::Chat { message } => out.extend(self.on_message(message)),
+            ServerFrame::Synced { id, conversations, messages, more } => {
+                self.waiting.remove(&id);
+                for c in conversations {
+                    self.conversations.insert(c.peer.clone(), c);
+                }
+                for m in messages {
+                    out.extend(self.on_message(m));
+                }
+                out.push(self.conversations_push());
+                if more {
+                    out.extend(self.sync());
+                }
+            }
+            ServerFrame::Conversations { conversations, .. } => {
+                self.conversations = conversations.into_iter().map(|c| (c.peer.clone(), c)).collect();
+                out.push(self.conversations_push());
+            }
+            ServerFrame::History { id, peer, messages, more } => {
+                if let Some(Waiting::History(panel)) = self.waiting.remove(&id) {
+                    out.push(Effect::Panel(panel, WorkerToPanel::History { peer, messages, more }));
+                }
+            }
+            ServerFrame::ReadMarker { peer, seq } => {
+                if let Some(c) = self.conversations.get_mut(&peer) {
+                    c.read_seq = c.read_seq.max(seq);
+                    c.unread = c.last_seq.saturating_sub(c.read_seq);
+                }
+                out.push(self.conversations_push());
+            }
+            ServerFrame::Error { id: Some(id), error } => match self.waiting.remove(&id) {
+                Some(Waiting::History(panel)) => {
+                    out.push(Effect::Panel(panel, WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message) }));
+                }
+                Some(Waiting::Send(client_id)) if !error.retryable => {
+                    // A message the relay will never take (too long, say): it leaves the outbox so
+                    // it is not resent forever, and the panels are told why.
+                    self.outbox.retain(|e| e.client_id != client_id);
+                    out.push(Effect::SaveOutbox(self.outbox.clone()));
+                    out.push(Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }));
+                    out.push(Effect::Panels(WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message) }));
+                }
+                _ => {}
+            },
+            ServerFrame::Error { id: None, .. } | ServerFrame::Ok { .. } | ServerFrame::Pong { .. } => {}
+        }
+        out
+    }
+
+    fn sync(&mut self) -> Vec<Effect> {
+        let id = self.id();
+        self.waiting.insert(id, Waiting::Sync);
+        let cursors = self.cursors.iter().map(|(peer, &seq)| Cursor { peer: peer.clone(), seq }).collect();
+        vec![Effect::Relay(ClientFrame::Sync { id, cursors })]
+    }
+
+    fn send(&mut self, entry: OutboxEntry) -> Vec<Effect> {
+        if self.connection != Connection::Online {
+            return Vec::new();
+        }
+        let id = self.id();
+        self.waiting.insert(id, Waiting::Send(entry.client_id.clone()));
+        vec![Effect::Relay(ClientFrame::SendChat { id, to: entry.to, client_id: entry.client_id, text: entry.text })]
+    }
+
+    /// A stored message: ours (acknowledged or synced) or a colleague's.
+    fn on_message(&mut self, message: ChatMessage) -> Vec<Effect> {
+        let me = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
+        let peer = message.peer_of(&me).to_owned();
+        let cursor = self.cursors.entry(peer.clone()).or_default();
+        let fresh = message.seq > *cursor;
+        *cursor = (*cursor).max(message.seq);
+        let conversation = self.conversations.entry(peer.clone()).or_insert_with(|| ConversationSummary {
+            peer: peer.clone(),
+            last_seq: 0,
+            read_seq: 0,
+            unread: 0,
+            last: None,
+        });
+        if message.seq > conversation.last_seq {
+            conversation.last_seq = message.seq;
+            conversation.last = Some(message.clone());
+        }
+        if message.from == me {
+            conversation.read_seq = conversation.read_seq.max(message.seq);
+        }
+        conversation.unread = conversation.last_seq.saturating_sub(conversation.read_seq);
+        let mut out = vec![Effect::Panels(WorkerToPanel::Chat { message: message.clone() }), self.conversations_push()];
+        out.push(Effect::SaveCursors(self.cursors.iter().map(|(p, &s)| Cursor { peer: p.clone(), seq: s }).collect()));
+        out.push(Effect::Badge(self.unread()));
+        out.push(self.unread_to_tabs());
+        if fresh && message.from != me && !self.focused_tabs.values().any(|&f| f) {
+            let title = self.roster.get(&message.from).map(|p| p.display_name.clone()).unwrap_or(message.from.clone());
+            out.push(Effect::Notify { peer: message.from.clone(), title, body: message.text.clone() });
+        }
+        out
+    }
+
+    fn conversations_push(&self) -> Effect {
+        Effect::Panels(WorkerToPanel::Conversations { conversations: self.conversations.values().cloned().collect() })
+    }
+
+    fn unread_to_tabs(&self) -> Effect {
+        // One effect per tab would be noisier; tabs are few, so the runtime fans this out.
+        Effect::Tab(-1, WorkerToTab::Unread { count: self.unread() })
+    }
+
+    /// Publishes the CCP agent's state if it changed since the relay last heard it.
+    fn publish(&mut self) -> Vec<Effect> {
+        if self.connection != Connection::Online {
+            return Vec::new();
+        }
+        let Some(agent) = self.agent_for(None).cloned() else { return Vec::new() };
+        let key = (agent.state.name.clone(), agent.since, agent.contact.clone());
+        if self.published.as_ref() == Some(&key) {
+            return Vec::new();
+        }
+        self.published = Some(key);
+        let id = self.id();
+        vec![Effect::Relay(ClientFrame::SetPresence {
+            id,
+            state: agent.state,
+            since: agent.since,
+            contact: agent.contact,
+            username: Some(agent.username),
+        })]
+    }
+
+    // ---- tabs -----------------------------------------------------------------------------
+
+    pub fn tab_opened(&mut self, tab: TabId) -> Vec<Effect> {
+        self.tabs.entry(tab).or_default();
+        vec![Effect::Tab(tab, WorkerToTab::Ready), Effect::Tab(tab, WorkerToTab::Unread { count: self.unread() })]
+    }
+
+    pub fn tab_closed(&mut self, tab: TabId) -> Vec<Effect> {
+        self.tabs.remove(&tab);
+        self.focused_tabs.remove(&tab);
+        if self.active_tab == Some(tab) {
+            self.active_tab = self.tabs.iter().rev().find(|(_, a)| a.is_some()).map(|(&t, _)| t);
+        }
+        Vec::new()
+    }
+
+    /// A message from a tab's content script, already decoded.
+    pub fn on_tab(&mut self, tab: TabId, message: TabToWorker) -> Vec<Effect> {
+        match message {
+            TabToWorker::Focus { focused } => {
+                self.focused_tabs.insert(tab, focused);
+                Vec::new()
+            }
+            TabToWorker::Hook { event } => {
+                if event.validate().is_err() {
+                    return Vec::new();
+                }
+                match event {
+                    HookEvent::Agent { agent } => {
+                        self.tabs.insert(tab, Some(agent.clone()));
+                        self.active_tab = Some(tab);
+                        let mut out: Vec<Effect> = self
+                            .panels
+                            .iter()
+                            .filter(|(_, t)| t.is_none() || **t == Some(tab))
+                            .map(|(&p, _)| Effect::Panel(p, WorkerToPanel::Ccp { agent: Some(agent.clone()) }))
+                            .collect();
+                        out.extend(self.publish());
+                        out
+                    }
+                    HookEvent::Result { id, ok, error } => match self.commands.remove(&id) {
+                        Some(panel) => vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok, error })],
+                        None => Vec::new(),
+                    },
+                }
+            }
+        }
+    }
+
+    // ---- panels ---------------------------------------------------------------------------
+
+    pub fn panel_opened(&mut self, panel: PanelId, tab: Option<TabId>) -> Vec<Effect> {
+        self.panels.insert(panel, tab);
+        vec![Effect::Panel(panel, WorkerToPanel::Snapshot { snapshot: self.snapshot(tab) })]
+    }
+
+    pub fn panel_closed(&mut self, panel: PanelId) {
+        self.panels.remove(&panel);
+        self.commands.retain(|_, p| *p != panel);
+    }
+
+    /// A request from a panel. Sign-in and sign-out are the runtime's; they return nothing here.
+    pub fn on_panel(&mut self, panel: PanelId, request: PanelToWorker, now: Millis) -> Vec<Effect> {
+        match request {
+            PanelToWorker::SendChat { to, text, client_id } => {
+                if self.outbox.iter().any(|e| e.client_id == client_id) || to.is_empty() || text.trim().is_empty() {
+                    return Vec::new();
+                }
+                let entry = OutboxEntry { to, text, client_id, queued_at: now };
+                self.outbox.push(entry.clone());
+                let mut out = vec![
+                    Effect::SaveOutbox(self.outbox.clone()),
+                    Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }),
+                ];
+                out.extend(self.send(entry));
+                out
+            }
+            PanelToWorker::History { peer, before } => {
+                if self.connection != Connection::Online {
+                    return vec![Effect::Panel(panel, WorkerToPanel::History { peer, messages: Vec::new(), more: false })];
+                }
+                let id = self.id();
+                self.waiting.insert(id, Waiting::History(panel));
+                vec![Effect::Relay(ClientFrame::History { id, peer, before, limit: Some(30) })]
+            }
+            PanelToWorker::MarkRead { peer, seq } => {
+                let Some(c) = self.conversations.get_mut(&peer) else { return Vec::new() };
+                if seq <= c.read_seq {
+                    return Vec::new();
+                }
+                c.read_seq = seq.min(c.last_seq);
+                c.unread = c.last_seq.saturating_sub(c.read_seq);
+                let id = self.id();
+                vec![
+                    Effect::Relay(ClientFrame::MarkRead { id, peer, seq }),
+                    self.conversations_push(),
+                    Effect::Badge(self.unread()),
+                    self.unread_to_tabs(),
+                ]
+            }
+            PanelToWorker::Dial { id, phone, queue_arn } => {
+                self.command(panel, id, HookCommand::Dial { id, phone, queue_arn })
+            }
+            PanelToWorker::Transfer { id, username } => self.command(panel, id, HookCommand::Transfer { id, username }),
+            PanelToWorker::SignIn | PanelToWorker::SignOut => Vec::new(),
+        }
+    }
+
+    fn command(&mut self, panel: PanelId, id: u64, command: HookCommand) -> Vec<Effect> {
+        let tab = self.panels.get(&panel).copied().flatten().filter(|t| self.tabs.contains_key(t)).or(self.active_tab);
+        let Some(tab) = tab else {
+            let error = Some("no CCP tab is open".to_owned());
+            return vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok: false, error })];
+        };
+        self.commands.insert(id, panel);
+        vec![Effect::Tab(tab, WorkerToTab::Command { command })]
+    }
+
+    /// The tabs the runtime fans a `Tab(-1, ..)` effect out to.
+    pub fn tab_ids(&self) -> Vec<TabId> {
+        self.tabs.keys().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

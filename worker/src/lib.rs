@@ -1,0 +1,46 @@
+//! The extension's service worker, in Rust compiled to WebAssembly.
+//!
+//! # Layout
+//! - [`core`]: the state and every decision (plain Rust, unit-tested on the host).
+//! - [`auth`]: PKCE, the authorization URL, the redirect and the ID token's claims (plain Rust).
+//! - `runtime`: ports, the relay WebSocket, timers, storage, badge, notifications.
+//! - `signin`: discovery, `chrome.identity.launchWebAuthFlow`, the code exchange.
+//! - `chrome`: the `chrome.*` bindings; `js`: `JsValue` helpers.
+//!
+//! `worker.js` (the loader) registers Chrome's listeners synchronously and hands ports to
+//! [`connect_port`] once the module is instantiated.
+
+pub mod auth;
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod chrome;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod runtime;
+#[cfg(target_arch = "wasm32")]
+mod signin;
+
+#[cfg(target_arch = "wasm32")]
+mod exports {
+    use wasm_bindgen::prelude::*;
+
+    /// Reads storage and connects; called once by the loader.
+    #[wasm_bindgen]
+    pub fn start() {
+        wasm_bindgen_futures::spawn_local(crate::runtime::start());
+    }
+
+    /// A port from a content script or panel, with the messages it sent before the module ran.
+    #[wasm_bindgen]
+    pub fn connect_port(port: crate::chrome::Port, early: js_sys::Array) {
+        crate::runtime::connect_port(port, early);
+    }
+
+    /// The options page or the managed policy changed.
+    #[wasm_bindgen]
+    pub fn reconfigure() {
+        wasm_bindgen_futures::spawn_local(crate::runtime::reconfigure());
+    }
+}

@@ -1,0 +1,492 @@
+//! The worker's browser side: ports, the relay WebSocket, timers, storage, badge and
+//! notifications. It feeds events to [`Core`] and performs the [`Effect`]s it returns.
+//!
+//! Chrome may stop the worker at any time. Everything that must survive (the outbox, the chat
+//! cursors, the session) is in `chrome.storage`; ports and the socket are re-made when a tab or
+//! panel reconnects, which also wakes the worker.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use gloo_timers::callback::{Interval, Timeout};
+use js_sys::{Array, Promise};
+use protocol::config::{Config, OPTIONS_KEY, Settings};
+use protocol::panel::{Connection, OutboxEntry, PANEL_PORT, PanelToWorker};
+use protocol::tab::{TAB_PORT, TabToWorker};
+use protocol::{ClientFrame, CloseCode, Cursor, PROTOCOL_VERSION, ServerFrame};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use crate::auth::Session;
+use crate::chrome::{self, Port};
+use crate::core::{Core, Effect, PanelId, TabId};
+use crate::js::{log, now};
+use crate::signin;
+
+const OUTBOX_KEY: &str = "outbox";
+const CURSORS_KEY: &str = "cursors";
+const SESSION_KEY: &str = "session";
+/// Pings keep the relay's idle timer and Chrome's worker lifetime both fed.
+const PING_MS: u32 = 20_000;
+/// Renew the ID token this long before it expires.
+const RENEW_BEFORE_MS: i64 = 5 * 60_000;
+
+struct Socket {
+    ws: WebSocket,
+    _callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+struct Runtime {
+    core: Core,
+    config: Config,
+    session: Option<Session>,
+    socket: Option<Socket>,
+    generation: u32,
+    attempt: u32,
+    panels: BTreeMap<PanelId, Port>,
+    tabs: BTreeMap<TabId, Port>,
+    next_panel: PanelId,
+    retry: Option<Timeout>,
+    renew: Option<Timeout>,
+    _ping: Option<Interval>,
+    next_frame: u64,
+}
+
+thread_local! {
+    static RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+    /// Ports that connected before storage was read, with the messages they already sent.
+    static EARLY: RefCell<Vec<(Port, Array)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on the runtime (if started) and then performs the effects it returned.
+fn with<F: FnOnce(&mut Runtime) -> Vec<Effect>>(f: F) {
+    let effects = RUNTIME.with(|r| r.borrow_mut().as_mut().map(f)).unwrap_or_default();
+    perform(effects);
+}
+
+/// Values cross to JavaScript through JSON text: one serde backend (serde_json) for every
+/// boundary keeps the module small.
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    serde_json::to_string(value).ok().and_then(|text| js_sys::JSON::parse(&text).ok()).unwrap_or(JsValue::NULL)
+}
+
+fn decode<T: for<'de> serde::Deserialize<'de>>(value: &JsValue) -> Result<T, String> {
+    let text: String = js_sys::JSON::stringify(value).map(String::from).map_err(|_| "not JSON".to_owned())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+fn perform(effects: Vec<Effect>) {
+    if effects.is_empty() {
+        return;
+    }
+    RUNTIME.with(|r| {
+        let r = r.borrow();
+        let Some(rt) = r.as_ref() else { return };
+        for effect in effects {
+            match effect {
+                Effect::Relay(frame) => rt.send(&frame),
+                Effect::Panels(message) => {
+                    let message = to_js(&message);
+                    for port in rt.panels.values() {
+                        let _ = port.post_message(&message);
+                    }
+                }
+                Effect::Panel(panel, message) => {
+                    if let Some(port) = rt.panels.get(&panel) {
+                        let _ = port.post_message(&to_js(&message));
+                    }
+                }
+                Effect::Tab(tab, message) => {
+                    let message = to_js(&message);
+                    for (_, port) in rt.tabs.iter().filter(|(t, _)| tab < 0 || **t == tab) {
+                        let _ = port.post_message(&message);
+                    }
+                }
+                Effect::Badge(count) => badge(count),
+                Effect::Notify { peer, title, body } => notify(&peer, &title, &body),
+                Effect::SaveOutbox(outbox) => save(OUTBOX_KEY, to_js(&outbox), false),
+                Effect::SaveCursors(cursors) => {
+                    let principal = rt.core.snapshot(None).me.map(|m| m.principal).unwrap_or_default();
+                    save(&format!("{CURSORS_KEY}:{principal}"), to_js(&cursors), false)
+                }
+            }
+        }
+    });
+}
+
+fn save(key: &str, value: JsValue, session: bool) {
+    let items = chrome::object(&[(key, value)]);
+    let promise = if session { chrome::session_set(&items) } else { chrome::local_set(&items) };
+    if let Ok(promise) = promise {
+        spawn_local(async move {
+            if let Err(e) = JsFuture::from(promise).await {
+                log(&format!("could not save: {}", crate::js::describe(&e)));
+            }
+        });
+    }
+}
+
+fn badge(count: u64) {
+    let text = match count {
+        0 => String::new(),
+        1..=99 => count.to_string(),
+        _ => "99+".into(),
+    };
+    let _ = chrome::set_badge_text(&chrome::object(&[("text", text.into())]).into());
+    let _ = chrome::set_badge_background_color(&chrome::object(&[("color", "#d13212".into())]).into());
+}
+
+fn notify(peer: &str, title: &str, body: &str) {
+    let body: String = body.chars().take(200).collect();
+    let options = chrome::object(&[
+        ("type", "basic".into()),
+        ("iconUrl", chrome::extension_url("icons/icon128.png").into()),
+        ("title", title.into()),
+        ("message", body.into()),
+    ]);
+    if let Ok(promise) = chrome::notify(&format!("chat:{peer}"), &options.into()) {
+        spawn_local(async move {
+            let _ = JsFuture::from(promise).await;
+        });
+    }
+}
+
+async fn read(promise: Result<Promise, JsValue>, key: &str) -> JsValue {
+    match promise {
+        Ok(p) => JsFuture::from(p).await.map(|items| chrome::get(&items, key)).unwrap_or(JsValue::UNDEFINED),
+        Err(_) => JsValue::UNDEFINED,
+    }
+}
+
+fn from_js<T: for<'de> serde::Deserialize<'de> + Default>(value: JsValue) -> T {
+    if value.is_undefined() || value.is_null() {
+        return T::default();
+    }
+    decode(&value).unwrap_or_default()
+}
+
+async fn load_config() -> Config {
+    let managed: Settings = match chrome::managed_get(&JsValue::NULL) {
+        Ok(p) => JsFuture::from(p).await.ok().map(|items| from_js(items)).unwrap_or_default(),
+        Err(_) => Settings::default(),
+    };
+    let options: Settings = from_js(read(chrome::local_get(&OPTIONS_KEY.into()), OPTIONS_KEY).await);
+    Config::merge(&managed, &options)
+}
+
+/// Reads storage, builds the runtime, and adopts the ports that arrived meanwhile.
+pub async fn start() {
+    let config = load_config().await;
+    let outbox: Vec<OutboxEntry> = from_js(read(chrome::local_get(&OUTBOX_KEY.into()), OUTBOX_KEY).await);
+    let session: Option<Session> = from_js(read(chrome::session_get(&SESSION_KEY.into()), SESSION_KEY).await);
+    let session = session.filter(|s| s.expires_at > now() + 60_000);
+    RUNTIME.with(|r| {
+        *r.borrow_mut() = Some(Runtime {
+            core: Core::new(outbox, Vec::new()),
+            config,
+            session,
+            socket: None,
+            generation: 0,
+            attempt: 0,
+            panels: BTreeMap::new(),
+            tabs: BTreeMap::new(),
+            next_panel: 1,
+            retry: None,
+            renew: None,
+            _ping: Some(Interval::new(PING_MS, || with(|rt| rt.ping()))),
+            next_frame: 1 << 40,
+        })
+    });
+    for (port, early) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
+        adopt(port, early);
+    }
+    let has_session = RUNTIME.with(|r| r.borrow().as_ref().is_some_and(|rt| rt.session.is_some()));
+    if has_session {
+        connect().await;
+    } else {
+        sign_in(true).await;
+    }
+}
+
+/// A port from a content script or a panel; `early` holds messages it sent before this call.
+pub fn connect_port(port: Port, early: Array) {
+    let started = RUNTIME.with(|r| r.borrow().is_some());
+    if started {
+        adopt(port, early);
+    } else {
+        EARLY.with(|e| e.borrow_mut().push((port, early)));
+    }
+}
+
+fn adopt(port: Port, early: Array) {
+    let sender = port.sender();
+    let tab = chrome::get(&chrome::get(&sender, "tab"), "id").as_f64().map(|t| t as TabId);
+    let url = chrome::get(&sender, "url").as_string().unwrap_or_default();
+    match port.name().as_str() {
+        TAB_PORT => {
+            let frame = chrome::get(&sender, "frameId").as_f64();
+            let Some(tab) = tab.filter(|_| frame == Some(0.0)) else { return port.disconnect() };
+            let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_tab_message(tab, m));
+            port.on_message().add_listener(on_message.as_ref().unchecked_ref());
+            on_message.forget();
+            let on_disconnect = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+                with(|rt| {
+                    rt.tabs.remove(&tab);
+                    rt.core.tab_closed(tab)
+                })
+            });
+            port.on_disconnect().add_listener(on_disconnect.as_ref().unchecked_ref());
+            on_disconnect.forget();
+            with(|rt| {
+                rt.tabs.insert(tab, port.clone());
+                rt.core.tab_opened(tab)
+            });
+            for m in early.iter() {
+                on_tab_message(tab, m);
+            }
+        }
+        PANEL_PORT if url.starts_with(&chrome::extension_url("panel.html")) => {
+            let panel = RUNTIME.with(|r| {
+                r.borrow_mut().as_mut().map(|rt| {
+                    rt.next_panel += 1;
+                    rt.next_panel
+                })
+            });
+            let Some(panel) = panel else { return };
+            let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_panel_message(panel, m));
+            port.on_message().add_listener(on_message.as_ref().unchecked_ref());
+            on_message.forget();
+            let on_disconnect = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+                with(|rt| {
+                    rt.panels.remove(&panel);
+                    rt.core.panel_closed(panel);
+                    Vec::new()
+                })
+            });
+            port.on_disconnect().add_listener(on_disconnect.as_ref().unchecked_ref());
+            on_disconnect.forget();
+            with(|rt| {
+                rt.panels.insert(panel, port.clone());
+                rt.core.panel_opened(panel, tab)
+            });
+            for m in early.iter() {
+                on_panel_message(panel, m);
+            }
+        }
+        _ => port.disconnect(),
+    }
+}
+
+fn on_tab_message(tab: TabId, message: JsValue) {
+    match decode::<TabToWorker>(&message) {
+        Ok(message) => with(|rt| rt.core.on_tab(tab, message)),
+        Err(e) => log(&format!("refused a message from tab {tab}: {e}")),
+    }
+}
+
+fn on_panel_message(panel: PanelId, message: JsValue) {
+    match decode::<PanelToWorker>(&message) {
+        Ok(PanelToWorker::SignIn) => spawn_local(sign_in(false)),
+        Ok(PanelToWorker::SignOut) => sign_out(),
+        Ok(request) => with(|rt| rt.core.on_panel(panel, request, now())),
+        Err(e) => log(&format!("refused a message from a panel: {e}")),
+    }
+}
+
+/// Settings changed on the options page or by policy: sign in again with the new ones.
+pub async fn reconfigure() {
+    let config = load_config().await;
+    with(|rt| {
+        rt.config = config;
+        rt.session = None;
+        rt.close(1000);
+        Vec::new()
+    });
+    sign_in(true).await;
+}
+
+fn sign_out() {
+    if let Ok(p) = chrome::session_remove(&SESSION_KEY.into()) {
+        spawn_local(async move {
+            let _ = JsFuture::from(p).await;
+        });
+    }
+    with(|rt| {
+        rt.session = None;
+        rt.close(1000);
+        rt.core.set_connection(Connection::SignedOut)
+    });
+}
+
+async fn sign_in(silent: bool) {
+    let Some(config) = RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.config.clone())) else { return };
+    with(|rt| rt.core.set_connection(Connection::SigningIn));
+    match signin::sign_in(&config, silent).await {
+        Ok(session) => {
+            save(SESSION_KEY, to_js(&session), true);
+            with(|rt| {
+                rt.session = Some(session);
+                Vec::new()
+            });
+            connect().await;
+        }
+        Err(reason) => {
+            log(&format!("sign-in: {reason}"));
+            let connection = if silent { Connection::SignedOut } else { Connection::Failed { reason } };
+            with(|rt| rt.core.set_connection(connection));
+        }
+    }
+}
+
+/// Opens the relay socket, after reading the cursors of the signed-in principal.
+async fn connect() {
+    let cursors_key = RUNTIME.with(|r| {
+        r.borrow().as_ref().and_then(|rt| rt.session.as_ref().map(|s| principal_of(&s.id_token)))
+    });
+    let Some(principal) = cursors_key else { return };
+    let key = format!("{CURSORS_KEY}:{principal}");
+    let cursors: Vec<Cursor> = from_js(read(chrome::local_get(&key.clone().into()), &key).await);
+    with(|rt| {
+        rt.core.restore_cursors(&principal, cursors);
+        rt.open()
+    });
+}
+
+fn principal_of(id_token: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Sub {
+        #[serde(default)]
+        sub: String,
+    }
+    id_token
+        .split('.')
+        .nth(1)
+        .and_then(|p| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).ok())
+        .and_then(|b| serde_json::from_slice::<Sub>(&b).ok())
+        .map(|s| s.sub)
+        .unwrap_or_default()
+}
+
+impl Runtime {
+    fn send(&self, frame: &ClientFrame) {
+        if let Some(socket) = &self.socket
+            && socket.ws.ready_state() == WebSocket::OPEN
+            && let Ok(text) = serde_json::to_string(frame)
+        {
+            let _ = socket.ws.send_with_str(&text);
+        }
+    }
+
+    fn ping(&mut self) -> Vec<Effect> {
+        self.next_frame += 1;
+        self.send(&ClientFrame::Ping { id: self.next_frame });
+        Vec::new()
+    }
+
+    fn close(&mut self, code: u16) {
+        self.generation += 1;
+        self.retry = None;
+        self.renew = None;
+        if let Some(socket) = self.socket.take() {
+            let _ = socket.ws.close_with_code(code);
+        }
+    }
+
+    fn open(&mut self) -> Vec<Effect> {
+        self.close(1000);
+        let Some(session) = self.session.clone() else { return self.core.set_connection(Connection::SignedOut) };
+        let ws = match WebSocket::new(&self.config.relay_url) {
+            Ok(ws) => ws,
+            Err(e) => {
+                let reason = format!("the relay address is not valid: {}", crate::js::describe(&e));
+                return self.core.set_connection(Connection::Failed { reason });
+            }
+        };
+        let generation = self.generation;
+        let token = session.id_token.clone();
+        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            with(|rt| {
+                if rt.generation == generation {
+                    let client = Some(format!("ccp-sidecar-extension/{}", env!("CARGO_PKG_VERSION")));
+                    rt.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION, token: token.clone(), client });
+                }
+                Vec::new()
+            })
+        });
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|e| e.data().as_string()) else { return };
+            match protocol::decode_server(&text) {
+                Ok(frame) => with(|rt| rt.on_frame(generation, frame)),
+                Err(e) => log(&format!("relay sent a frame this version does not know: {}", e.0)),
+            }
+        });
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let (code, reason) =
+                event.dyn_ref::<CloseEvent>().map(|e| (e.code(), e.reason())).unwrap_or((1006, String::new()));
+            with(|rt| if rt.generation == generation { rt.on_close(code, reason) } else { Vec::new() })
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.socket = Some(Socket { ws, _callbacks: vec![on_open, on_message, on_close] });
+        self.core.set_connection(Connection::Connecting)
+    }
+
+    fn on_frame(&mut self, generation: u32, frame: ServerFrame) -> Vec<Effect> {
+        if generation != self.generation {
+            return Vec::new();
+        }
+        if let ServerFrame::Error { error, .. } = &frame {
+            log(&format!("relay: {} ({})", error.message, error.code.as_str()));
+        }
+        if let ServerFrame::Welcome { expires_at, .. } = &frame {
+            self.attempt = 0;
+            let wait = (expires_at - RENEW_BEFORE_MS - now()).clamp(10_000, i64::from(i32::MAX)) as u32;
+            self.renew = Some(Timeout::new(wait, || spawn_local(renew())));
+        }
+        self.core.on_frame(frame)
+    }
+
+    fn on_close(&mut self, code: u16, reason: String) -> Vec<Effect> {
+        self.socket = None;
+        let close = CloseCode::from_code(code);
+        if close == Some(CloseCode::TokenExpired) {
+            self.session = None;
+            spawn_local(sign_in(true));
+            return self.core.set_connection(Connection::SigningIn);
+        }
+        if close.is_some_and(|c| !c.reconnect()) {
+            let reason = if reason.is_empty() { format!("the relay closed the connection ({code})") } else { reason };
+            return self.core.set_connection(Connection::Failed { reason });
+        }
+        self.attempt = (self.attempt + 1).min(16);
+        let base = (500u64 << self.attempt.min(6)).min(30_000);
+        let jitter = (js_sys::Math::random() * base as f64 / 2.0) as u64;
+        let delay = (base / 2 + jitter) as u32;
+        let generation = self.generation;
+        self.retry = Some(Timeout::new(delay, move || {
+            with(|rt| if rt.generation == generation { rt.open() } else { Vec::new() })
+        }));
+        let reason = if reason.is_empty() { "the relay cannot be reached".to_owned() } else { reason };
+        self.core.set_connection(Connection::Offline { retry_at: now() + i64::from(delay), reason })
+    }
+}
+
+/// Renews the ID token silently and hands it to the open connection.
+async fn renew() {
+    let Some(config) = RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.config.clone())) else { return };
+    match signin::sign_in(&config, true).await {
+        Ok(session) => {
+            save(SESSION_KEY, to_js(&session), true);
+            with(|rt| {
+                rt.next_frame += 1;
+                rt.send(&ClientFrame::Reauth { id: rt.next_frame, token: session.id_token.clone() });
+                rt.session = Some(session);
+                Vec::new()
+            });
+        }
+        Err(reason) => log(&format!("renewal: {reason}")),
+    }
+}

@@ -1,0 +1,80 @@
+//! The browser half of sign-in: discovery, `launchWebAuthFlow`, and the code exchange.
+
+use protocol::config::Config;
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::auth::{self, Attempt, Session};
+use crate::chrome;
+use crate::js::{JsResultExt, scope};
+
+#[derive(Deserialize)]
+struct Discovery {
+    authorization_endpoint: String,
+    token_endpoint: String,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    id_token: String,
+}
+
+fn random(len: usize) -> Result<String, String> {
+    let mut bytes = vec![0u8; len];
+    scope()?.crypto().js_err()?.get_random_values_with_u8_array(&mut bytes).js_err()?;
+    Ok(auth::random_token(&bytes))
+}
+
+async fn fetch_json<T: for<'de> Deserialize<'de>>(url: &str, form: Option<String>) -> Result<T, String> {
+    let init = web_sys::RequestInit::new();
+    if let Some(body) = form {
+        init.set_method("POST");
+        let headers = web_sys::Headers::new().js_err()?;
+        headers.set("Content-Type", "application/x-www-form-urlencoded").js_err()?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let response = JsFuture::from(scope()?.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| format!("cannot reach {url}"))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| "not a response".to_owned())?;
+    let text = JsFuture::from(response.text().js_err()?).await.js_err()?.as_string().unwrap_or_default();
+    if !response.ok() {
+        return Err(format!("{url} answered {}: {}", response.status(), text.chars().take(200).collect::<String>()));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
+}
+
+/// Signs in and returns the ID token. `silent` never shows a window (renewal, start-up).
+pub async fn sign_in(config: &Config, silent: bool) -> Result<Session, String> {
+    let discovery: Discovery =
+        fetch_json(&format!("{}/.well-known/openid-configuration", config.issuer.trim_end_matches('/')), None).await?;
+    let attempt = Attempt {
+        verifier: random(32)?,
+        state: random(16)?,
+        nonce: random(16)?,
+        redirect_uri: chrome::redirect_url("oidc"),
+    };
+    let url = auth::authorize_url(&discovery.authorization_endpoint, config, &attempt, silent);
+    let details = chrome::object(&[("url", url.into()), ("interactive", (!silent).into())]);
+    let redirect = JsFuture::from(chrome::launch_web_auth_flow(&details).js_err()?)
+        .await
+        .map_err(|e| format!("sign-in did not finish: {}", crate::js::describe(&e)))?
+        .as_string()
+        .ok_or("sign-in returned no address")?;
+    let code = auth::code_from_redirect(&redirect, &attempt)?;
+    let form = auth::encode_form(&[
+        ("grant_type", "authorization_code".into()),
+        ("code", code),
+        ("redirect_uri", attempt.redirect_uri.clone()),
+        ("client_id", config.client_id.clone()),
+        ("code_verifier", attempt.verifier.clone()),
+    ]);
+    let token: TokenResponse = fetch_json(&discovery.token_endpoint, Some(form)).await?;
+    let claims = auth::claims(&token.id_token)?;
+    if claims.nonce.as_deref() != Some(attempt.nonce.as_str()) {
+        return Err("the ID token's nonce does not match the sign-in".into());
+    }
+    Ok(Session { id_token: token.id_token, expires_at: claims.exp * 1000 })
+}

@@ -1,0 +1,55 @@
+//! Installs what the Wasm build and the browser tests need, idempotently: the wasm32 target, the
+//! wasm-bindgen CLI at the exact version the crates pin, Chromium with its driver, and the
+//! end-to-end suite's npm packages (Playwright's library, never its browsers; the Streams library).
+
+use std::process::Command;
+
+use anyhow::bail;
+
+use crate::run;
+
+/// Must equal the `wasm-bindgen = "=..."` pin in the root `Cargo.toml`.
+pub const WASM_BINDGEN: &str = "0.2.130";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn answers(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn wasm() -> anyhow::Result<()> {
+    let targets = answers("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !targets.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {
+        run::step("setup", "rustup", &["target", "add", "wasm32-unknown-unknown"])?;
+    }
+    let version = answers("wasm-bindgen", &["--version"]).unwrap_or_default();
+    if !version.contains(WASM_BINDGEN) {
+        run::step("setup", "cargo", &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN])?;
+    }
+    Ok(())
+}
+
+pub fn browser() -> anyhow::Result<()> {
+    // Japanese text in screenshots needs a CJK font; Debian's Chromium brings none.
+    let fonts = std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").exists();
+    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() || !fonts {
+        let root = answers("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+        let (program, prefix): (&str, Vec<&str>) = if root { ("apt-get", vec![]) } else { ("sudo", vec!["apt-get"]) };
+        let mut update = prefix.clone();
+        update.push("update");
+        let mut install = prefix;
+        install.extend(["install", "-y", "chromium", "chromium-driver", "fonts-noto-cjk"]);
+        run::step("setup", program, &update)?;
+        run::step("setup", program, &install)?;
+    }
+    if answers("node", &["--version"]).is_none() {
+        bail!("Node.js (18 or later) is needed for the browser tests: apt-get install -y nodejs npm");
+    }
+    if !std::path::Path::new("tests/node_modules/playwright-core").exists()
+        || !std::path::Path::new("tests/node_modules/amazon-connect-streams").exists()
+    {
+        run::step("setup", "npm", &["ci", "--prefix", "tests", "--no-audit", "--no-fund"])?;
+    }
+    Ok(())
+}
