@@ -52,6 +52,7 @@ struct Runtime {
     renew: Option<Timeout>,
     _ping: Option<Interval>,
     next_frame: u64,
+    signed_in_again: bool,
 }
 
 thread_local! {
@@ -197,6 +198,7 @@ pub async fn start() {
             renew: None,
             _ping: Some(Interval::new(PING_MS, || with(|rt| rt.ping()))),
             next_frame: 1 << 40,
+            signed_in_again: false,
         })
     });
     for (port, early) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
@@ -443,6 +445,7 @@ impl Runtime {
         }
         if let ServerFrame::Welcome { expires_at, .. } = &frame {
             self.attempt = 0;
+            self.signed_in_again = false;
             let wait = (expires_at - RENEW_BEFORE_MS - now()).clamp(10_000, i64::from(i32::MAX)) as u32;
             self.renew = Some(Timeout::new(wait, || spawn_local(renew())));
         }
@@ -452,7 +455,11 @@ impl Runtime {
     fn on_close(&mut self, code: u16, reason: String) -> Vec<Effect> {
         self.socket = None;
         let close = CloseCode::from_code(code);
-        if close == Some(CloseCode::TokenExpired) {
+        // An expired token, or one the issuer no longer vouches for (its keys changed): sign in
+        // again without asking, once; a second refusal in a row is shown.
+        let refused = close == Some(CloseCode::Unauthenticated) && !self.signed_in_again;
+        if close == Some(CloseCode::TokenExpired) || refused {
+            self.signed_in_again = refused;
             self.session = None;
             spawn_local(sign_in(true));
             return self.core.set_connection(Connection::SigningIn);
