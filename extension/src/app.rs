@@ -73,7 +73,8 @@ fn now() -> Millis {
 
 impl App {
     fn connect(&mut self, ctx: &Context<Self>) {
-        let Ok(port) = chrome::connect(&js_sys::JSON::parse(&format!(r#"{{"name":"{PANEL_PORT}"}}"#)).unwrap_or_default())
+        let Ok(port) =
+            chrome::connect(&js_sys::JSON::parse(&format!(r#"{{"name":"{PANEL_PORT}"}}"#)).unwrap_or_default())
         else {
             return self.schedule_reconnect(ctx);
         };
@@ -140,7 +141,7 @@ impl App {
         }
     }
 
-    fn from_worker(&mut self, message: WorkerToPanel) {
+    fn on_worker(&mut self, message: WorkerToPanel) {
         match message {
             WorkerToPanel::Snapshot { snapshot } => {
                 self.state = snapshot;
@@ -240,7 +241,7 @@ impl Component for App {
                 .ok()
                 .and_then(|text| serde_json::from_str::<WorkerToPanel>(&String::from(text)).ok())
             {
-                Some(message) => self.from_worker(message),
+                Some(message) => self.on_worker(message),
                 None => return false,
             },
             Msg::Disconnected => {
@@ -407,7 +408,9 @@ impl App {
             Connection::SignedOut | Connection::Failed { .. } => {
                 html! { <button class="link" onclick={link.callback(|_| Msg::SignIn)}>{t("sign_in")}</button> }
             }
-            Connection::Online => html! { <button class="link quiet" onclick={link.callback(|_| Msg::SignOut)}>{t("sign_out")}</button> },
+            Connection::Online => {
+                html! { <button class="link quiet" onclick={link.callback(|_| Msg::SignOut)}>{t("sign_out")}</button> }
+            }
             _ => html! {},
         };
         html! {

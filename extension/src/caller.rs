@@ -18,8 +18,10 @@ impl App {
             let label = if default { format!("{} ({})", q.name, t("default_queue")) } else { q.name.clone() };
             html! { <option value={q.arn.clone()} selected={selected.as_deref() == Some(q.arn.as_str())}>{label}</option> }
         });
-        let onchange = link.callback(|e: Event| Msg::PickQueue(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
-        let oninput = link.callback(|e: InputEvent| Msg::Phone(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
+        let onchange =
+            link.callback(|e: Event| Msg::PickQueue(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+        let oninput =
+            link.callback(|e: InputEvent| Msg::Phone(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
         let onsubmit = link.callback(|e: SubmitEvent| {
             e.prevent_default();
             Msg::Dial

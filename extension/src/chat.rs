@@ -67,11 +67,18 @@ impl App {
             .iter()
             .filter(|e| e.to == peer)
             .map(|e| (e.client_id.clone(), e.text.clone()))
-            .chain(self.unconfirmed.iter().filter(|u| u.to == peer && !self.state.outbox.iter().any(|e| e.client_id == u.client_id)).map(|u| (u.client_id.clone(), u.text.clone())))
-            .map(|(id, text)| html! {
-                <li key={id} class="message mine pending">
-                    <span class="text">{text}</span><span class="at">{t("sending")}</span>
-                </li>
+            .chain(
+                self.unconfirmed
+                    .iter()
+                    .filter(|u| u.to == peer && !self.state.outbox.iter().any(|e| e.client_id == u.client_id))
+                    .map(|u| (u.client_id.clone(), u.text.clone())),
+            )
+            .map(|(id, text)| {
+                html! {
+                    <li key={id} class="message mine pending">
+                        <span class="text">{text}</span><span class="at">{t("sending")}</span>
+                    </li>
+                }
             });
         let onkeydown = link.batch_callback(|e: KeyboardEvent| {
             match format::enter_key(&e.key(), e.shift_key(), e.is_composing(), e.key_code()) {
@@ -82,7 +89,8 @@ impl App {
                 EnterKey::Default => None,
             }
         });
-        let oninput = link.callback(|e: InputEvent| Msg::Draft(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()));
+        let oninput = link
+            .callback(|e: InputEvent| Msg::Draft(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()));
         html! {
             <div class="conversation-view">
                 <div class="conv-head">

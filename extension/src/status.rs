@@ -11,17 +11,17 @@ impl App {
     pub fn status_view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let me = self.me().to_owned();
-        let mut colleagues: Vec<_> = self
-            .state
-            .roster
-            .iter()
-            .filter(|p| p.principal != me && format::matches(p, &self.search))
-            .collect();
+        let mut colleagues: Vec<_> =
+            self.state.roster.iter().filter(|p| p.principal != me && format::matches(p, &self.search)).collect();
         colleagues.sort_by(|a, b| format::roster_order(a, b));
-        let on_call = self.state.ccp.as_ref().and_then(|a| a.contact.as_ref()).is_some_and(|c| {
-            matches!(c.state, protocol::ContactState::Connected | protocol::ContactState::OnHold)
-        });
-        let oninput = link.callback(|e: InputEvent| Msg::Search(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
+        let on_call = self
+            .state
+            .ccp
+            .as_ref()
+            .and_then(|a| a.contact.as_ref())
+            .is_some_and(|c| matches!(c.state, protocol::ContactState::Connected | protocol::ContactState::OnHold));
+        let oninput =
+            link.callback(|e: InputEvent| Msg::Search(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
         let rows = colleagues.into_iter().map(|p| {
             let class = format::state_class(p);
             let state = if p.online { state_name(&p.state.name) } else { t("state_Offline") };

@@ -42,7 +42,9 @@ impl Config {
 
     /// Managed policy first, then the options page, then the defaults, field by field.
     pub fn merge(managed: &Settings, options: &Settings) -> Self {
-        let pick = |m: &Option<String>, o: &Option<String>| m.clone().filter(|s| !s.is_empty()).or_else(|| o.clone().filter(|s| !s.is_empty()));
+        let pick = |m: &Option<String>, o: &Option<String>| {
+            m.clone().filter(|s| !s.is_empty()).or_else(|| o.clone().filter(|s| !s.is_empty()))
+        };
         Self {
             relay_url: pick(&managed.relay_url, &options.relay_url).unwrap_or_else(|| Self::DEFAULT_RELAY.into()),
             issuer: pick(&managed.issuer, &options.issuer).unwrap_or_else(|| Self::DEFAULT_ISSUER.into()),

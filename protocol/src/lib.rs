@@ -19,8 +19,8 @@
 //! WebAssembly.
 
 pub mod chat;
-pub mod config;
 pub mod client;
+pub mod config;
 pub mod directory;
 pub mod error;
 pub mod hook;

@@ -18,14 +18,21 @@ pub const PANEL_PORT: &str = "panel";
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PanelToWorker {
     /// Queue a message; it is kept until the relay acknowledges it, across restarts.
-    SendChat { to: String, text: String, client_id: String },
+    SendChat {
+        to: String,
+        text: String,
+        client_id: String,
+    },
     /// One page of a conversation, newest first before `before` (or the newest page).
     History {
         peer: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<u64>,
     },
-    MarkRead { peer: String, seq: u64 },
+    MarkRead {
+        peer: String,
+        seq: u64,
+    },
     /// Dial `phone` through the CCP, with the caller ID of `queue_arn`.
     Dial {
         id: u64,
@@ -34,7 +41,10 @@ pub enum PanelToWorker {
         queue_arn: Option<String>,
     },
     /// Transfer the current contact to the colleague with this Connect username.
-    Transfer { id: u64, username: String },
+    Transfer {
+        id: u64,
+        username: String,
+    },
     SignIn,
     SignOut,
 }
@@ -43,19 +53,41 @@ pub enum PanelToWorker {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WorkerToPanel {
-    Snapshot { snapshot: PanelSnapshot },
-    Connection { connection: Connection },
-    Me { me: Option<Me> },
-    Presence { presence: Presence },
+    Snapshot {
+        snapshot: PanelSnapshot,
+    },
+    Connection {
+        connection: Connection,
+    },
+    Me {
+        me: Option<Me>,
+    },
+    Presence {
+        presence: Presence,
+    },
     /// The whole roster, after a (re)subscribe.
-    Roster { agents: Vec<Presence> },
+    Roster {
+        agents: Vec<Presence>,
+    },
     /// This tab's agent as the CCP reports it (`None` until Streams is ready).
-    Ccp { agent: Option<CcpAgent> },
+    Ccp {
+        agent: Option<CcpAgent>,
+    },
     /// A stored message, sent or received.
-    Chat { message: ChatMessage },
-    Outbox { pending: Vec<OutboxEntry> },
-    Conversations { conversations: Vec<ConversationSummary> },
-    History { peer: String, messages: Vec<ChatMessage>, more: bool },
+    Chat {
+        message: ChatMessage,
+    },
+    Outbox {
+        pending: Vec<OutboxEntry>,
+    },
+    Conversations {
+        conversations: Vec<ConversationSummary>,
+    },
+    History {
+        peer: String,
+        messages: Vec<ChatMessage>,
+        more: bool,
+    },
     Result {
         id: u64,
         ok: bool,
@@ -109,7 +141,12 @@ pub enum Connection {
     Connecting,
     Online,
     /// Lost; retrying at `retry_at`.
-    Offline { retry_at: Millis, reason: String },
+    Offline {
+        retry_at: Millis,
+        reason: String,
+    },
     /// Will not retry by itself (bad configuration, refused sign-in).
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }

@@ -18,9 +18,13 @@ pub const HOOK_NAMESPACE: &str = "ccp-sidecar/hook";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TabToWorker {
-    Hook { event: HookEvent },
+    Hook {
+        event: HookEvent,
+    },
     /// Whether the CCP page is visible and focused, for notifications.
-    Focus { focused: bool },
+    Focus {
+        focused: bool,
+    },
 }
 
 /// Worker -> content script.

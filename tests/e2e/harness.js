@@ -102,6 +102,7 @@ export async function launchAgent(world, { email, lang = 'en-US', configure = tr
     env: { ...process.env, LANGUAGE: lang.replace('-', '_'), LANG: `${lang.replace('-', '_')}.UTF-8` },
   });
   const worker = context.serviceWorkers()[0] || (await context.waitForEvent('serviceworker'));
+  if (process.env.SIDECAR_DEBUG) worker.on('console', (m) => console.error('worker:', m.text()));
   if (configure) {
     await worker.evaluate((options) => chrome.storage.local.set({ options }), {
       relay_url: world.relay.ws, issuer: world.relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: email,

@@ -101,7 +101,10 @@ fn decode_component(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'+', _) => out.push(b' '),
             (b'%', Some(b)) => {
@@ -145,7 +148,10 @@ mod tests {
 
     #[test]
     fn challenge_matches_rfc7636_appendix_b() {
-        assert_eq!(challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]
@@ -164,8 +170,16 @@ mod tests {
     fn redirect_is_checked_for_state_and_errors() {
         let a = attempt();
         assert_eq!(code_from_redirect("https://abc.chromiumapp.org/oidc?code=x%2Fy&state=st", &a), Ok("x/y".into()));
-        assert!(code_from_redirect("https://abc.chromiumapp.org/oidc?code=x&state=other", &a).unwrap_err().contains("state"));
-        assert!(code_from_redirect("https://abc.chromiumapp.org/oidc?error=login_required&state=st", &a).unwrap_err().contains("login_required"));
+        assert!(
+            code_from_redirect("https://abc.chromiumapp.org/oidc?code=x&state=other", &a)
+                .unwrap_err()
+                .contains("state")
+        );
+        assert!(
+            code_from_redirect("https://abc.chromiumapp.org/oidc?error=login_required&state=st", &a)
+                .unwrap_err()
+                .contains("login_required")
+        );
         assert!(code_from_redirect("https://abc.chromiumapp.org/oidc?state=st", &a).is_err());
     }
 

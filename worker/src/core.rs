@@ -198,7 +198,10 @@ impl Core {
             }
             ServerFrame::Error { id: Some(id), error } => match self.waiting.remove(&id) {
                 Some(Waiting::History(panel)) => {
-                    out.push(Effect::Panel(panel, WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message) }));
+                    out.push(Effect::Panel(
+                        panel,
+                        WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message) },
+                    ));
                 }
                 Some(Waiting::Send(client_id)) if !error.retryable => {
                     // A message the relay will never take (too long, say): it leaves the outbox so
@@ -373,7 +376,10 @@ impl Core {
             }
             PanelToWorker::History { peer, before } => {
                 if self.connection != Connection::Online {
-                    return vec![Effect::Panel(panel, WorkerToPanel::History { peer, messages: Vec::new(), more: false })];
+                    return vec![Effect::Panel(
+                        panel,
+                        WorkerToPanel::History { peer, messages: Vec::new(), more: false },
+                    )];
                 }
                 let id = self.id();
                 self.waiting.insert(id, Waiting::History(panel));

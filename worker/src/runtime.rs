@@ -53,12 +53,15 @@ struct Runtime {
     _ping: Option<Interval>,
     next_frame: u64,
     signed_in_again: bool,
+    sign_ins: u32,
 }
 
 thread_local! {
     static RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
     /// Ports that connected before storage was read, with the messages they already sent.
     static EARLY: RefCell<Vec<(Port, Array)>> = const { RefCell::new(Vec::new()) };
+    /// Settings changed while `start` was still reading them.
+    static STALE_CONFIG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Runs `f` on the runtime (if started) and then performs the effects it returned.
@@ -170,7 +173,7 @@ fn from_js<T: for<'de> serde::Deserialize<'de> + Default>(value: JsValue) -> T {
 
 async fn load_config() -> Config {
     let managed: Settings = match chrome::managed_get(&JsValue::NULL) {
-        Ok(p) => JsFuture::from(p).await.ok().map(|items| from_js(items)).unwrap_or_default(),
+        Ok(p) => JsFuture::from(p).await.ok().map(from_js).unwrap_or_default(),
         Err(_) => Settings::default(),
     };
     let options: Settings = from_js(read(chrome::local_get(&OPTIONS_KEY.into()), OPTIONS_KEY).await);
@@ -199,10 +202,14 @@ pub async fn start() {
             _ping: Some(Interval::new(PING_MS, || with(|rt| rt.ping()))),
             next_frame: 1 << 40,
             signed_in_again: false,
+            sign_ins: 0,
         })
     });
     for (port, early) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
         adopt(port, early);
+    }
+    if STALE_CONFIG.with(|s| s.replace(false)) {
+        return reconfigure().await;
     }
     let has_session = RUNTIME.with(|r| r.borrow().as_ref().is_some_and(|rt| rt.session.is_some()));
     if has_session {
@@ -299,6 +306,10 @@ fn on_panel_message(panel: PanelId, message: JsValue) {
 
 /// Settings changed on the options page or by policy: sign in again with the new ones.
 pub async fn reconfigure() {
+    if RUNTIME.with(|r| r.borrow().is_none()) {
+        STALE_CONFIG.with(|s| s.set(true));
+        return;
+    }
     let config = load_config().await;
     with(|rt| {
         rt.config = config;
@@ -322,10 +333,23 @@ fn sign_out() {
     });
 }
 
+/// Signs in with the current settings. A newer attempt (new settings, a click) supersedes this
+/// one: whatever this one finds out later is ignored.
 async fn sign_in(silent: bool) {
-    let Some(config) = RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.config.clone())) else { return };
+    let started = RUNTIME.with(|r| {
+        r.borrow_mut().as_mut().map(|rt| {
+            rt.sign_ins += 1;
+            (rt.config.clone(), rt.sign_ins)
+        })
+    });
+    let Some((config, attempt)) = started else { return };
     with(|rt| rt.core.set_connection(Connection::SigningIn));
-    match signin::sign_in(&config, silent).await {
+    let result = signin::sign_in(&config, silent).await;
+    log(&format!("sign-in attempt {attempt} with {}: {}", config.issuer, if result.is_ok() { "ok" } else { "failed" }));
+    if RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.sign_ins)) != Some(attempt) {
+        return;
+    }
+    match result {
         Ok(session) => {
             save(SESSION_KEY, to_js(&session), true);
             with(|rt| {
@@ -344,9 +368,8 @@ async fn sign_in(silent: bool) {
 
 /// Opens the relay socket, after reading the cursors of the signed-in principal.
 async fn connect() {
-    let cursors_key = RUNTIME.with(|r| {
-        r.borrow().as_ref().and_then(|rt| rt.session.as_ref().map(|s| principal_of(&s.id_token)))
-    });
+    let cursors_key =
+        RUNTIME.with(|r| r.borrow().as_ref().and_then(|rt| rt.session.as_ref().map(|s| principal_of(&s.id_token))));
     let Some(principal) = cursors_key else { return };
     let key = format!("{CURSORS_KEY}:{principal}");
     let cursors: Vec<Cursor> = from_js(read(chrome::local_get(&key.clone().into()), &key).await);

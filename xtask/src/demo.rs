@@ -12,6 +12,9 @@ use crate::run;
 const DIRECTORY: &str = "assets/demo/directory.json";
 const YOU: &str = "you@example.com";
 
+/// The development extension id, fixed by the `"key"` in `manifest/manifest.json`.
+const EXTENSION_ORIGIN: &str = "chrome-extension://goibjmhfiabeppgigcbjfjgoghionflh";
+
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut listen = "127.0.0.1:8787".to_owned();
     let mut seconds: Option<u64> = None;
@@ -23,11 +26,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown demo option {other}"),
         }
     }
+    crate::dist::build()?;
     run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
     let base = format!("http://{listen}");
     let mut relay = Command::new("target/release/ccp-sidecar-relay")
         .args(["--listen", &listen, "--data-dir", ".data/demo", "--dev-issuer"])
         .args(["--directory-file", DIRECTORY])
+        .args(["--allowed-origins", EXTENSION_ORIGIN])
         .spawn()
         .context("starting the relay")?;
     wait_ready(&mut relay, &base)?;

@@ -38,9 +38,28 @@ pub fn build() -> anyhow::Result<()> {
     fs::create_dir_all(out.join("pkg"))?;
     for krate in ["worker", "extension"] {
         let wasm = format!("target/wasm32-unknown-unknown/wasm/{krate}.wasm");
-        run::step("wasm-bindgen", "wasm-bindgen", &["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section", "--out-dir", "dist/extension/pkg", &wasm])?;
+        run::step(
+            "wasm-bindgen",
+            "wasm-bindgen",
+            &[
+                "--target",
+                "web",
+                "--no-typescript",
+                "--remove-name-section",
+                "--remove-producers-section",
+                "--out-dir",
+                "dist/extension/pkg",
+                &wasm,
+            ],
+        )?;
     }
-    for file in ["manifest/manifest.json", "manifest/schema.json", "extension/panel.html", "extension/options.html", "assets/panel.css"] {
+    for file in [
+        "manifest/manifest.json",
+        "manifest/schema.json",
+        "extension/panel.html",
+        "extension/options.html",
+        "assets/panel.css",
+    ] {
         let name = Path::new(file).file_name().context("file name")?;
         fs::copy(file, out.join(name)).with_context(|| format!("copying {file}"))?;
     }

@@ -4,6 +4,7 @@
 //! - `demo [--listen ADDR] [--seconds N]`: builds and runs the relay on its embedded defaults
 //!   with simulated colleagues.
 //! - `dist`: builds the extension into `dist/extension/`.
+//! - `bench extension`: Wasm sizes, panel start, peer status latency, long tasks.
 //! - `bench relay [ARGS]`: builds in release and runs the relay benchmark, then the crash run.
 
 mod demo;
@@ -32,9 +33,37 @@ fn main() -> anyhow::Result<()> {
 fn test() -> anyhow::Result<()> {
     run::require_tool("cargo", &["fmt", "--version"], "rustfmt (rustup component add rustfmt)")?;
     run::require_tool("cargo", &["clippy", "--version"], "clippy (rustup component add clippy)")?;
+    setup::wasm()?;
+    setup::browser()?;
     run::step("format", "cargo", &["fmt", "--all", "--", "--check"])?;
     run::step("lints", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    run::cargo_test(&["--workspace", "--all-targets"])?;
+    let wasm = ["--target", "wasm32-unknown-unknown", "-p", "worker", "-p", "extension"];
+    let mut lint = vec!["clippy", "--all-targets"];
+    lint.extend(wasm);
+    lint.extend(["--", "-D", "warnings"]);
+    run::step("lints (wasm32)", "cargo", &lint)?;
+    let mut total = run::cargo_test(&["--workspace", "--all-targets"], &[])?;
+    let runner = [
+        ("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"),
+        ("CHROMEDRIVER", setup::CHROMEDRIVER),
+    ];
+    let mut web = vec!["--test", "web"];
+    web.extend(wasm);
+    let wasm_tests = run::cargo_test(&web, &runner)?;
+    dist::build()?;
+    run::step("build relay", "cargo", &["build", "-p", "server"])?;
+    let e2e = run::node_test("tests/e2e/", &[("SIDECAR_CHROMIUM", setup::CHROMIUM)])?;
+    for t in [wasm_tests, e2e] {
+        total.passed += t.passed;
+        total.failed += t.failed;
+    }
+    println!("tests: {} passed, {} failed", total.passed, total.failed);
+    if total.failed > 0 {
+        bail!("tests failed");
+    }
+    if total.passed == 0 {
+        bail!("no test ran");
+    }
     Ok(())
 }
 
@@ -50,8 +79,24 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             run::step("crash run", "target/release/relay-bench", &[&relay, "--crash"])?;
             Ok(())
         }
+        Some("extension") => {
+            setup::browser()?;
+            dist::build()?;
+            run::step("build relay", "cargo", &["build", "--release", "-p", "server"])?;
+            let relay = std::path::Path::new("target/release/ccp-sidecar-relay").canonicalize()?;
+            let relay = relay.to_string_lossy().into_owned();
+            let status = std::process::Command::new("node")
+                .arg("tests/bench/extension.js")
+                .env("SIDECAR_RELAY", relay)
+                .env("SIDECAR_CHROMIUM", setup::CHROMIUM)
+                .status()?;
+            if !status.success() {
+                bail!("the extension benchmark failed ({status})");
+            }
+            Ok(())
+        }
         _ => bail!(
-            "usage: cargo xtask bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N]"
+            "usage: cargo xtask bench extension | bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N]"
         ),
     }
 }

@@ -97,20 +97,27 @@ pub async fn authorize(
     State((dev, codes)): State<(std::sync::Arc<DevIssuer>, std::sync::Arc<Codes>)>,
     query: Result<Query<AuthorizeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(Query(q)) = query else { return bad_request("an authorization request needs response_type, client_id, redirect_uri, code_challenge and code_challenge_method") };
+    let Ok(Query(q)) = query else {
+        return bad_request(
+            "an authorization request needs response_type, client_id, redirect_uri, code_challenge and code_challenge_method",
+        );
+    };
     if !redirect_allowed(&q.redirect_uri) {
         return bad_request("redirect_uri must be an extension's chromiumapp.org address or a loopback address");
     }
     if q.response_type != "code" || q.code_challenge_method != "S256" || q.code_challenge.len() < 43 {
-        return Redirect::to(&with_query(&q.redirect_uri, &[("error", "invalid_request"), ("state", &q.state)])).into_response();
+        return Redirect::to(&with_query(&q.redirect_uri, &[("error", "invalid_request"), ("state", &q.state)]))
+            .into_response();
     }
     if q.client_id != DEV_AUDIENCE {
-        return Redirect::to(&with_query(&q.redirect_uri, &[("error", "unauthorized_client"), ("state", &q.state)])).into_response();
+        return Redirect::to(&with_query(&q.redirect_uri, &[("error", "unauthorized_client"), ("state", &q.state)]))
+            .into_response();
     }
     let email = q.login_hint.clone().filter(|h| !h.is_empty() && h.len() <= 320);
     let Some(email) = email else {
         if q.prompt.as_deref() == Some("none") {
-            return Redirect::to(&with_query(&q.redirect_uri, &[("error", "login_required"), ("state", &q.state)])).into_response();
+            return Redirect::to(&with_query(&q.redirect_uri, &[("error", "login_required"), ("state", &q.state)]))
+                .into_response();
         }
         // A person signing in by hand: one field, sent back here as the login hint.
         let hidden: String = [

@@ -136,7 +136,11 @@ impl DevIssuer {
             .route("/jwks.json", get(jwks))
             .route("/token", post(token))
             .with_state(self.clone())
-            .merge(Router::new().route("/authorize", get(super::dev_authorize::authorize)).with_state((self, codes.clone())))
+            .merge(
+                Router::new()
+                    .route("/authorize", get(super::dev_authorize::authorize))
+                    .with_state((self, codes.clone())),
+            )
             .layer(axum::Extension(codes))
             .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
                 response.headers_mut().insert("access-control-allow-origin", axum::http::HeaderValue::from_static("*"));

@@ -1,0 +1,94 @@
+// `cargo xtask bench extension`: sizes of the two Wasm modules, the panel's time to first render
+// after the CCP page's DOMContentLoaded, the time from a state change in one agent's CCP to its
+// display in another agent's panel, and the long tasks the extension adds to the CCP page.
+// Prints one line of figures.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, DIST, launchAgent, online, sleep, startWorld } from '../e2e/harness.js';
+
+const gz = (file) => (gzipSync(readFileSync(join(DIST, 'pkg', file)), { level: 9 }).length / 1024).toFixed(1);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
+
+const panelFrame = (page) => page.frames().find((f) => f.url().includes('/panel.html'));
+
+// Long tasks (> 50 ms) on the CCP page's main thread, observed from the page's start.
+const LONG_TASKS = `(() => { window.__longTasks = 0; new PerformanceObserver((l) => { window.__longTasks += l.getEntries().length; })
+  .observe({ type: 'longtask', buffered: true }); })()`;
+
+async function panelReady(agent, runs) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const { page } = await agent.openCcp(`ready${i}`);
+    const frame = await (async () => { for (;;) { const f = panelFrame(page); if (f) return f; await sleep(10); } })();
+    const ready = Number(await frame.waitForFunction(() => document.documentElement.getAttribute('data-ready')).then((h) => h.jsonValue()));
+    const dcl = await page.evaluate(() => performance.timeOrigin + performance.getEntriesByType('navigation')[0].domContentLoadedEventStart);
+    times.push(ready - dcl);
+    await page.close();
+  }
+  return times;
+}
+
+async function longTasks(context, seconds, drive) {
+  const page = await context.newPage();
+  await page.addInitScript(LONG_TASKS);
+  await page.goto('https://example-corp.my.connect.aws/ccp-v2/?agent=lt&name=lt');
+  await drive(page, seconds);
+  const n = await page.evaluate(() => window.__longTasks);
+  await page.close();
+  return n;
+}
+
+const world = await startWorld();
+const a = await launchAgent(world, { email: 'bench-a@example.com' });
+const b = await launchAgent(world, { email: 'bench-b@example.com' });
+try {
+  const A = await a.openCcp('bench-a');
+  const B = await b.openCcp('bench-b');
+  await online(A.panel);
+  await online(B.panel);
+  const ready = await panelReady(a, 10);
+  await A.panel.getByRole('listitem', { name: /^bench-b@example.com/ }).waitFor();
+  const frame = panelFrame(A.page);
+  const states = ['管理業務中', 'Available', 'Break', 'Available'];
+  const lags = [];
+  for (let i = 0; i < 20; i++) {
+    const state = states[i % states.length];
+    const seen = frame.evaluate((expected) => new Promise((resolve) => {
+      const check = () => [...document.querySelectorAll('li.agent')].some((li) => li.getAttribute('aria-label') === expected);
+      const observer = new MutationObserver(() => { if (check()) { observer.disconnect(); resolve(Date.now()); } });
+      observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    }), `bench-b@example.com: ${state}`);
+    await sleep(50);
+    const t0 = await B.page.evaluate((s) => { const t = Date.now(); window.ccpSim.setState(s); return t; }, state);
+    lags.push((await seen) - t0);
+    await sleep(150);
+  }
+
+  // The CCP page with and without the extension, driven the same way for the same time.
+  const drive = async (page, seconds) => {
+    for (let i = 0; i < seconds * 2; i++) {
+      await page.evaluate((s) => window.ccpSim.setState(s), states[i % states.length]);
+      await sleep(500);
+    }
+  };
+  const withExtension = await longTasks(a.context, 10, drive);
+  const plain = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', `--host-resolver-rules=MAP *.my.connect.aws:443 127.0.0.1:${world.sim.port}`, '--ignore-certificate-errors'] });
+  const baseline = await longTasks(await plain.newContext({ viewport: { width: 1280, height: 800 } }), 10, drive);
+  await plain.close();
+
+  console.log(`extension-bench panel_wasm_gz_kb=${gz('extension_bg.wasm')} worker_wasm_gz_kb=${gz('worker_bg.wasm')} ` +
+    `panel_ready_ms=${Math.round(median(ready))} peer_status_p95_ms=${Math.round(p95(lags))} ` +
+    `long_tasks=${Math.max(0, withExtension - baseline)}`);
+  console.log(`  panel_ready_ms runs: ${ready.map(Math.round).join(' ')}`);
+  console.log(`  peer_status_ms: median ${Math.round(median(lags))}, all ${lags.join(' ')}`);
+  console.log(`  long tasks on the CCP page in 10 s: ${withExtension} with the extension, ${baseline} without`);
+} finally {
+  await a.close();
+  await b.close();
+  await world.relay.stop();
+  world.sim.close();
+}

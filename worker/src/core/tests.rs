@@ -1,0 +1,126 @@
+use protocol::hook::{CcpAgent, HookEvent};
+use protocol::panel::{Connection, OutboxEntry, PanelToWorker, WorkerToPanel};
+use protocol::tab::TabToWorker;
+use protocol::{AgentState, ChatMessage, ClientFrame, Limits, ServerFrame, StateKind};
+
+use super::{Core, Effect};
+
+fn welcome(core: &mut Core, principal: &str) -> Vec<Effect> {
+    core.on_frame(ServerFrame::Welcome {
+        protocol: 1,
+        principal: principal.into(),
+        display_name: principal.into(),
+        supervisor: false,
+        roster: "*".into(),
+        expires_at: i64::MAX,
+        limits: Limits { max_frame_bytes: 1, max_text_bytes: 1, frames_per_second: 1, max_page: 1, heartbeat_ms: 1 },
+    })
+}
+
+fn relayed(effects: &[Effect]) -> Vec<&ClientFrame> {
+    effects.iter().filter_map(|e| if let Effect::Relay(f) = e { Some(f) } else { None }).collect()
+}
+
+fn agent(state: &str) -> TabToWorker {
+    TabToWorker::Hook {
+        event: HookEvent::Agent {
+            agent: CcpAgent {
+                username: "sato".into(),
+                name: "Sato".into(),
+                state: AgentState { name: state.into(), kind: StateKind::Routable },
+                since: 1_000,
+                contact: None,
+                queues: Vec::new(),
+                default_queue: None,
+            },
+        },
+    }
+}
+
+#[test]
+fn outbox_from_storage_is_resent_on_welcome_and_cleared_by_the_ack() {
+    let entry = OutboxEntry { to: "b@x".into(), text: "hi".into(), client_id: "c1".into(), queued_at: 1 };
+    let mut core = Core::new(vec![entry], Vec::new());
+    let effects = welcome(&mut core, "a@x");
+    let frames = relayed(&effects);
+    assert!(matches!(frames[0], ClientFrame::Subscribe { .. }));
+    assert!(matches!(frames[1], ClientFrame::Sync { .. }));
+    let ClientFrame::SendChat { id, client_id, .. } = frames[2] else { panic!("{frames:?}") };
+    assert_eq!(client_id, "c1");
+    let ack = ServerFrame::ChatAck {
+        id: *id,
+        client_id: "c1".into(),
+        peer: "b@x".into(),
+        seq: 7,
+        sent_at: 5,
+        duplicate: false,
+    };
+    let effects = core.on_frame(ack);
+    assert!(core.outbox().is_empty());
+    assert!(effects.contains(&Effect::SaveOutbox(Vec::new())));
+    assert!(effects.iter().any(|e| matches!(e, Effect::Panels(WorkerToPanel::Chat { message }) if message.seq == 7)));
+}
+
+#[test]
+fn a_message_typed_offline_waits_in_the_outbox_and_a_duplicate_client_id_is_ignored() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let send = PanelToWorker::SendChat { to: "b@x".into(), text: "hi".into(), client_id: "c1".into() };
+    let effects = core.on_panel(1, send.clone(), 10);
+    assert!(relayed(&effects).is_empty(), "nothing goes to a relay that is not there");
+    assert_eq!(core.outbox().len(), 1);
+    assert!(core.on_panel(1, send, 11).is_empty());
+    assert_eq!(core.outbox().len(), 1);
+}
+
+#[test]
+fn presence_is_published_once_per_change_and_again_after_a_reconnect() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    assert!(relayed(&core.on_tab(3, agent("Available"))).is_empty());
+    let effects = welcome(&mut core, "a@x");
+    assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })));
+    assert!(relayed(&core.on_tab(3, agent("Available"))).is_empty(), "no change, nothing sent");
+    core.set_connection(Connection::Offline { retry_at: 0, reason: String::new() });
+    let effects = welcome(&mut core, "a@x");
+    assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })));
+}
+
+#[test]
+fn unread_counts_feed_the_badge_and_notifications_only_when_unfocused() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    welcome(&mut core, "a@x");
+    core.on_tab(3, TabToWorker::Focus { focused: true });
+    let message = |seq| ChatMessage {
+        from: "b@x".into(),
+        to: "a@x".into(),
+        seq,
+        client_id: format!("c{seq}"),
+        text: "hello".into(),
+        sent_at: 1,
+    };
+    let effects = core.on_frame(ServerFrame::Chat { message: message(1) });
+    assert!(effects.contains(&Effect::Badge(1)));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Notify { .. })), "the CCP has focus");
+    core.on_tab(3, TabToWorker::Focus { focused: false });
+    let effects = core.on_frame(ServerFrame::Chat { message: message(2) });
+    assert!(effects.contains(&Effect::Badge(2)));
+    assert!(effects.iter().any(|e| matches!(e, Effect::Notify { .. })));
+    let again = core.on_frame(ServerFrame::Chat { message: message(2) });
+    assert!(!again.iter().any(|e| matches!(e, Effect::Notify { .. })), "a message seen before is not announced twice");
+    let effects = core.on_panel(1, PanelToWorker::MarkRead { peer: "b@x".into(), seq: 2 }, 0);
+    assert!(effects.contains(&Effect::Badge(0)));
+}
+
+#[test]
+fn a_dial_goes_to_the_panels_tab_and_its_result_back_to_that_panel() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let none = core.on_panel(9, PanelToWorker::Dial { id: 1, phone: "+8131234".into(), queue_arn: None }, 0);
+    assert!(matches!(&none[0], Effect::Panel(9, WorkerToPanel::Result { ok: false, .. })), "no CCP tab yet");
+    core.tab_opened(3);
+    core.on_tab(3, agent("Available"));
+    core.panel_opened(9, Some(3));
+    let effects =
+        core.on_panel(9, PanelToWorker::Dial { id: 2, phone: "+8131234".into(), queue_arn: Some("q".into()) }, 0);
+    assert!(matches!(&effects[0], Effect::Tab(3, _)));
+    let result = TabToWorker::Hook { event: HookEvent::Result { id: 2, ok: true, error: None } };
+    assert_eq!(core.on_tab(3, result), vec![Effect::Panel(9, WorkerToPanel::Result { id: 2, ok: true, error: None })]);
+}
