@@ -22,10 +22,20 @@ pub enum Effect {
     Panels(WorkerToPanel),
     Panel(PanelId, WorkerToPanel),
     Tab(TabId, WorkerToTab),
+    /// To every CCP tab.
+    Tabs(WorkerToTab),
     Badge(u64),
-    Notify { peer: String, title: String, body: String },
+    Notify {
+        peer: String,
+        title: String,
+        body: String,
+    },
     SaveOutbox(Vec<OutboxEntry>),
-    SaveCursors(Vec<Cursor>),
+    /// The chat cursors of `principal`, kept per principal in storage.
+    SaveCursors {
+        principal: String,
+        cursors: Vec<Cursor>,
+    },
 }
 
 /// Who asked for a relay reply, so the reply reaches them.
@@ -162,11 +172,15 @@ impl Core {
                     let from = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
                     let message = ChatMessage { from, to: peer, seq, client_id, text: entry.text, sent_at };
                     out.extend(self.on_message(message));
+                    out.extend(self.after_messages());
                     out.push(Effect::SaveOutbox(self.outbox.clone()));
                     out.push(Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }));
                 }
             }
-            ServerFrame::Chat { message } => out.extend(self.on_message(message)),
+            ServerFrame::Chat { message } => {
+                out.extend(self.on_message(message));
+                out.extend(self.after_messages());
+            }
             ServerFrame::Synced { id, conversations, messages, more } => {
                 self.waiting.remove(&id);
                 for c in conversations {
@@ -175,7 +189,7 @@ impl Core {
                 for m in messages {
                     out.extend(self.on_message(m));
                 }
-                out.push(self.conversations_push());
+                out.extend(self.after_messages());
                 if more {
                     out.extend(self.sync());
                 }
@@ -234,7 +248,20 @@ impl Core {
         vec![Effect::Relay(ClientFrame::SendChat { id, to: entry.to, client_id: entry.client_id, text: entry.text })]
     }
 
-    /// A stored message: ours (acknowledged or synced) or a colleague's.
+    /// What follows one or a batch of stored messages, once: conversations, cursors, unread.
+    fn after_messages(&self) -> Vec<Effect> {
+        let principal = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
+        let cursors = self.cursors.iter().map(|(p, &s)| Cursor { peer: p.clone(), seq: s }).collect();
+        vec![
+            self.conversations_push(),
+            Effect::SaveCursors { principal, cursors },
+            Effect::Badge(self.unread()),
+            self.unread_to_tabs(),
+        ]
+    }
+
+    /// A stored message: ours (acknowledged or synced) or a colleague's. The caller adds
+    /// [`Self::after_messages`] once per batch.
     fn on_message(&mut self, message: ChatMessage) -> Vec<Effect> {
         let me = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
         let peer = message.peer_of(&me).to_owned();
@@ -256,10 +283,7 @@ impl Core {
             conversation.read_seq = conversation.read_seq.max(message.seq);
         }
         conversation.unread = conversation.last_seq.saturating_sub(conversation.read_seq);
-        let mut out = vec![Effect::Panels(WorkerToPanel::Chat { message: message.clone() }), self.conversations_push()];
-        out.push(Effect::SaveCursors(self.cursors.iter().map(|(p, &s)| Cursor { peer: p.clone(), seq: s }).collect()));
-        out.push(Effect::Badge(self.unread()));
-        out.push(self.unread_to_tabs());
+        let mut out = vec![Effect::Panels(WorkerToPanel::Chat { message: message.clone() })];
         if fresh && message.from != me && !self.focused_tabs.values().any(|&f| f) {
             let title = self.roster.get(&message.from).map(|p| p.display_name.clone()).unwrap_or(message.from.clone());
             out.push(Effect::Notify { peer: message.from.clone(), title, body: message.text.clone() });
@@ -272,8 +296,7 @@ impl Core {
     }
 
     fn unread_to_tabs(&self) -> Effect {
-        // One effect per tab would be noisier; tabs are few, so the runtime fans this out.
-        Effect::Tab(-1, WorkerToTab::Unread { count: self.unread() })
+        Effect::Tabs(WorkerToTab::Unread { count: self.unread() })
     }
 
     /// Publishes the CCP agent's state if it changed since the relay last heard it.
@@ -416,11 +439,6 @@ impl Core {
         };
         self.commands.insert(id, panel);
         vec![Effect::Tab(tab, WorkerToTab::Command { command })]
-    }
-
-    /// The tabs the runtime fans a `Tab(-1, ..)` effect out to.
-    pub fn tab_ids(&self) -> Vec<TabId> {
-        self.tabs.keys().copied().collect()
     }
 }
 

@@ -103,16 +103,20 @@ fn perform(effects: Vec<Effect>) {
                     }
                 }
                 Effect::Tab(tab, message) => {
+                    if let Some(port) = rt.tabs.get(&tab) {
+                        let _ = port.post_message(&to_js(&message));
+                    }
+                }
+                Effect::Tabs(message) => {
                     let message = to_js(&message);
-                    for (_, port) in rt.tabs.iter().filter(|(t, _)| tab < 0 || **t == tab) {
+                    for port in rt.tabs.values() {
                         let _ = port.post_message(&message);
                     }
                 }
                 Effect::Badge(count) => badge(count),
                 Effect::Notify { peer, title, body } => notify(&peer, &title, &body),
                 Effect::SaveOutbox(outbox) => save(OUTBOX_KEY, to_js(&outbox), false),
-                Effect::SaveCursors(cursors) => {
-                    let principal = rt.core.snapshot(None).me.map(|m| m.principal).unwrap_or_default();
+                Effect::SaveCursors { principal, cursors } => {
                     save(&format!("{CURSORS_KEY}:{principal}"), to_js(&cursors), false)
                 }
             }

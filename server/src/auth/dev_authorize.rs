@@ -76,17 +76,8 @@ fn bad_request(message: &str) -> Response {
 }
 
 fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    let encoded: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
-    format!("{uri}{}{}", if uri.contains('?') { '&' } else { '?' }, encoded.join("&"))
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    format!("{uri}{}{query}", if uri.contains('?') { '&' } else { '?' })
 }
 
 fn escape_html(s: &str) -> String {
