@@ -4,7 +4,7 @@
 (() => {
   'use strict';
   const NS = 'ccp-sidecar/hook';
-  const EVENTS = new Set(['agent', 'result']);
+  const EVENTS = new Set(['agent', 'call', 'result']);
   const MAX_EVENT = 65536;
   let hook = null;
   let worker = null;

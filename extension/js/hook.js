@@ -19,8 +19,40 @@
     connected: 'connected', missed: 'missed', error: 'error', ended: 'ended', rejected: 'missed' };
   const CHANNELS = { voice: 'voice', chat: 'chat', task: 'task', email: 'email' };
 
+  // An outbound call's steps, from its contact's status; `missed` ends a call nobody answered.
+  const PHASES = { connecting: 'dialling', connected: 'connected', ended: 'ended', missed: 'ended', error: 'failed' };
+
   let agent = null;
   let lastSent = '';
+  /** contact id -> the last report, for outbound voice calls. */
+  const calls = new Map();
+
+  function reportCalls(a) {
+    const seen = new Set();
+    for (const c of a.getContacts()) {
+      try {
+        if (c.getType() !== 'voice' || c.isInbound()) continue;
+        const id = str(c.getContactId());
+        seen.add(id);
+        const status = c.getStatus();
+        const phase = PHASES[status.type];
+        if (!id || !phase || (calls.get(id) || {}).phase === phase) continue;
+        const call = { contact_id: id, number: '', phase, at: time(status.timestamp) };
+        try { call.number = str(c.getInitialConnection().getEndpoint().phoneNumber); } catch (_) { /* no endpoint yet */ }
+        const queue = c.getQueue();
+        if (queue && queue.queueARN) call.queue_arn = str(queue.queueARN);
+        if (!call.number) continue;
+        calls.set(id, call);
+        post({ type: 'call', call });
+      } catch (_) { /* a contact we do not understand */ }
+    }
+    // A contact that went away without ending (the CCP cleared it) has ended.
+    for (const [id, last] of calls) {
+      if (seen.has(id)) continue;
+      calls.delete(id);
+      if (last.phase === 'dialling' || last.phase === 'connected') post({ type: 'call', call: { ...last, phase: 'ended', at: Date.now() } });
+    }
+  }
 
   function contactOf(a) {
     const contacts = a.getContacts();
@@ -65,20 +97,25 @@
         lastSent = text;
         post(event);
       }
+      reportCalls(a);
     } catch (_) { /* a snapshot we do not understand: report nothing */ }
   }
 
+  /** Streams' error as {error: message, code: type}. */
   function describe(err) {
     try {
       const e = typeof err === 'string' ? JSON.parse(err) : err;
-      return str((e && (e.message || e.type || e.errorType)) || String(err)) || 'failed';
+      const code = e && (e.type || e.errorType);
+      const out = { error: str((e && (e.message || code)) || String(err)) || 'failed' };
+      if (typeof code === 'string' && code) out.code = str(code);
+      return out;
     } catch (_) {
-      return str(String(err)) || 'failed';
+      return { error: str(String(err)) || 'failed' };
     }
   }
 
   function run(command) {
-    const done = (ok, error) => post(ok ? { type: 'result', id: command.id, ok: true } : { type: 'result', id: command.id, ok: false, error: describe(error) });
+    const done = (ok, error) => post(ok ? { type: 'result', id: command.id, ok: true } : { type: 'result', id: command.id, ok: false, ...describe(error) });
     try {
       if (!agent) return done(false, 'The CCP is not signed in');
       if (command.type === 'dial' && typeof command.phone === 'string') {

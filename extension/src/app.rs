@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use gloo_timers::callback::{Interval, Timeout};
 use protocol::panel::{Connection, PANEL_PORT, PanelSnapshot, PanelToWorker, WorkerToPanel};
-use protocol::{ChatMessage, Millis};
+use protocol::{CallRecord, ChatMessage, Millis};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
@@ -33,6 +33,11 @@ pub enum Msg {
     PickQueue(String),
     Phone(String),
     Dial,
+    /// Dial this number again through this queue.
+    Redial(String, Option<String>),
+    OlderCalls,
+    /// The caller ID this agent chose last time, read from storage.
+    Remembered(Option<String>),
     SignIn,
     SignOut,
 }
@@ -63,6 +68,11 @@ pub struct App {
     pub queue: Option<String>,
     pub phone: String,
     pub result: Option<(bool, String)>,
+    /// Call history pages after the newest one, oldest last.
+    pub older_calls: Vec<CallRecord>,
+    pub more_calls: Option<i64>,
+    /// Whether the agent chose a caller ID in this panel (it then wins over the remembered one).
+    picked: bool,
     next_id: u64,
     sent: u64,
 }
@@ -141,10 +151,15 @@ impl App {
         }
     }
 
-    fn on_worker(&mut self, message: WorkerToPanel) {
+    fn on_worker(&mut self, ctx: &Context<Self>, message: WorkerToPanel) {
         match message {
             WorkerToPanel::Snapshot { snapshot } => {
-                self.state = snapshot;
+                self.more_calls = snapshot.calls.as_ref().and_then(|c| c.next_before);
+                let caller_ids = snapshot.caller_ids.clone();
+                self.state = *snapshot;
+                if let Some(caller_ids) = caller_ids {
+                    self.on_worker(ctx, WorkerToPanel::CallerIds { caller_ids });
+                }
                 self.confirm();
                 self.on_attached();
             }
@@ -158,6 +173,10 @@ impl App {
             }
             WorkerToPanel::Roster { agents } => self.state.roster = agents,
             WorkerToPanel::Ccp { agent } => {
+                // "Calling…" is over once the CCP has no contact; failures stay until the next try.
+                if matches!(self.result, Some((true, _))) && agent.as_ref().is_some_and(|a| a.contact.is_none()) {
+                    self.result = None;
+                }
                 if self.queue.is_none() {
                     self.queue = agent.as_ref().and_then(|a| a.default_queue.clone());
                 }
@@ -186,9 +205,31 @@ impl App {
                     self.mark_read();
                 }
             }
-            WorkerToPanel::Result { ok, error, .. } => {
-                let text = if ok { crate::i18n::t("dial_ok") } else { error.unwrap_or_default() };
+            WorkerToPanel::Result { ok, error, code, .. } => {
+                let text = if ok { crate::i18n::t("dial_ok") } else { crate::i18n::failure(code.as_deref(), error) };
                 self.result = Some((ok, text));
+            }
+            WorkerToPanel::CallerIds { caller_ids } => {
+                if !self.picked {
+                    self.queue = caller_ids
+                        .default_queue_arn
+                        .clone()
+                        .or_else(|| caller_ids.caller_ids.first().map(|c| c.queue_arn.clone()));
+                }
+                self.state.caller_ids = Some(caller_ids);
+                let (link, me) = (ctx.link().clone(), self.me().to_owned());
+                wasm_bindgen_futures::spawn_local(async move {
+                    link.send_message(Msg::Remembered(crate::chrome::remembered_caller_id(&me).await));
+                });
+            }
+            WorkerToPanel::Calls { before: None, page } => {
+                self.older_calls.clear();
+                self.more_calls = page.next_before;
+                self.state.calls = Some(page);
+            }
+            WorkerToPanel::Calls { before: Some(_), page } => {
+                self.more_calls = page.next_before;
+                self.older_calls.extend(page.calls);
             }
         }
     }
@@ -228,6 +269,9 @@ impl Component for App {
             queue: None,
             phone: String::new(),
             result: None,
+            older_calls: Vec::new(),
+            more_calls: None,
+            picked: false,
             next_id: 1,
             sent: 0,
         };
@@ -241,7 +285,7 @@ impl Component for App {
                 .ok()
                 .and_then(|text| serde_json::from_str::<WorkerToPanel>(&String::from(text)).ok())
             {
-                Some(message) => self.on_worker(message),
+                Some(message) => self.on_worker(ctx, message),
                 None => return false,
             },
             Msg::Disconnected => {
@@ -289,7 +333,32 @@ impl Component for App {
                 self.result = None;
                 self.post(&PanelToWorker::Transfer { id: self.next_id, username });
             }
-            Msg::PickQueue(arn) => self.queue = Some(arn),
+            Msg::PickQueue(arn) => {
+                crate::chrome::remember_caller_id(self.me(), &arn);
+                self.picked = true;
+                self.queue = Some(arn);
+            }
+            Msg::Remembered(arn) => {
+                let offered = |q: &String| {
+                    self.state.caller_ids.as_ref().is_some_and(|c| c.caller_ids.iter().any(|c| &c.queue_arn == q))
+                };
+                match arn.filter(offered) {
+                    Some(arn) if !self.picked => self.queue = Some(arn),
+                    _ => return false,
+                }
+            }
+            Msg::Redial(number, queue) => {
+                if let Some(queue) = queue {
+                    self.queue = Some(queue);
+                }
+                self.phone = number;
+                return Component::update(self, ctx, Msg::Dial);
+            }
+            Msg::OlderCalls => {
+                if let Some(before) = self.more_calls {
+                    self.post(&PanelToWorker::Calls { before });
+                }
+            }
             Msg::Phone(phone) => self.phone = phone,
             Msg::Dial => {
                 let phone: String = self.phone.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();

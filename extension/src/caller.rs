@@ -1,22 +1,53 @@
-//! The caller-ID view: the outbound queues (each with its caller ID) the agent may use, a number
-//! field, Call, and the CCP's answer in words.
+//! The caller-ID view: the caller IDs the agent may show (from the relay's directory; the CCP's
+//! own queues until the relay has answered), a number field, Call, the answer in words, and the
+//! outbound history with one-click redial through the same caller ID.
 
+use protocol::{CallOutcome, CallRecord};
 use yew::prelude::*;
 
 use crate::app::{App, Msg};
-use crate::i18n::t;
+use crate::i18n::{t, t1};
 
 impl App {
     pub fn caller_view(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let Some(agent) = &self.state.ccp else {
-            return html! { <p class="empty">{t("no_ccp")}</p> };
+        let relay = self.state.caller_ids.as_ref().filter(|c| !c.caller_ids.is_empty());
+        let default = match (relay, &self.state.ccp) {
+            (Some(ids), _) => ids.default_queue_arn.clone(),
+            (None, Some(agent)) => agent.default_queue.clone(),
+            (None, None) => return html! { <p class="empty">{t("no_ccp")}</p> },
         };
-        let selected = self.queue.clone().or_else(|| agent.default_queue.clone());
-        let options = agent.queues.iter().map(|q| {
-            let default = agent.default_queue.as_deref() == Some(q.arn.as_str());
-            let label = if default { format!("{} ({})", q.name, t("default_queue")) } else { q.name.clone() };
-            html! { <option value={q.arn.clone()} selected={selected.as_deref() == Some(q.arn.as_str())}>{label}</option> }
+        self.caller_form(ctx, default)
+    }
+
+    fn caller_form(&self, ctx: &Context<Self>, default: Option<String>) -> Html {
+        let link = ctx.link();
+        let selected = self.queue.clone().or_else(|| default.clone());
+        let label = |name: &str, number: Option<&str>, arn: &str| {
+            let mut label = match number {
+                Some(number) => format!("{name} · {number}"),
+                None => name.to_owned(),
+            };
+            if default.as_deref() == Some(arn) {
+                label = format!("{label} ({})", t("default_queue"));
+            }
+            label
+        };
+        let options: Vec<(String, String)> = match self.state.caller_ids.as_ref().filter(|c| !c.caller_ids.is_empty()) {
+            Some(ids) => ids
+                .caller_ids
+                .iter()
+                .map(|c| (c.queue_arn.clone(), label(&c.queue_name, Some(&c.number), &c.queue_arn)))
+                .collect(),
+            None => self
+                .state
+                .ccp
+                .iter()
+                .flat_map(|a| &a.queues)
+                .map(|q| (q.arn.clone(), label(&q.name, None, &q.arn)))
+                .collect(),
+        };
+        let options = options.into_iter().map(|(arn, text)| {
+            html! { <option value={arn.clone()} selected={selected.as_deref() == Some(arn.as_str())}>{text}</option> }
         });
         let onchange =
             link.callback(|e: Event| Msg::PickQueue(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
@@ -27,15 +58,62 @@ impl App {
             Msg::Dial
         });
         html! {
-            <form class="caller" {onsubmit}>
-                <label for="caller-id">{t("caller_id")}</label>
-                <select id="caller-id" {onchange}>{for options}</select>
-                <label for="phone">{t("phone_number")}</label>
-                <input id="phone" type="tel" inputmode="tel" autocomplete="off" placeholder="+81 3-1234-5678"
-                    value={self.phone.clone()} {oninput} />
-                <button type="submit" class="primary call">{t("call")}</button>
-                {self.result_line()}
-            </form>
+            <>
+                <form class="caller" {onsubmit}>
+                    <label for="caller-id">{t("caller_id")}</label>
+                    <select id="caller-id" {onchange}>{for options}</select>
+                    <label for="phone">{t("phone_number")}</label>
+                    <input id="phone" type="tel" inputmode="tel" autocomplete="off" placeholder="03-1234-5678"
+                        value={self.phone.clone()} {oninput} />
+                    <button type="submit" class="primary call">{t("call")}</button>
+                    {self.result_line()}
+                </form>
+                {self.history(ctx)}
+            </>
+        }
+    }
+
+    fn history(&self, ctx: &Context<Self>) -> Html {
+        let Some(page) = &self.state.calls else { return html! {} };
+        let calls: Vec<&CallRecord> = page.calls.iter().chain(&self.older_calls).collect();
+        let rows = calls.iter().map(|call| {
+            let outcome = match call.outcome {
+                CallOutcome::Answered => "call_answered",
+                CallOutcome::NotAnswered => "call_not_answered",
+                CallOutcome::Failed => "call_failed",
+                CallOutcome::InProgress => "call_in_progress",
+            };
+            let duration = call.duration_s.map(|s| format!(" · {}:{:02}", s / 60, s % 60)).unwrap_or_default();
+            let via = call.caller_id.as_deref().map(|c| t1("call_via", c)).unwrap_or_default();
+            let redial = {
+                let (number, queue) = (call.number.clone(), call.queue_arn.clone());
+                ctx.link().callback(move |_| Msg::Redial(number.clone(), queue.clone()))
+            };
+            html! {
+                <li class="call-row" key={call.contact_id.clone()}>
+                    <div class="call-main">
+                        <span class="call-number">{&call.number}</span>
+                        <span class="call-meta">{crate::chat::when(call.started_at, self.now)}{" · "}{via}</span>
+                        <span class={classes!("call-outcome", outcome)}>{t(outcome)}{duration}</span>
+                    </div>
+                    <button type="button" class="redial" aria-label={t1("redial_label", &call.number)}
+                        title={t1("redial_label", &call.number)} onclick={redial}>{t("redial")}</button>
+                </li>
+            }
+        });
+        let more = self.more_calls.map(|_| {
+            html! { <button type="button" class="more" onclick={ctx.link().callback(|_| Msg::OlderCalls)}>{t("more_calls")}</button> }
+        });
+        html! {
+            <section class="history" aria-labelledby="history-title">
+                <h2 id="history-title">{t("call_history")}</h2>
+                if calls.is_empty() {
+                    <p class="empty">{t("call_history_empty")}</p>
+                } else {
+                    <ul class="calls" aria-labelledby="history-title">{for rows}</ul>
+                }
+                {for more}
+            </section>
         }
     }
 }

@@ -114,7 +114,17 @@ impl App {
     }
 }
 
-fn clock(at: protocol::Millis) -> String {
+pub fn clock(at: protocol::Millis) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
     format!("{}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// The local time of `at`, with the month and day when it was not today.
+pub fn when(at: protocol::Millis, now: protocol::Millis) -> String {
+    let (date, today) = (js_sys::Date::new(&(at as f64).into()), js_sys::Date::new(&(now as f64).into()));
+    if date.to_date_string() == today.to_date_string() {
+        clock(at)
+    } else {
+        format!("{}/{} {}", date.get_month() + 1, date.get_date(), clock(at))
+    }
 }

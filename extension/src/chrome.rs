@@ -1,4 +1,5 @@
-//! The `chrome.*` APIs the panel uses: one port to the worker and `chrome.i18n`.
+//! The `chrome.*` APIs the panel uses: one port to the worker, `chrome.i18n`, and
+//! `chrome.storage` (options, and the caller ID each agent last chose).
 
 use wasm_bindgen::prelude::*;
 
@@ -33,4 +34,22 @@ extern "C" {
     pub fn local_set(items: &JsValue) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "storage", "managed"], js_name = get, catch)]
     pub fn managed_get(keys: &JsValue) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// The key under which `principal`'s chosen caller ID is kept in `chrome.storage.local`.
+fn caller_id_key(principal: &str) -> String {
+    format!("caller-id:{principal}")
+}
+
+/// The caller ID (queue ARN) `principal` last chose.
+pub async fn remembered_caller_id(principal: &str) -> Option<String> {
+    let key = caller_id_key(principal);
+    let items = wasm_bindgen_futures::JsFuture::from(local_get(&JsValue::from_str(&key)).ok()?).await.ok()?;
+    js_sys::Reflect::get(&items, &JsValue::from_str(&key)).ok()?.as_string()
+}
+
+pub fn remember_caller_id(principal: &str, queue_arn: &str) {
+    let items = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&items, &JsValue::from_str(&caller_id_key(principal)), &JsValue::from_str(queue_arn));
+    let _ = local_set(&items);
 }

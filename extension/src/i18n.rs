@@ -23,6 +23,16 @@ pub fn state_name(name: &str) -> String {
     if text.is_empty() { name.to_owned() } else { text }
 }
 
+/// A failed dial or transfer in words: the catalogue's `failure_<code>` for a reason it knows
+/// (the relay's `invalid_number`, Streams' `AccessDeniedException`, ...), else the text given.
+pub fn failure(code: Option<&str>, error: Option<String>) -> String {
+    let known = code
+        .filter(|c| c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        .map(|c| chrome::get_message(&format!("failure_{c}"), &JsValue::UNDEFINED))
+        .filter(|text| !text.is_empty());
+    known.or(error).unwrap_or_else(|| t("failure_unknown"))
+}
+
 pub fn language() -> String {
     chrome::ui_language()
 }

@@ -26,6 +26,17 @@ impl RelayProcess {
     /// Starts `binary` with `--listen 127.0.0.1:<free port> --data-dir <data_dir>` and `args`,
     /// and waits until `/readyz` answers. The relay's log goes to `log` if given.
     pub async fn start(binary: &Path, data_dir: &Path, args: &[&str], log: Option<&Path>) -> anyhow::Result<Self> {
+        Self::start_with_env(binary, data_dir, args, &[], log).await
+    }
+
+    /// As [`Self::start`], with extra environment variables (AWS credentials, say).
+    pub async fn start_with_env(
+        binary: &Path,
+        data_dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let (stdout, stderr) = match log {
             Some(path) => {
@@ -41,6 +52,7 @@ impl RelayProcess {
             .arg(data_dir)
             .args(args)
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .envs(env.iter().copied())
             .stdout(stdout)
             .stderr(stderr)
             .spawn()

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentState, ContactSummary, Cursor, Millis};
+use crate::{AgentState, CallEvent, ContactSummary, Cursor, Millis};
 
 /// Every frame a client may send. The first must be [`ClientFrame::Hello`]; every other
 /// variant carries an `id` that the relay echoes in its reply.
@@ -59,6 +59,8 @@ pub enum ClientFrame {
     },
     /// Marks the conversation with `peer` read up to `seq`.
     MarkRead { id: u64, peer: String, seq: u64 },
+    /// Records a step of one of the sender's own outbound calls in their call history.
+    ReportCall { id: u64, call: CallEvent },
 }
 
 impl ClientFrame {
@@ -74,7 +76,8 @@ impl ClientFrame {
             | Self::Conversations { id }
             | Self::Sync { id, .. }
             | Self::History { id, .. }
-            | Self::MarkRead { id, .. } => Some(*id),
+            | Self::MarkRead { id, .. }
+            | Self::ReportCall { id, .. } => Some(*id),
         }
     }
 
@@ -91,6 +94,7 @@ impl ClientFrame {
             Self::Sync { .. } => "sync",
             Self::History { .. } => "history",
             Self::MarkRead { .. } => "mark_read",
+            Self::ReportCall { .. } => "report_call",
         }
     }
 }

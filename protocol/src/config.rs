@@ -53,11 +53,32 @@ impl Config {
             managed: managed.relay_url.is_some() || managed.issuer.is_some(),
         }
     }
+
+    /// The relay's REST base, from its WebSocket URL: `wss://host/ws` -> `https://host`.
+    pub fn api_base(&self) -> String {
+        let url = self.relay_url.trim_end_matches('/');
+        let url = url.strip_suffix("/ws").unwrap_or(url);
+        match url.split_once("://") {
+            Some(("wss", rest)) => format!("https://{rest}"),
+            Some(("ws", rest)) => format!("http://{rest}"),
+            _ => url.to_owned(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rest_base_follows_the_websocket_url() {
+        let base = |url: &str| {
+            Config { relay_url: url.into(), ..Config::merge(&Settings::default(), &Settings::default()) }.api_base()
+        };
+        assert_eq!(base("wss://relay.example.com/ws"), "https://relay.example.com");
+        assert_eq!(base("ws://127.0.0.1:8787/ws/"), "http://127.0.0.1:8787");
+        assert_eq!(base("wss://relay.example.com/sidecar/ws"), "https://relay.example.com/sidecar");
+    }
 
     #[test]
     fn managed_wins_field_by_field_and_defaults_fill_the_rest() {

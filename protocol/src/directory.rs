@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::RoutingProfile;
+
 /// One person in the directory. `id` is the principal: the value of the identity claim of the
 /// person's ID token (by default the e-mail address).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,10 +24,13 @@ pub struct DirectoryUser {
     pub hierarchy_group: Option<String>,
 }
 
-/// The directory file: `{"users": [...]}` in JSON, or `[[users]]` tables in TOML.
+/// The directory file: `{"users": [...], "routing_profiles": [...]}` in JSON, or `[[users]]`
+/// and `[[routing_profiles]]` tables in TOML. Users name their profile by its `id`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryFile {
     #[serde(default)]
     pub users: Vec<DirectoryUser>,
+    #[serde(default)]
+    pub routing_profiles: Vec<RoutingProfile>,
 }

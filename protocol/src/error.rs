@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Forbidden,
     /// A field is out of range or malformed.
     Invalid,
+    /// A phone number that cannot be dialled (not a number, or not valid in its country).
+    InvalidNumber,
     /// The frame or text is larger than the relay's limit.
     TooLarge,
     /// Too many frames; slow down and retry.
@@ -45,6 +47,7 @@ impl ErrorCode {
             Self::TokenExpired => "token_expired",
             Self::Forbidden => "forbidden",
             Self::Invalid => "invalid",
+            Self::InvalidNumber => "invalid_number",
             Self::TooLarge => "too_large",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",

@@ -7,26 +7,33 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentState, ContactSummary, Millis};
+use crate::tagged::tagged_enum;
+use crate::{AgentState, CallEvent, ContactSummary, Millis};
 
 /// The longest string the hook may send in any field: names, ARNs, phone numbers.
 pub const MAX_HOOK_STRING: usize = 512;
 /// The most queues an agent's routing profile may report.
 pub const MAX_QUEUES: usize = 200;
 
-/// What the hook reports from the CCP page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum HookEvent {
-    /// The agent as Streams knows it: sent at init and on every state or contact change.
-    Agent { agent: CcpAgent },
-    /// The answer to a [`HookCommand`], echoing its id.
-    Result {
-        id: u64,
-        ok: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-    },
+tagged_enum! {
+    /// What the hook reports from the CCP page.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum HookEvent {
+        /// The agent as Streams knows it: sent at init and on every state or contact change.
+        Agent { agent: CcpAgent },
+        /// A step of one of the agent's outbound calls (dialling, connected, ended, failed).
+        Call { call: CallEvent },
+        /// The answer to a [`HookCommand`], echoing its id. On failure `code` is Streams' error
+        /// type (`AccessDeniedException`, `AgentNotAvailableException`, ...) when it gave one.
+        Result {
+            id: u64,
+            ok: bool,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            error: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            code: Option<String>,
+        },
+    }
 }
 
 /// The agent in the CCP: identity, state, current contact and outbound queues.
@@ -74,7 +81,12 @@ impl HookEvent {
     pub fn validate(&self) -> Result<(), String> {
         let Self::Agent { agent } = self else {
             return match self {
-                Self::Result { error: Some(e), .. } if e.len() > MAX_HOOK_STRING => Err("error too long".into()),
+                Self::Result { error, code, .. }
+                    if error.iter().chain(code.iter()).any(|e| e.len() > MAX_HOOK_STRING) =>
+                {
+                    Err("error too long".into())
+                }
+                Self::Call { call } => call.validate(),
                 _ => Ok(()),
             };
         };

@@ -7,6 +7,8 @@
 //! - [`chat`]: chat messages and conversation summaries.
 //! - [`config`]: the extension's settings (managed policy, options page, defaults).
 //! - [`directory`]: directory entries and the directory file.
+//! - [`callerid`]: caller IDs (outbound queues), routing profiles, number normalisation.
+//! - [`calls`]: outbound call reports and history.
 //! - [`hook`]: the CCP page's hook <-> the extension (Streams events and commands).
 //! - [`tab`]: a CCP tab's content script <-> the extension's worker.
 //! - [`panel`]: the panel UI <-> the extension's worker.
@@ -18,6 +20,8 @@
 //! [`PROTOCOL_VERSION`]. Nothing here does I/O, so the same types compile for the relay and for
 //! WebAssembly.
 
+pub mod callerid;
+pub mod calls;
 pub mod chat;
 pub mod client;
 pub mod config;
@@ -29,7 +33,10 @@ pub mod panel;
 pub mod presence;
 pub mod server;
 pub mod tab;
+mod tagged;
 
+pub use callerid::{CallerId, CallerIds, NormalizeRequest, Normalized, RoutingProfile};
+pub use calls::{CallEvent, CallOutcome, CallPage, CallPhase, CallRecord};
 pub use chat::{ChatMessage, ConversationSummary, Cursor};
 pub use client::ClientFrame;
 pub use directory::{DirectoryFile, DirectoryUser};

@@ -8,45 +8,52 @@
 use serde::{Deserialize, Serialize};
 
 use crate::hook::CcpAgent;
-use crate::{ChatMessage, ConversationSummary, Millis, Presence};
+use crate::tagged::tagged_enum;
+use crate::{CallPage, CallerIds, ChatMessage, ConversationSummary, Millis, Presence};
 
 /// The name of the port a panel opens to the worker.
 pub const PANEL_PORT: &str = "panel";
 
-/// Panel -> worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum PanelToWorker {
-    /// Queue a message; it is kept until the relay acknowledges it, across restarts.
-    SendChat {
-        to: String,
-        text: String,
-        client_id: String,
-    },
-    /// One page of a conversation, newest first before `before` (or the newest page).
-    History {
-        peer: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        before: Option<u64>,
-    },
-    MarkRead {
-        peer: String,
-        seq: u64,
-    },
-    /// Dial `phone` through the CCP, with the caller ID of `queue_arn`.
-    Dial {
-        id: u64,
-        phone: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        queue_arn: Option<String>,
-    },
-    /// Transfer the current contact to the colleague with this Connect username.
-    Transfer {
-        id: u64,
-        username: String,
-    },
-    SignIn,
-    SignOut,
+tagged_enum! {
+    /// Panel -> worker.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum PanelToWorker {
+        /// Queue a message; it is kept until the relay acknowledges it, across restarts.
+        SendChat {
+            to: String,
+            text: String,
+            client_id: String,
+        },
+        /// One page of a conversation, newest first before `before` (or the newest page).
+        History {
+            peer: String,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            before: Option<u64>,
+        },
+        MarkRead {
+            peer: String,
+            seq: u64,
+        },
+        /// Dial `phone` (as typed: the relay checks it and makes it E.164 first) through the
+        /// CCP, with the caller ID of `queue_arn`.
+        Dial {
+            id: u64,
+            phone: String,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            queue_arn: Option<String>,
+        },
+        /// Transfer the current contact to the colleague with this Connect username.
+        Transfer {
+            id: u64,
+            username: String,
+        },
+        /// The next (older) page of the outbound call history.
+        Calls {
+            before: i64,
+        },
+        SignIn,
+        SignOut,
+    }
 }
 
 /// Worker -> panel.
@@ -54,7 +61,7 @@ pub enum PanelToWorker {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WorkerToPanel {
     Snapshot {
-        snapshot: PanelSnapshot,
+        snapshot: Box<PanelSnapshot>,
     },
     Connection {
         connection: Connection,
@@ -88,11 +95,25 @@ pub enum WorkerToPanel {
         messages: Vec<ChatMessage>,
         more: bool,
     },
+    /// The caller IDs the relay says this agent may use (after sign-in).
+    CallerIds {
+        caller_ids: CallerIds,
+    },
+    /// The newest page of the agent's outbound calls (`before` absent), or an older one.
+    Calls {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<i64>,
+        page: CallPage,
+    },
+    /// The answer to a dial or transfer. On failure `code` names the reason for the panel to put
+    /// in words: `invalid_number` (the relay's check) or a Streams error type.
     Result {
         id: u64,
         ok: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
 }
 
@@ -110,6 +131,10 @@ pub struct PanelSnapshot {
     pub ccp: Option<CcpAgent>,
     #[serde(default)]
     pub outbox: Vec<OutboxEntry>,
+    #[serde(default)]
+    pub caller_ids: Option<CallerIds>,
+    #[serde(default)]
+    pub calls: Option<CallPage>,
 }
 
 /// The signed-in principal, as the relay's welcome named it.

@@ -1,87 +1,87 @@
 //! Frames the relay sends to a client: replies (with the request's `id`) and pushes.
 
-use serde::{Deserialize, Serialize};
-
+use crate::tagged::tagged_enum;
 use crate::{ChatMessage, ConversationSummary, ErrorBody, Limits, Millis, Presence};
 
-/// Every frame the relay may send.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ServerFrame {
-    /// The reply to `hello`: who the relay thinks you are and the limits it enforces.
-    Welcome {
-        protocol: u32,
-        principal: String,
-        display_name: String,
-        supervisor: bool,
-        roster: String,
-        /// When the token expires; `reauth` before then.
-        expires_at: Millis,
-        limits: Limits,
-    },
-    /// The reply to a request that returns nothing else.
-    Ok {
-        id: u64,
-    },
-    Pong {
-        id: u64,
-    },
-    /// The reply to `subscribe`: every agent in the roster now, in one or more frames with the
-    /// request's `id` (small frames keep every connection's buffers small); `complete` is true
-    /// on the last. Pushes for the roster follow only after it.
-    Roster {
-        id: u64,
-        roster: String,
-        agents: Vec<Presence>,
-        complete: bool,
-    },
-    /// Push: one agent's presence changed.
-    Presence {
-        presence: Presence,
-    },
-    /// The reply to `send_chat`: the message is durably stored under `seq`.
-    ChatAck {
-        id: u64,
-        client_id: String,
-        peer: String,
-        seq: u64,
-        sent_at: Millis,
-        duplicate: bool,
-    },
-    /// Push: a message in one of your conversations (including ones you sent from elsewhere).
-    Chat {
-        message: ChatMessage,
-    },
-    Conversations {
-        id: u64,
-        conversations: Vec<ConversationSummary>,
-    },
-    /// The reply to `sync`: messages after the cursors, oldest first. When `more` is true, sync
-    /// again with the new cursors.
-    Synced {
-        id: u64,
-        conversations: Vec<ConversationSummary>,
-        messages: Vec<ChatMessage>,
-        more: bool,
-    },
-    /// The reply to `history`: newest first; `more` when older messages exist.
-    History {
-        id: u64,
-        peer: String,
-        messages: Vec<ChatMessage>,
-        more: bool,
-    },
-    /// Push: you marked a conversation read on another connection.
-    ReadMarker {
-        peer: String,
-        seq: u64,
-    },
-    /// A request failed (`id` set) or the connection broke a rule (`id` absent).
-    Error {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<u64>,
-        error: ErrorBody,
-    },
+tagged_enum! {
+    /// Every frame the relay may send.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ServerFrame {
+        /// The reply to `hello`: who the relay thinks you are and the limits it enforces.
+        Welcome {
+            protocol: u32,
+            principal: String,
+            display_name: String,
+            supervisor: bool,
+            roster: String,
+            /// When the token expires; `reauth` before then.
+            expires_at: Millis,
+            limits: Limits,
+        },
+        /// The reply to a request that returns nothing else.
+        Ok {
+            id: u64,
+        },
+        Pong {
+            id: u64,
+        },
+        /// The reply to `subscribe`: every agent in the roster now, in one or more frames with the
+        /// request's `id` (small frames keep every connection's buffers small); `complete` is true
+        /// on the last. Pushes for the roster follow only after it.
+        Roster {
+            id: u64,
+            roster: String,
+            agents: Vec<Presence>,
+            complete: bool,
+        },
+        /// Push: one agent's presence changed.
+        Presence {
+            presence: Presence,
+        },
+        /// The reply to `send_chat`: the message is durably stored under `seq`.
+        ChatAck {
+            id: u64,
+            client_id: String,
+            peer: String,
+            seq: u64,
+            sent_at: Millis,
+            duplicate: bool,
+        },
+        /// Push: a message in one of your conversations (including ones you sent from elsewhere).
+        Chat {
+            message: ChatMessage,
+        },
+        Conversations {
+            id: u64,
+            conversations: Vec<ConversationSummary>,
+        },
+        /// The reply to `sync`: messages after the cursors, oldest first. When `more` is true, sync
+        /// again with the new cursors.
+        Synced {
+            id: u64,
+            conversations: Vec<ConversationSummary>,
+            messages: Vec<ChatMessage>,
+            more: bool,
+        },
+        /// The reply to `history`: newest first; `more` when older messages exist.
+        History {
+            id: u64,
+            peer: String,
+            messages: Vec<ChatMessage>,
+            more: bool,
+        },
+        /// Push: you marked a conversation read on another connection.
+        ReadMarker {
+            peer: String,
+            seq: u64,
+        },
+        /// A request failed (`id` set) or the connection broke a rule (`id` absent).
+        Error {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            id: Option<u64>,
+            error: ErrorBody,
+        },
+    }
 }
 
 impl ServerFrame {

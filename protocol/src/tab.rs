@@ -8,23 +8,25 @@
 use serde::{Deserialize, Serialize};
 
 use crate::hook::{HookCommand, HookEvent};
+use crate::tagged::tagged_enum;
 
 /// The name of the port a content script opens to the worker.
 pub const TAB_PORT: &str = "tab";
 /// The `ns` field of every window message between the hook and the content script.
 pub const HOOK_NAMESPACE: &str = "ccp-sidecar/hook";
 
-/// Content script -> worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum TabToWorker {
-    Hook {
-        event: HookEvent,
-    },
-    /// Whether the CCP page is visible and focused, for notifications.
-    Focus {
-        focused: bool,
-    },
+tagged_enum! {
+    /// Content script -> worker.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum TabToWorker {
+        Hook {
+            event: HookEvent,
+        },
+        /// Whether the CCP page is visible and focused, for notifications.
+        Focus {
+            focused: bool,
+        },
+    }
 }
 
 /// Worker -> content script.

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::auth::dev_issuer::{DEV_AUDIENCE, DEV_PATH};
 use crate::auth::{ClaimNames, DevIssuer, Issuer, KeySource, Verifier};
+use crate::callerids::CallerIdDirectory;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::hub::Hub;
@@ -31,6 +32,7 @@ pub struct App {
     pub hub: Hub,
     pub presence: PresenceHub,
     pub directory: Directory,
+    pub caller_ids: CallerIdDirectory,
     pub metrics: Metrics,
     pub limits: Limits,
     pub dev: Option<Arc<DevIssuer>>,
@@ -59,6 +61,8 @@ pub enum StartError {
     Directory(#[from] crate::directory::DirectoryError),
     #[error("http client: {0}")]
     Http(String),
+    #[error("--connect-instance-id needs a relay built with the `connect` feature (cargo build --features connect)")]
+    NoConnectSync,
 }
 
 /// Runs the relay on `listener` until `shutdown` resolves, then tells every client to
@@ -74,6 +78,16 @@ pub async fn run(
     tracing::info!(%addr, dev_issuer = app.dev.is_some(), "relay listening");
 
     let sweeper = tokio::spawn(sweep(app.clone()));
+    let sync: Option<tokio::task::JoinHandle<()>> = match app.config.connect_instance_id.clone() {
+        None => None,
+        #[cfg(feature = "connect")]
+        Some(instance_id) => {
+            let connect = crate::sync::connect(&app, &instance_id).await;
+            Some(tokio::spawn(crate::sync::run(app.clone(), connect)))
+        }
+        #[cfg(not(feature = "connect"))]
+        Some(_) => return Err(StartError::NoConnectSync),
+    };
     let workers = tokio::runtime::Handle::current().metrics().num_workers().max(1);
     let mut lanes = Vec::with_capacity(workers);
     let mut lane_tasks = Vec::with_capacity(workers);
@@ -92,6 +106,9 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     sweeper.abort();
+    if let Some(sync) = sync {
+        sync.abort();
+    }
     for task in lane_tasks {
         task.abort();
     }
@@ -133,10 +150,16 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
     );
 
     if let Some(path) = &config.directory_file {
-        let users = Directory::read_file(path)?;
-        tracing::info!(users = users.len(), file = %path.display(), "importing directory");
-        store.put_directory(&users).await?;
+        let file = Directory::read_file(path)?;
+        tracing::info!(users = file.users.len(), profiles = file.routing_profiles.len(), file = %path.display(), "importing directory");
+        store.put_directory(&file.users).await?;
+        store.put_routing_profiles(&file.routing_profiles, None).await?;
     }
+    let (profiles, synced_at) = store.routing_profiles().await?;
+    let caller_ids = CallerIdDirectory::new(profiles, synced_at);
+    let metrics = Metrics::default();
+    // The age of the directory served, which may come from another node's or an earlier sync.
+    metrics.directory_synced_at_ms.store(synced_at.unwrap_or(0), Ordering::Relaxed);
     let directory = Directory::new(config.roster_by, store.directory().await?);
     let presence = PresenceHub::new(config.presence_grace_ms);
     let seeds: Vec<(String, String, String)> = directory
@@ -164,7 +187,8 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         hub,
         presence,
         directory,
-        metrics: Metrics::default(),
+        caller_ids,
+        metrics,
         limits,
         dev,
         shutdown: watch::Sender::new(false),
@@ -186,7 +210,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .merge(crate::rest::router(app.clone()));
     if let Some(dev) = &app.dev {
         router = router.nest_service(DEV_PATH, dev.clone().router());
     }
@@ -295,7 +320,11 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
     match app.store.ping().await {
-        Ok(()) => "ready\n".into_response(),
+        Ok(()) => match app.caller_ids.synced_at() {
+            // Ready either way: a stale directory is still served. The age tells operators.
+            Some(at) => format!("ready\ndirectory_age_s {}\n", (clock::now_ms() - at).max(0) / 1000).into_response(),
+            None => "ready\n".into_response(),
+        },
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()

@@ -7,6 +7,7 @@
 pub mod dev_authorize;
 pub mod dev_issuer;
 pub mod jwks;
+mod verified;
 
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ pub use jwks::{Issuer, KeySource};
 use crate::metrics::Metrics;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
-const LEEWAY_S: u64 = 30;
+pub(crate) const LEEWAY_S: u64 = 30;
 /// Longest token accepted (anything that claims to live longer is refused).
 const MAX_TOKEN_CHARS: usize = 16 * 1024;
 
@@ -84,16 +85,23 @@ pub struct ClaimNames {
 pub struct Verifier {
     issuers: Vec<Issuer>,
     claims: ClaimNames,
+    verified: verified::Verified,
 }
 
 impl Verifier {
     pub fn new(issuers: Vec<Issuer>, claims: ClaimNames) -> Self {
-        Self { issuers, claims }
+        Self { issuers, claims, verified: verified::Verified::default() }
     }
 
     /// Verifies a token and reads the identity from it.
     pub async fn verify(&self, token: &str, metrics: &Metrics) -> Result<Identity, AuthError> {
+        if let Some(identity) = self.verified.get(token) {
+            return Ok(identity);
+        }
         let result = self.verify_inner(token, metrics).await;
+        if let Ok(identity) = &result {
+            self.verified.insert(token, identity);
+        }
         if let Err(e) = &result {
             metrics.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(reason = %e, "token refused");

@@ -101,6 +101,38 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_DIRECTORY_FILE")]
     pub directory_file: Option<PathBuf>,
 
+    /// Country whose national formats agents may type (ISO 3166 alpha-2, e.g. `JP` lets
+    /// `03-1234-5678` mean `+81312345678`); numbers with a leading `+` work everywhere.
+    #[arg(long, env = "SIDECAR_DEFAULT_COUNTRY", default_value = "JP")]
+    pub default_country: String,
+
+    /// Amazon Connect instance id: when set, the relay reads the directory and the caller IDs
+    /// from Connect (AWS credentials and Region from the default chain) instead of only from
+    /// `--directory-file`. Needs a relay built with the `connect` feature.
+    #[arg(long, env = "SIDECAR_CONNECT_INSTANCE_ID")]
+    pub connect_instance_id: Option<String>,
+
+    /// AWS Region of the Connect instance (default: the SDK's chain, e.g. `AWS_REGION`).
+    #[arg(long, env = "SIDECAR_CONNECT_REGION")]
+    pub connect_region: Option<String>,
+
+    /// Endpoint URL for the Connect API instead of AWS's (a test double or a VPC endpoint).
+    #[arg(long, env = "SIDECAR_CONNECT_ENDPOINT")]
+    pub connect_endpoint: Option<String>,
+
+    /// How often the directory is read from Connect, in seconds.
+    #[arg(long, env = "SIDECAR_CONNECT_SYNC_INTERVAL_S", default_value_t = 900)]
+    pub connect_sync_interval_s: u64,
+
+    /// Connect API requests per second, for every call the sync makes (Connect's own default
+    /// quota is 2 per second).
+    #[arg(long, env = "SIDECAR_CONNECT_RATE", default_value_t = 2.0)]
+    pub connect_rate: f64,
+
+    /// Connect API requests that may be made at once before the rate applies.
+    #[arg(long, env = "SIDECAR_CONNECT_BURST", default_value_t = 5)]
+    pub connect_burst: u32,
+
     /// How rosters are scoped.
     #[arg(long, env = "SIDECAR_ROSTER_BY", value_enum, default_value = "single")]
     pub roster_by: RosterBy,
@@ -207,6 +239,17 @@ impl Config {
         if self.oidc_issuer.is_some() && self.oidc_audience.is_empty() {
             return Err(ConfigError::Invalid(
                 "--oidc-issuer needs --oidc-audience (the client id tokens are issued for)".into(),
+            ));
+        }
+        if self.default_country.parse::<phonenumber::country::Id>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "--default-country {:?} is not an ISO 3166 alpha-2 country code such as JP or US",
+                self.default_country
+            )));
+        }
+        if !(self.connect_rate > 0.0 && self.connect_rate <= 100.0) || self.connect_burst == 0 {
+            return Err(ConfigError::Invalid(
+                "--connect-rate must be in (0, 100] and --connect-burst at least 1".into(),
             ));
         }
         if self.max_text_bytes + 512 > self.max_frame_bytes {

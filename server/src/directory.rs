@@ -36,8 +36,9 @@ impl Directory {
         Self { by_id: RwLock::new(by_id), roster_by }
     }
 
-    /// Reads a directory file: JSON (`{"users": [...]}`) or TOML (`[[users]]`), by extension.
-    pub fn read_file(path: &Path) -> Result<Vec<DirectoryUser>, DirectoryError> {
+    /// Reads a directory file: JSON (`{"users": [...], "routing_profiles": [...]}`) or TOML
+    /// (`[[users]]`, `[[routing_profiles]]`), by extension. Caller-ID numbers must be E.164.
+    pub fn read_file(path: &Path) -> Result<DirectoryFile, DirectoryError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| DirectoryError::Read(name.clone(), e))?;
         let file: DirectoryFile = if path.extension().is_some_and(|e| e == "toml") {
@@ -54,7 +55,32 @@ impl Directory {
                 return Err(DirectoryError::Parse(name, format!("user {:?} appears twice", user.id)));
             }
         }
-        Ok(file.users)
+        let mut profiles = std::collections::HashSet::new();
+        for profile in &file.routing_profiles {
+            if !profiles.insert(&profile.id) {
+                return Err(DirectoryError::Parse(name, format!("routing profile {:?} appears twice", profile.id)));
+            }
+            for caller_id in &profile.caller_ids {
+                let e164 = crate::numbers::normalize(&caller_id.number, phonenumber::country::Id::US);
+                if !caller_id.number.starts_with('+') || e164.as_deref() != Ok(caller_id.number.as_str()) {
+                    return Err(DirectoryError::Parse(
+                        name,
+                        format!(
+                            "caller ID {:?} of queue {:?} is not a valid E.164 number",
+                            caller_id.number, caller_id.queue_name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(file)
+    }
+
+    /// Replaces every user (a new read of the directory).
+    pub fn replace(&self, users: Vec<DirectoryUser>) {
+        if let Ok(mut by_id) = self.by_id.write() {
+            *by_id = users.into_iter().map(|u| (u.id.clone(), u)).collect();
+        }
     }
 
     pub fn user(&self, id: &str) -> Option<DirectoryUser> {
@@ -117,6 +143,6 @@ mod tests {
         assert!(Directory::read_file(&path).unwrap_err().to_string().contains("tema"));
         let toml = dir.path().join("d.toml");
         std::fs::write(&toml, "[[users]]\nid = \"a\"\ndisplay_name = \"愛\"\nteam = \"t\"\n").unwrap();
-        assert_eq!(Directory::read_file(&toml).unwrap()[0].display_name, "愛");
+        assert_eq!(Directory::read_file(&toml).unwrap().users[0].display_name, "愛");
     }
 }

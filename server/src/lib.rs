@@ -10,22 +10,32 @@
 //! - [`hub`]: live connections, bounded outbound queues, the slow-client policy.
 //! - [`auth`]: OIDC token validation (JWKS discovery, cache, rotation) and the dev issuer.
 //! - [`directory`]: users and rosters.
+//! - [`calls`]: outbound call history, advanced by the extension's reports.
+//! - [`callerids`]: every routing profile's caller IDs; [`numbers`]: E.164 normalisation.
+//! - [`rest`]: the REST API (caller IDs, call history, number check) with bearer tokens.
+//! - `sync` (feature `connect`): the Amazon Connect directory sync job.
 //! - [`store`]: the storage trait, its SQLite backend and its conformance suite.
 //! - [`ws`]: the relay's WebSocket framing.
 //! - [`metrics`], [`limits`], [`clock`]: small utilities.
 
 pub mod app;
 pub mod auth;
+pub mod callerids;
+pub mod calls;
 pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod hub;
 pub mod limits;
 pub mod metrics;
+pub mod numbers;
 pub mod presence;
 pub mod requests;
+pub mod rest;
 pub mod session;
 pub mod store;
+#[cfg(feature = "connect")]
+pub mod sync;
 pub mod ws;
 
 pub use app::{StartError, run};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use protocol::ErrorCode;
 
-const ERROR_CODES: [ErrorCode; 11] = [
+const ERROR_CODES: [ErrorCode; 12] = [
     ErrorCode::BadFrame,
     ErrorCode::ProtocolViolation,
     ErrorCode::UnsupportedProtocol,
@@ -15,6 +15,7 @@ const ERROR_CODES: [ErrorCode; 11] = [
     ErrorCode::TokenExpired,
     ErrorCode::Forbidden,
     ErrorCode::Invalid,
+    ErrorCode::InvalidNumber,
     ErrorCode::TooLarge,
     ErrorCode::RateLimited,
     ErrorCode::Unavailable,
@@ -73,6 +74,14 @@ pub struct Metrics {
     pub origin_refusals: AtomicU64,
     pub oversized_frames: AtomicU64,
     pub jwks_fetches: AtomicU64,
+    /// When the directory was last read from Connect, in ms since the epoch (0: never).
+    pub directory_synced_at_ms: AtomicI64,
+    pub directory_sync_failures: AtomicU64,
+    /// Connect API requests made by the sync, retries included.
+    pub connect_calls: AtomicU64,
+    pub connect_retries: AtomicU64,
+    /// How long the last successful read of the Connect directory took, in ms.
+    pub directory_sync_ms: AtomicI64,
     errors: [AtomicU64; ERROR_CODES.len()],
     /// From receiving `send_chat` to its ack: includes the durable write.
     pub chat_ack_seconds: Histogram,
@@ -80,6 +89,8 @@ pub struct Metrics {
     pub presence_fanout_seconds: Histogram,
     /// Time to handle any request frame.
     pub request_seconds: Histogram,
+    /// Time to answer a REST request, from its arrival at the router to its response.
+    pub rest_seconds: Histogram,
 }
 
 impl Metrics {
@@ -141,6 +152,45 @@ impl Metrics {
         );
         counter(&mut out, "sidecar_oversized_frames_total", "Frames over the size limit.", &self.oversized_frames);
         counter(&mut out, "sidecar_jwks_fetches_total", "JWKS documents fetched.", &self.jwks_fetches);
+        let synced = self.directory_synced_at_ms.load(Relaxed);
+        if synced > 0 {
+            gauge(
+                &mut out,
+                "sidecar_directory_synced_timestamp_seconds",
+                "When the directory was last read from Connect.",
+                synced / 1000,
+            );
+            gauge(
+                &mut out,
+                "sidecar_directory_age_seconds",
+                "Age of the directory the relay serves (last good read from Connect).",
+                (crate::clock::now_ms() - synced).max(0) / 1000,
+            );
+        }
+        gauge(
+            &mut out,
+            "sidecar_directory_sync_duration_ms",
+            "How long the last successful read of the Connect directory took.",
+            self.directory_sync_ms.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "sidecar_directory_sync_failures_total",
+            "Reads of the Connect directory that failed (the last good one is still served).",
+            &self.directory_sync_failures,
+        );
+        counter(
+            &mut out,
+            "sidecar_connect_calls_total",
+            "Connect API requests, retries included.",
+            &self.connect_calls,
+        );
+        counter(
+            &mut out,
+            "sidecar_connect_retries_total",
+            "Connect API requests that were retries.",
+            &self.connect_retries,
+        );
         let _ = writeln!(
             out,
             "# HELP sidecar_errors_total Error frames sent, by code.\n# TYPE sidecar_errors_total counter"
@@ -155,6 +205,7 @@ impl Metrics {
             "From a presence change to queuing it for every subscriber.",
         );
         self.request_seconds.render(&mut out, "sidecar_request_seconds", "Time to handle a request frame.");
+        self.rest_seconds.render(&mut out, "sidecar_rest_seconds", "Time to answer a REST request.");
         out
     }
 }

@@ -1,6 +1,7 @@
 //! Request frames after the handshake: one function per frame, in files by concern
-//! (`requests/presence.rs`, `requests/chat.rs`), each validating, applying and answering.
+//! (`requests/presence.rs`, `requests/chat.rs`, `requests/calls.rs`), each validating, applying and answering.
 
+pub mod calls;
 pub mod chat;
 pub mod presence;
 
@@ -62,6 +63,7 @@ pub async fn dispatch(session: &mut Session, frame: ClientFrame) -> Result<Outco
         ClientFrame::Sync { id, cursors } => chat::sync(session, id, cursors).await?,
         ClientFrame::History { id, peer, before, limit } => chat::history(session, id, peer, before, limit).await?,
         ClientFrame::MarkRead { id, peer, seq } => chat::mark_read(session, id, peer, seq).await?,
+        ClientFrame::ReportCall { id, call } => calls::report(session, id, call).await?,
     };
     Ok(Outcome::Reply(reply))
 }

@@ -10,7 +10,9 @@ pub mod conformance;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use protocol::{ChatMessage, ConversationSummary, DirectoryUser, Millis, Presence};
+use protocol::{
+    CallEvent, CallRecord, ChatMessage, ConversationSummary, DirectoryUser, Millis, Presence, RoutingProfile,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -83,6 +85,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// The whole directory.
     async fn directory(&self) -> Result<Vec<DirectoryUser>, StoreError>;
+
+    /// Replaces every routing profile (the caller IDs) and records when they were read from
+    /// Connect (`None` for a directory file).
+    async fn put_routing_profiles(
+        &self,
+        profiles: &[RoutingProfile],
+        synced_at: Option<Millis>,
+    ) -> Result<(), StoreError>;
+
+    /// The routing profiles and when they were read from Connect.
+    async fn routing_profiles(&self) -> Result<(Vec<RoutingProfile>, Option<Millis>), StoreError>;
+
+    /// Applies one report of `principal`'s outbound call ([`crate::calls::advance`]) and returns
+    /// the call's record. Keyed by `(principal, contact_id)`: nobody else's call can change.
+    async fn record_call(
+        &self,
+        principal: &str,
+        event: &CallEvent,
+        caller_id: Option<String>,
+    ) -> Result<CallRecord, StoreError>;
+
+    /// `principal`'s calls started before `before` (exclusive), newest first, at most `limit`.
+    async fn calls(&self, principal: &str, before: Option<Millis>, limit: u32) -> Result<Vec<CallRecord>, StoreError>;
 
     /// Whether the store answers; for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

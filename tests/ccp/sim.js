@@ -33,7 +33,6 @@
   let availability = { ...STATES[0], startTimestamp: new Date() };
   let state = { ...availability };
   let contact = null;
-  let next = 1;
   const requests = [];
 
   const bus = new connect.EventBus();
@@ -102,7 +101,7 @@
         if (contact) return respond(requestId, null, { type: 'AgentBusyException', message: 'The agent is already on a contact' });
         if (!/^\+[1-9]\d{5,14}$/.test(phone || '')) return respond(requestId, null, { type: 'BadEndpointException', message: 'The phone number is not valid' });
         if (!q) return respond(requestId, null, { type: 'AccessDeniedException', message: 'The queue is not in the routing profile' });
-        contact = { id: `contact-${next++}`, outbound: true, phone, queue: q, state: 'connecting', agentConnection: 'connected',
+        contact = { id: crypto.randomUUID(), outbound: true, phone, queue: q, state: 'connecting', agentConnection: 'connected',
           customerConnection: 'connecting', since: new Date() };
         setState({ name: 'CallingCustomer', type: 'system' });
         respond(requestId, { contactId: contact.id });
@@ -135,7 +134,7 @@
       connect.agent((a) => a.setState(target, { success() {}, failure() {} }));
     },
     incoming(phone) {
-      contact = { id: `contact-${next++}`, outbound: false, phone, queue: QUEUES[1], state: 'incoming',
+      contact = { id: crypto.randomUUID(), outbound: false, phone, queue: QUEUES[1], state: 'incoming',
         agentConnection: 'connecting', customerConnection: 'connected', since: new Date() };
       update();
     },

@@ -151,13 +151,13 @@ test('dialling through the caller-ID panel uses the chosen queue', async () => {
   const caller = A.panel.getByLabel('Caller ID (outbound queue)');
   await caller.selectOption({ label: 'Osaka Support +81 6-6345-2000' });
   await A.panel.getByLabel('Phone number').fill('12');
-  await A.panel.getByRole('button', { name: 'Call' }).click();
+  await A.panel.getByRole('button', { name: 'Call', exact: true }).click();
   await A.panel.getByText('That does not look like a phone number').waitFor();
   const before = await A.page.evaluate(() => window.ccpSim.requests.filter((r) => r.method === 'createOutboundContact').length);
   assert.equal(before, 0, 'nothing was dialled for an invalid number');
 
   await A.panel.getByLabel('Phone number').fill('+81 3-1234-5678');
-  await A.panel.getByRole('button', { name: 'Call' }).click();
+  await A.panel.getByRole('button', { name: 'Call', exact: true }).click();
   const request = await waitFor(async () => A.page.evaluate(() => window.ccpSim.requests.find((r) => r.method === 'createOutboundContact')), 'createOutboundContact');
   assert.equal(request.params.queueARN, 'arn:aws:connect:ap-northeast-1:123456789012:instance/0c9f8ab3-1d2e-4f5a-8b6c-7d8e9f0a1b2c/queue/osaka-support');
   assert.equal(request.params.endpoint.phoneNumber, '+81312345678');
@@ -165,7 +165,22 @@ test('dialling through the caller-ID panel uses the chosen queue', async () => {
   await waitFor(async () => (await row(B.panel, 'sato@example.com').getAttribute('aria-label')).match(/Calling customer|Busy/), 'B sees the call');
 
   // A second call while on one: the CCP's refusal is shown in words.
-  await A.panel.getByRole('button', { name: 'Call' }).click();
-  await A.panel.getByText('The agent is already on a contact').waitFor();
+  await A.panel.getByRole('button', { name: 'Call', exact: true }).click();
+  await A.panel.getByText('You are already on a call.').waitFor();
+  await A.page.evaluate(() => { window.ccpSim.hangup(); window.ccpSim.close(); });
+});
+
+test('transferring a call to a colleague adds their quick connect to the contact', async () => {
+  await B.page.evaluate(() => window.ccpSim.setState('Available'));
+  await A.panel.getByRole('tab', { name: 'Status' }).click();
+  const transfer = row(A.panel, 'tanaka@example.com').getByRole('button', { name: /^Transfer/ });
+  assert.equal(await transfer.isDisabled(), true, 'no call, no transfer');
+  await A.page.evaluate(() => { window.ccpSim.incoming('+81398765432'); window.ccpSim.answer(); });
+  await waitFor(async () => transfer.isEnabled(), 'transfer enabled on a call');
+  await transfer.click();
+  const added = await waitFor(async () => A.page.evaluate(
+    () => window.ccpSim.requests.find((r) => r.method === 'createAdditionalConnection')), 'createAdditionalConnection');
+  assert.match(JSON.stringify(added.params), /transfer-destination\/tanaka/);
+  assert.ok(await A.page.evaluate(() => window.ccpSim.requests.some((r) => r.method === 'getEndpoints')));
   await A.page.evaluate(() => { window.ccpSim.hangup(); window.ccpSim.close(); });
 });

@@ -85,12 +85,12 @@ export async function startWorld() {
  * One agent: a Chromium profile with the extension, configured (as the options page would) to
  * use `relay` and sign in as `email` through the development issuer.
  */
-export async function launchAgent(world, { email, lang = 'en-US', configure = true } = {}) {
+export async function launchAgent(world, { email, lang = 'en-US', configure = true, headless = true } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'sidecar-profile-'));
   const port = world.sim.port;
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    headless: true,
+    headless,
     locale: lang,
     viewport: { width: 1280, height: 800 },
     args: [

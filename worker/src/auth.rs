@@ -3,12 +3,11 @@
 //! The URL building and parsing is plain Rust (tested on the host); [`sign_in`] does the browser
 //! part: discovery, the auth flow, and the code exchange at the token endpoint.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use protocol::Millis;
 use protocol::config::Config;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+use crate::base64url;
 
 /// An ID token and when it stops being valid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,20 +16,23 @@ pub struct Session {
     pub expires_at: Millis,
 }
 
-/// The S256 code challenge of a PKCE verifier.
-pub fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+/// The S256 code challenge from the SHA-256 digest of the verifier (the browser's WebCrypto
+/// computes the digest).
+pub fn challenge(verifier_sha256: &[u8]) -> String {
+    base64url::encode(verifier_sha256)
 }
 
 /// Random bytes as base64url, for the verifier, state and nonce.
 pub fn random_token(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    base64url::encode(bytes)
 }
 
 /// Everything one sign-in attempt needs to remember.
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub verifier: String,
+    /// `challenge(sha256(verifier))`.
+    pub challenge: String,
     pub state: String,
     pub nonce: String,
     pub redirect_uri: String,
@@ -45,7 +47,7 @@ pub fn authorize_url(endpoint: &str, config: &Config, attempt: &Attempt, silent:
         ("scope", "openid email profile".to_owned()),
         ("state", attempt.state.clone()),
         ("nonce", attempt.nonce.clone()),
-        ("code_challenge", challenge(&attempt.verifier)),
+        ("code_challenge", attempt.challenge.clone()),
         ("code_challenge_method", "S256".to_owned()),
     ];
     if let Some(hint) = &config.login_hint {
@@ -129,17 +131,21 @@ pub struct Claims {
 /// Reads an ID token's payload without verifying it: for its expiry and nonce only.
 pub fn claims(id_token: &str) -> Result<Claims, String> {
     let payload = id_token.split('.').nth(1).ok_or("the ID token is not a JWT")?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| "the ID token is not base64url")?;
+    let bytes = base64url::decode(payload).ok_or("the ID token is not base64url")?;
     serde_json::from_slice(&bytes).map_err(|e| format!("the ID token's claims: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
+    use sha2::Digest as _;
+
     use super::*;
 
     fn attempt() -> Attempt {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         Attempt {
-            verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
+            verifier: verifier.into(),
+            challenge: challenge(&sha2::Sha256::digest(verifier.as_bytes())),
             state: "st".into(),
             nonce: "n".into(),
             redirect_uri: "https://abc.chromiumapp.org/oidc".into(),
@@ -149,7 +155,7 @@ mod tests {
     #[test]
     fn challenge_matches_rfc7636_appendix_b() {
         assert_eq!(
-            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            challenge(&sha2::Sha256::digest(b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
@@ -185,7 +191,7 @@ mod tests {
 
     #[test]
     fn claims_read_expiry_and_nonce() {
-        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1700000000,"nonce":"n","sub":"a"}"#);
+        let payload = base64url::encode(br#"{"exp":1700000000,"nonce":"n","sub":"a"}"#);
         let claims = claims(&format!("h.{payload}.s")).unwrap();
         assert_eq!((claims.exp, claims.nonce.as_deref()), (1_700_000_000, Some("n")));
         assert!(super::claims("nope").is_err());

@@ -3,12 +3,15 @@
 //! Nothing here touches the browser, so the whole behaviour (resume, outbox, unread counts,
 //! routing of CCP commands) is unit-tested on the host. `runtime.rs` performs the effects.
 
-use std::collections::{BTreeMap, HashMap};
-
 use protocol::hook::{CcpAgent, HookCommand, HookEvent};
 use protocol::panel::{Connection, Me, OutboxEntry, PanelSnapshot, PanelToWorker, WorkerToPanel};
 use protocol::tab::{TabToWorker, WorkerToTab};
-use protocol::{ChatMessage, ClientFrame, ConversationSummary, Cursor, Millis, Presence, ServerFrame};
+use protocol::{
+    CallEvent, CallPage, CallerIds, ChatMessage, ClientFrame, ConversationSummary, Cursor, Millis, Presence,
+    ServerFrame,
+};
+
+use crate::map::VecMap;
 
 /// A browser tab, by `chrome.tabs` id; panels outside a tab have none.
 pub type TabId = i32;
@@ -36,6 +39,47 @@ pub enum Effect {
         principal: String,
         cursors: Vec<Cursor>,
     },
+    /// A request to the relay's REST API with the session's token; its answer comes back
+    /// through [`Core::on_api`].
+    Api(Api),
+}
+
+/// A REST request the worker makes for the panels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Api {
+    CallerIds,
+    Calls {
+        before: Option<i64>,
+    },
+    /// Check and normalise a typed number, then dial it.
+    Normalize {
+        panel: PanelId,
+        id: u64,
+        phone: String,
+        queue_arn: Option<String>,
+    },
+}
+
+/// What a REST request came back with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiReply {
+    CallerIds(CallerIds),
+    Calls {
+        before: Option<i64>,
+        page: CallPage,
+    },
+    Normalized {
+        panel: PanelId,
+        id: u64,
+        e164: String,
+        queue_arn: Option<String>,
+    },
+    /// `code` is the relay's error code when it answered with one.
+    Failed {
+        api: Api,
+        code: Option<String>,
+        message: String,
+    },
 }
 
 /// Who asked for a relay reply, so the reply reaches them.
@@ -44,28 +88,42 @@ enum Waiting {
     History(PanelId),
     Sync,
     Send(String),
+    /// A call report, by contact id and phase.
+    Call(String, protocol::CallPhase),
+}
+
+/// A CCP tab the worker has heard from.
+#[derive(Debug, Default)]
+struct Tab {
+    /// The CCP agent the tab reports, once it has.
+    agent: Option<CcpAgent>,
+    /// Whether the CCP page is visible and focused.
+    focused: bool,
 }
 
 #[derive(Debug, Default)]
 pub struct Core {
     connection: Connection,
     me: Option<Me>,
-    roster: BTreeMap<String, Presence>,
+    roster: VecMap<String, Presence>,
     roster_loading: Vec<Presence>,
-    conversations: BTreeMap<String, ConversationSummary>,
-    cursors: BTreeMap<String, u64>,
+    conversations: VecMap<String, ConversationSummary>,
+    cursors: VecMap<String, u64>,
     cursor_owner: String,
     outbox: Vec<OutboxEntry>,
-    waiting: HashMap<u64, Waiting>,
+    waiting: VecMap<u64, Waiting>,
     next_id: u64,
-    /// The CCP agent each tab reports; the newest report is the one published.
-    tabs: BTreeMap<TabId, Option<CcpAgent>>,
+    /// The CCP tabs; the newest agent report is the one published.
+    tabs: VecMap<TabId, Tab>,
     active_tab: Option<TabId>,
-    focused_tabs: BTreeMap<TabId, bool>,
     /// CCP commands in flight: command id -> the panel that asked.
-    commands: HashMap<u64, PanelId>,
-    panels: BTreeMap<PanelId, Option<TabId>>,
+    commands: VecMap<u64, PanelId>,
+    panels: VecMap<PanelId, Option<TabId>>,
     published: Option<(String, Millis, Option<protocol::ContactSummary>)>,
+    /// Call reports the relay has not confirmed yet; sent again after a reconnect.
+    calls_pending: Vec<CallEvent>,
+    caller_ids: Option<CallerIds>,
+    calls: Option<CallPage>,
 }
 
 impl Core {
@@ -81,7 +139,7 @@ impl Core {
             self.cursors.clear();
         }
         for c in cursors {
-            let seq = self.cursors.entry(c.peer).or_default();
+            let seq = self.cursors.get_or_insert_with(c.peer, u64::default);
             *seq = (*seq).max(c.seq);
         }
     }
@@ -111,11 +169,13 @@ impl Core {
             conversations: self.conversations.values().cloned().collect(),
             ccp: self.agent_for(tab).cloned(),
             outbox: self.outbox.clone(),
+            caller_ids: self.caller_ids.clone(),
+            calls: self.calls.clone(),
         }
     }
 
     fn agent_for(&self, tab: Option<TabId>) -> Option<&CcpAgent> {
-        tab.and_then(|t| self.tabs.get(&t)).or_else(|| self.active_tab.and_then(|t| self.tabs.get(&t)))?.as_ref()
+        tab.and_then(|t| self.tabs.get(&t)).or_else(|| self.active_tab.and_then(|t| self.tabs.get(&t)))?.agent.as_ref()
     }
 
     /// The link changed state (connecting, lost, signed out...).
@@ -149,7 +209,12 @@ impl Core {
                 for entry in self.outbox.clone() {
                     out.extend(self.send(entry));
                 }
+                for call in self.calls_pending.clone() {
+                    out.extend(self.report(call));
+                }
                 out.extend(self.publish());
+                out.push(Effect::Api(Api::CallerIds));
+                out.push(Effect::Api(Api::Calls { before: None }));
             }
             ServerFrame::Roster { agents, complete, .. } => {
                 self.roster_loading.extend(agents);
@@ -214,8 +279,11 @@ impl Core {
                 Some(Waiting::History(panel)) => {
                     out.push(Effect::Panel(
                         panel,
-                        WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message) },
+                        WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message), code: None },
                     ));
+                }
+                Some(Waiting::Call(contact, phase)) if !error.retryable => {
+                    self.calls_pending.retain(|c| !(c.contact_id == contact && c.phase == phase));
                 }
                 Some(Waiting::Send(client_id)) if !error.retryable => {
                     // A message the relay will never take (too long, say): it leaves the outbox so
@@ -223,11 +291,22 @@ impl Core {
                     self.outbox.retain(|e| e.client_id != client_id);
                     out.push(Effect::SaveOutbox(self.outbox.clone()));
                     out.push(Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }));
-                    out.push(Effect::Panels(WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message) }));
+                    out.push(Effect::Panels(WorkerToPanel::Result {
+                        id: 0,
+                        ok: false,
+                        error: Some(error.message),
+                        code: Some(error.code.as_str().to_owned()),
+                    }));
                 }
                 _ => {}
             },
-            ServerFrame::Error { id: None, .. } | ServerFrame::Ok { .. } | ServerFrame::Pong { .. } => {}
+            ServerFrame::Ok { id } => {
+                if let Some(Waiting::Call(contact, phase)) = self.waiting.remove(&id) {
+                    self.calls_pending.retain(|c| !(c.contact_id == contact && c.phase == phase));
+                    out.push(Effect::Api(Api::Calls { before: None }));
+                }
+            }
+            ServerFrame::Error { id: None, .. } | ServerFrame::Pong { .. } => {}
         }
         out
     }
@@ -237,6 +316,40 @@ impl Core {
         self.waiting.insert(id, Waiting::Sync);
         let cursors = self.cursors.iter().map(|(peer, &seq)| Cursor { peer: peer.clone(), seq }).collect();
         vec![Effect::Relay(ClientFrame::Sync { id, cursors })]
+    }
+
+    /// Sends a call report to the relay when online; it stays pending until confirmed.
+    fn report(&mut self, call: CallEvent) -> Vec<Effect> {
+        if self.connection != Connection::Online {
+            return Vec::new();
+        }
+        let id = self.id();
+        self.waiting.insert(id, Waiting::Call(call.contact_id.clone(), call.phase));
+        vec![Effect::Relay(ClientFrame::ReportCall { id, call })]
+    }
+
+    /// The answer to a REST request.
+    pub fn on_api(&mut self, reply: ApiReply) -> Vec<Effect> {
+        match reply {
+            ApiReply::CallerIds(caller_ids) => {
+                self.caller_ids = Some(caller_ids.clone());
+                vec![Effect::Panels(WorkerToPanel::CallerIds { caller_ids })]
+            }
+            ApiReply::Calls { before, page } => {
+                if before.is_none() {
+                    self.calls = Some(page.clone());
+                }
+                vec![Effect::Panels(WorkerToPanel::Calls { before, page })]
+            }
+            ApiReply::Normalized { panel, id, e164, queue_arn } => {
+                self.command(panel, id, HookCommand::Dial { id, phone: e164, queue_arn })
+            }
+            ApiReply::Failed { api: Api::Normalize { panel, id, .. }, code, message } => {
+                vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok: false, error: Some(message), code })]
+            }
+            // History and caller IDs are fetched again after the next sign-in or call.
+            ApiReply::Failed { .. } => Vec::new(),
+        }
     }
 
     fn send(&mut self, entry: OutboxEntry) -> Vec<Effect> {
@@ -265,10 +378,10 @@ impl Core {
     fn on_message(&mut self, message: ChatMessage) -> Vec<Effect> {
         let me = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
         let peer = message.peer_of(&me).to_owned();
-        let cursor = self.cursors.entry(peer.clone()).or_default();
+        let cursor = self.cursors.get_or_insert_with(peer.clone(), u64::default);
         let fresh = message.seq > *cursor;
         *cursor = (*cursor).max(message.seq);
-        let conversation = self.conversations.entry(peer.clone()).or_insert_with(|| ConversationSummary {
+        let conversation = self.conversations.get_or_insert_with(peer.clone(), || ConversationSummary {
             peer: peer.clone(),
             last_seq: 0,
             read_seq: 0,
@@ -284,7 +397,7 @@ impl Core {
         }
         conversation.unread = conversation.last_seq.saturating_sub(conversation.read_seq);
         let mut out = vec![Effect::Panels(WorkerToPanel::Chat { message: message.clone() })];
-        if fresh && message.from != me && !self.focused_tabs.values().any(|&f| f) {
+        if fresh && message.from != me && !self.tabs.values().any(|t| t.focused) {
             let title = self.roster.get(&message.from).map(|p| p.display_name.clone()).unwrap_or(message.from.clone());
             out.push(Effect::Notify { peer: message.from.clone(), title, body: message.text.clone() });
         }
@@ -323,15 +436,14 @@ impl Core {
     // ---- tabs -----------------------------------------------------------------------------
 
     pub fn tab_opened(&mut self, tab: TabId) -> Vec<Effect> {
-        self.tabs.entry(tab).or_default();
+        self.tabs.get_or_insert_with(tab, Tab::default);
         vec![Effect::Tab(tab, WorkerToTab::Ready), Effect::Tab(tab, WorkerToTab::Unread { count: self.unread() })]
     }
 
     pub fn tab_closed(&mut self, tab: TabId) -> Vec<Effect> {
         self.tabs.remove(&tab);
-        self.focused_tabs.remove(&tab);
         if self.active_tab == Some(tab) {
-            self.active_tab = self.tabs.iter().rev().find(|(_, a)| a.is_some()).map(|(&t, _)| t);
+            self.active_tab = self.tabs.iter().rev().find(|(_, t)| t.agent.is_some()).map(|(&t, _)| t);
         }
         Vec::new()
     }
@@ -340,7 +452,7 @@ impl Core {
     pub fn on_tab(&mut self, tab: TabId, message: TabToWorker) -> Vec<Effect> {
         match message {
             TabToWorker::Focus { focused } => {
-                self.focused_tabs.insert(tab, focused);
+                self.tabs.get_or_insert_with(tab, Tab::default).focused = focused;
                 Vec::new()
             }
             TabToWorker::Hook { event } => {
@@ -349,7 +461,7 @@ impl Core {
                 }
                 match event {
                     HookEvent::Agent { agent } => {
-                        self.tabs.insert(tab, Some(agent.clone()));
+                        self.tabs.get_or_insert_with(tab, Tab::default).agent = Some(agent.clone());
                         self.active_tab = Some(tab);
                         let mut out: Vec<Effect> = self
                             .panels
@@ -360,10 +472,19 @@ impl Core {
                         out.extend(self.publish());
                         out
                     }
-                    HookEvent::Result { id, ok, error } => match self.commands.remove(&id) {
-                        Some(panel) => vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok, error })],
+                    HookEvent::Result { id, ok, error, code } => match self.commands.remove(&id) {
+                        Some(panel) => vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok, error, code })],
                         None => Vec::new(),
                     },
+                    HookEvent::Call { call } => {
+                        let duplicate =
+                            self.calls_pending.iter().any(|c| c.contact_id == call.contact_id && c.phase == call.phase);
+                        if duplicate {
+                            return Vec::new();
+                        }
+                        self.calls_pending.push(call.clone());
+                        self.report(call)
+                    }
                 }
             }
         }
@@ -373,7 +494,7 @@ impl Core {
 
     pub fn panel_opened(&mut self, panel: PanelId, tab: Option<TabId>) -> Vec<Effect> {
         self.panels.insert(panel, tab);
-        vec![Effect::Panel(panel, WorkerToPanel::Snapshot { snapshot: self.snapshot(tab) })]
+        vec![Effect::Panel(panel, WorkerToPanel::Snapshot { snapshot: Box::new(self.snapshot(tab)) })]
     }
 
     pub fn panel_closed(&mut self, panel: PanelId) {
@@ -424,8 +545,14 @@ impl Core {
                 ]
             }
             PanelToWorker::Dial { id, phone, queue_arn } => {
-                self.command(panel, id, HookCommand::Dial { id, phone, queue_arn })
+                if self.connection == Connection::Online {
+                    vec![Effect::Api(Api::Normalize { panel, id, phone, queue_arn })]
+                } else {
+                    // Without the relay the number cannot be checked: the CCP checks it.
+                    self.command(panel, id, HookCommand::Dial { id, phone, queue_arn })
+                }
             }
+            PanelToWorker::Calls { before } => vec![Effect::Api(Api::Calls { before: Some(before) })],
             PanelToWorker::Transfer { id, username } => self.command(panel, id, HookCommand::Transfer { id, username }),
             PanelToWorker::SignIn | PanelToWorker::SignOut => Vec::new(),
         }
@@ -435,7 +562,8 @@ impl Core {
         let tab = self.panels.get(&panel).copied().flatten().filter(|t| self.tabs.contains_key(t)).or(self.active_tab);
         let Some(tab) = tab else {
             let error = Some("no CCP tab is open".to_owned());
-            return vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok: false, error })];
+            let code = Some("no_ccp".to_owned());
+            return vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok: false, error, code })];
         };
         self.commands.insert(id, panel);
         vec![Effect::Tab(tab, WorkerToTab::Command { command })]

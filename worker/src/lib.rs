@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`core`]: the state and every decision (plain Rust, unit-tested on the host).
+//! - `map`: `VecMap`, the small sorted map the worker keeps its state in.
 //! - [`auth`]: PKCE, the authorization URL, the redirect and the ID token's claims (plain Rust).
 //! - `runtime`: ports, the relay WebSocket, timers, storage, badge, notifications.
 //! - `signin`: discovery, `chrome.identity.launchWebAuthFlow`, the code exchange.
@@ -11,8 +12,12 @@
 //! [`connect_port`] once the module is instantiated.
 
 pub mod auth;
+mod base64url;
 pub mod core;
+mod map;
 
+#[cfg(target_arch = "wasm32")]
+mod api;
 #[cfg(target_arch = "wasm32")]
 mod chrome;
 #[cfg(target_arch = "wasm32")]
@@ -20,7 +25,7 @@ mod js;
 #[cfg(target_arch = "wasm32")]
 mod runtime;
 #[cfg(target_arch = "wasm32")]
-mod signin;
+pub mod signin;
 
 #[cfg(target_arch = "wasm32")]
 mod exports {

@@ -6,7 +6,6 @@
 //! panel reconnects, which also wakes the worker.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use gloo_timers::callback::{Interval, Timeout};
 use js_sys::{Array, Promise};
@@ -23,6 +22,7 @@ use crate::auth::Session;
 use crate::chrome::{self, Port};
 use crate::core::{Core, Effect, PanelId, TabId};
 use crate::js::{log, now};
+use crate::map::VecMap;
 use crate::signin;
 
 const OUTBOX_KEY: &str = "outbox";
@@ -45,8 +45,8 @@ struct Runtime {
     socket: Option<Socket>,
     generation: u32,
     attempt: u32,
-    panels: BTreeMap<PanelId, Port>,
-    tabs: BTreeMap<TabId, Port>,
+    panels: VecMap<PanelId, Port>,
+    tabs: VecMap<TabId, Port>,
     next_panel: PanelId,
     retry: Option<Timeout>,
     renew: Option<Timeout>,
@@ -118,6 +118,14 @@ fn perform(effects: Vec<Effect>) {
                 Effect::SaveOutbox(outbox) => save(OUTBOX_KEY, to_js(&outbox), false),
                 Effect::SaveCursors { principal, cursors } => {
                     save(&format!("{CURSORS_KEY}:{principal}"), to_js(&cursors), false)
+                }
+                Effect::Api(api) => {
+                    let Some(session) = &rt.session else { continue };
+                    let (base, token) = (rt.config.api_base(), session.id_token.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let reply = crate::api::call(&base, &token, api).await;
+                        with(|rt| rt.core.on_api(reply));
+                    });
                 }
             }
         }
@@ -198,8 +206,8 @@ pub async fn start() {
             socket: None,
             generation: 0,
             attempt: 0,
-            panels: BTreeMap::new(),
-            tabs: BTreeMap::new(),
+            panels: VecMap::new(),
+            tabs: VecMap::new(),
             next_panel: 1,
             retry: None,
             renew: None,
@@ -244,8 +252,18 @@ fn adopt(port: Port, early: Array) {
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_tab_message(tab, m));
             port.on_message().add_listener(on_message.as_ref().unchecked_ref());
             on_message.forget();
+            // A reloaded page's new port may connect before the old one's disconnect arrives:
+            // only the port still registered for the tab closes it.
+            let this = port.clone();
             let on_disconnect = Closure::<dyn FnMut(JsValue)>::new(move |_| {
                 with(|rt| {
+                    let current = rt.tabs.get(&tab).is_some_and(|p| {
+                        let (p, this): (&JsValue, &JsValue) = (p.as_ref(), this.as_ref());
+                        p == this
+                    });
+                    if !current {
+                        return Vec::new();
+                    }
                     rt.tabs.remove(&tab);
                     rt.core.tab_closed(tab)
                 })
@@ -392,7 +410,7 @@ fn principal_of(id_token: &str) -> String {
     id_token
         .split('.')
         .nth(1)
-        .and_then(|p| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).ok())
+        .and_then(crate::base64url::decode)
         .and_then(|b| serde_json::from_slice::<Sub>(&b).ok())
         .map(|s| s.sub)
         .unwrap_or_default()

@@ -26,6 +26,19 @@ fn random(len: usize) -> Result<String, String> {
     Ok(auth::random_token(&bytes))
 }
 
+/// The PKCE S256 challenge of `verifier`, hashed by the browser's WebCrypto.
+pub async fn pkce_challenge(verifier: &str) -> Result<String, String> {
+    Ok(auth::challenge(&sha256(verifier).await?))
+}
+
+/// SHA-256 by the browser's WebCrypto.
+async fn sha256(text: &str) -> Result<Vec<u8>, String> {
+    let subtle = scope()?.crypto().js_err()?.subtle();
+    let digest =
+        JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", text.as_bytes()).js_err()?).await.js_err()?;
+    Ok(js_sys::Uint8Array::new(&digest).to_vec())
+}
+
 async fn fetch_json<T: for<'de> Deserialize<'de>>(url: &str, form: Option<String>) -> Result<T, String> {
     let init = web_sys::RequestInit::new();
     if let Some(body) = form {
@@ -50,8 +63,10 @@ async fn fetch_json<T: for<'de> Deserialize<'de>>(url: &str, form: Option<String
 pub async fn sign_in(config: &Config, silent: bool) -> Result<Session, String> {
     let discovery: Discovery =
         fetch_json(&format!("{}/.well-known/openid-configuration", config.issuer.trim_end_matches('/')), None).await?;
+    let verifier = random(32)?;
     let attempt = Attempt {
-        verifier: random(32)?,
+        challenge: pkce_challenge(&verifier).await?,
+        verifier,
         state: random(16)?,
         nonce: random(16)?,
         redirect_uri: chrome::redirect_url("oidc"),

@@ -9,11 +9,10 @@ use worker::core::Core;
 wasm_bindgen_test_configure!(run_in_service_worker);
 
 #[wasm_bindgen_test]
-fn pkce_challenge_is_the_rfc_value_in_wasm() {
-    assert_eq!(
-        auth::challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-    );
+async fn pkce_challenge_from_webcrypto_is_the_rfc_value() {
+    let challenge = worker::signin::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").await;
+    assert_eq!(challenge.as_deref(), Ok("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+    assert_eq!(auth::random_token(&[0xfb, 0xff]), "-_8");
 }
 
 #[wasm_bindgen_test]

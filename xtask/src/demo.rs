@@ -1,6 +1,8 @@
 //! `cargo xtask demo`: the relay on its embedded defaults (SQLite in `.data/demo`, the
 //! development issuer, the demo directory) with simulated colleagues who change state and
-//! answer chat.
+//! answer chat, and Chromium with the built extension on the CCP simulator, signed in as the
+//! demo agent (`tests/demo/browser.js`). Without a display the browser runs headless and the
+//! panels' screenshots are written to `.data/demo/screenshots/`.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -11,6 +13,9 @@ use crate::run;
 
 const DIRECTORY: &str = "assets/demo/directory.json";
 const YOU: &str = "you@example.com";
+/// Your Connect username in the demo directory, as the simulated CCP reports it.
+const YOUR_USERNAME: &str = "you";
+const SCREENSHOTS: &str = ".data/demo/screenshots";
 
 /// The development extension id, fixed by the `"key"` in `manifest/manifest.json`.
 const EXTENSION_ORIGIN: &str = "chrome-extension://goibjmhfiabeppgigcbjfjgoghionflh";
@@ -27,6 +32,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         }
     }
     crate::dist::build()?;
+    crate::setup::browser()?;
     run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
     let base = format!("http://{listen}");
     let mut relay = Command::new("target/release/ccp-sidecar-relay")
@@ -52,14 +58,30 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     );
     println!("  simulated colleagues are changing state and will answer chat. Ctrl-C stops.");
     println!();
+    let mut browser = Command::new("node")
+        .args(["tests/demo/browser.js", &base, YOU, YOUR_USERNAME, SCREENSHOTS])
+        .env("SIDECAR_CHROMIUM", crate::setup::CHROMIUM)
+        .spawn()
+        .context("starting Chromium with the extension (node tests/demo/browser.js)")?;
 
     let started = Instant::now();
     loop {
         if let Some(status) = relay.try_wait()? {
             stop(&mut colleagues);
+            terminate(&mut browser)?;
             bail!("the relay exited ({status})");
         }
+        if let Some(status) = browser.try_wait()? {
+            stop(&mut colleagues);
+            terminate(&mut relay)?;
+            if status.success() {
+                println!("demo stopped: the browser was closed");
+                return Ok(());
+            }
+            bail!("the demo browser exited ({status})");
+        }
         if seconds.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
+            terminate(&mut browser)?;
             stop(&mut colleagues);
             terminate(&mut relay)?;
             println!("demo stopped after {} s", started.elapsed().as_secs());
@@ -103,6 +125,9 @@ fn stop(child: &mut Child) {
 }
 
 fn terminate(child: &mut Child) -> anyhow::Result<()> {
+    if child.try_wait()?.is_some() {
+        return Ok(());
+    }
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
     child.wait()?;
     Ok(())

@@ -6,6 +6,8 @@
 //! - `dist`: builds the extension into `dist/extension/`.
 //! - `bench extension`: Wasm sizes, panel start, peer status latency, long tasks.
 //! - `bench relay [ARGS]`: builds in release and runs the relay benchmark, then the crash run.
+//! - `bench sync [ARGS]`: the Connect directory sync against the local fake (10,000 users) and
+//!   caller-ID requests from 1,000 agents at once.
 
 mod demo;
 mod dist;
@@ -36,13 +38,14 @@ fn test() -> anyhow::Result<()> {
     setup::wasm()?;
     setup::browser()?;
     run::step("format", "cargo", &["fmt", "--all", "--", "--check"])?;
-    run::step("lints", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    // `--all-features` takes in the relay's Connect sync (the AWS SDK) and its tests.
+    run::step("lints", "cargo", &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"])?;
     let wasm = ["--target", "wasm32-unknown-unknown", "-p", "worker", "-p", "extension"];
     let mut lint = vec!["clippy", "--all-targets"];
     lint.extend(wasm);
     lint.extend(["--", "-D", "warnings"]);
     run::step("lints (wasm32)", "cargo", &lint)?;
-    let mut total = run::cargo_test(&["--workspace", "--all-targets"], &[])?;
+    let mut total = run::cargo_test(&["--workspace", "--all-targets", "--all-features"], &[])?;
     let runner = [
         ("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"),
         ("CHROMEDRIVER", setup::CHROMEDRIVER),
@@ -69,6 +72,17 @@ fn test() -> anyhow::Result<()> {
 
 fn bench(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
+        Some("sync") => {
+            run::step(
+                "build",
+                "cargo",
+                &["build", "--release", "-p", "server", "--features", "connect", "-p", "loadgen"],
+            )?;
+            let mut bench_args = vec!["--relay=target/release/ccp-sidecar-relay".to_owned()];
+            bench_args.extend(args[1..].iter().cloned());
+            let refs: Vec<&str> = bench_args.iter().map(String::as_str).collect();
+            run::step("sync benchmark", "target/release/sync-bench", &refs)
+        }
         Some("relay") => {
             run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
             let relay = "--relay=target/release/ccp-sidecar-relay".to_owned();

@@ -34,6 +34,10 @@ fn client_cases() -> Vec<Value> {
         json!({"type": "history", "id": 8, "peer": "ben@example.com", "before": 40, "limit": 20}),
         json!({"type": "history", "id": 8, "peer": "ben@example.com"}),
         json!({"type": "mark_read", "id": 9, "peer": "ben@example.com", "seq": 7}),
+        json!({"type": "report_call", "id": 10, "call": {"contact_id": "c-1", "number": "+81312345678",
+               "queue_arn": "arn:q", "phase": "dialling", "at": 5}}),
+        json!({"type": "report_call", "id": 10, "call": {"contact_id": "c-1", "number": "+81312345678",
+               "phase": "failed", "at": 5}}),
     ]
 }
 
@@ -69,7 +73,7 @@ fn every_client_frame_round_trips() {
         kinds.insert(frame.kind());
         assert_eq!(serde_json::to_value(&frame).unwrap(), case, "re-encoding {case}");
     }
-    assert_eq!(kinds.len(), 10, "a client variant has no case: {kinds:?}");
+    assert_eq!(kinds.len(), 11, "a client variant has no case: {kinds:?}");
 }
 
 #[test]

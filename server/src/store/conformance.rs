@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use protocol::{AgentState, DirectoryUser, Presence, StateKind};
+use protocol::{
+    AgentState, CallEvent, CallOutcome, CallPhase, CallerId, DirectoryUser, Presence, RoutingProfile, StateKind,
+};
 
 use super::{NewMessage, PresenceRecord, Store};
 
@@ -17,6 +19,8 @@ pub async fn run(store: Arc<dyn Store>) {
     presence_keeps_the_latest_state(&*store).await;
     directory_is_replaced_whole(&*store).await;
     text_is_stored_exactly(&*store).await;
+    routing_profiles_are_replaced_whole(&*store).await;
+    calls_belong_to_their_agent_and_page_newest_first(&*store).await;
     concurrent_appends_get_distinct_contiguous_numbers(store.clone()).await;
     store.ping().await.expect("ping");
 }
@@ -164,4 +168,56 @@ async fn concurrent_appends_get_distinct_contiguous_numbers(s: Arc<dyn Store>) {
     }
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=100).collect::<Vec<_>>(), "concurrent appends");
+}
+
+async fn routing_profiles_are_replaced_whole(s: &dyn Store) {
+    let caller_id = |n: &str| CallerId {
+        queue_arn: format!("arn:aws:connect:ap-northeast-1:1:instance/i/queue/{n}"),
+        queue_name: format!("Queue {n}"),
+        name: Some("株式会社サンプル".into()),
+        number: "+81312345678".into(),
+    };
+    let profile = |id: &str, queues: &[&str]| RoutingProfile {
+        id: id.into(),
+        name: Some(format!("{id} profile")),
+        default_queue_arn: Some(caller_id(queues[0]).queue_arn),
+        caller_ids: queues.iter().map(|q| caller_id(q)).collect(),
+    };
+    let first = vec![profile("rp-1", &["a", "b"]), profile("rp-2", &["c"])];
+    s.put_routing_profiles(&first, Some(1_700_000_000_000)).await.unwrap();
+    assert_eq!(s.routing_profiles().await.unwrap(), (first, Some(1_700_000_000_000)), "routing profiles stored");
+    let second = vec![profile("rp-3", &["d"])];
+    s.put_routing_profiles(&second, None).await.unwrap();
+    assert_eq!(s.routing_profiles().await.unwrap(), (second, None), "routing profiles replaced whole");
+}
+
+async fn calls_belong_to_their_agent_and_page_newest_first(s: &dyn Store) {
+    let event = |contact: &str, phase, at| CallEvent {
+        contact_id: contact.into(),
+        number: "+81312345678".into(),
+        queue_arn: Some("arn:q".into()),
+        phase,
+        at,
+    };
+    for i in 0..5_i64 {
+        let contact = format!("call-{i}");
+        s.record_call("calls-a", &event(&contact, CallPhase::Dialling, 1_000 + i), Some("+8150".into())).await.unwrap();
+    }
+    s.record_call("calls-a", &event("call-1", CallPhase::Connected, 2_000), None).await.unwrap();
+    let ended = s.record_call("calls-a", &event("call-1", CallPhase::Ended, 62_000), None).await.unwrap();
+    assert_eq!((ended.outcome, ended.duration_s), (CallOutcome::Answered, Some(60)), "call advanced");
+    assert_eq!(ended.caller_id.as_deref(), Some("+8150"), "caller id kept from the first report");
+    // The same contact id reported by another agent is another agent's call.
+    let theirs = s.record_call("calls-b", &event("call-1", CallPhase::Failed, 3_000), None).await.unwrap();
+    assert_eq!(theirs.outcome, CallOutcome::Failed);
+
+    let page = s.calls("calls-a", None, 3).await.unwrap();
+    let ids: Vec<_> = page.iter().map(|c| c.contact_id.as_str()).collect();
+    assert_eq!(ids, ["call-4", "call-3", "call-2"], "newest first");
+    let rest = s.calls("calls-a", Some(page[2].started_at), 3).await.unwrap();
+    let ids: Vec<_> = rest.iter().map(|c| c.contact_id.as_str()).collect();
+    assert_eq!(ids, ["call-1", "call-0"], "next page");
+    assert_eq!(rest[0].outcome, CallOutcome::Answered, "the other agent's report changed nothing");
+    assert_eq!(s.calls("calls-b", None, 10).await.unwrap().len(), 1);
+    assert!(s.calls("calls-nobody", None, 10).await.unwrap().is_empty());
 }

@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use protocol::{ChatMessage, ConversationSummary, DirectoryUser};
+use protocol::{CallEvent, CallRecord, ChatMessage, ConversationSummary, DirectoryUser, Millis, RoutingProfile};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Appended, NewMessage, PresenceRecord, Store, StoreError, pair};
+use crate::calls::{self, StoredCall};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS conversations (
@@ -34,7 +35,16 @@ CREATE TABLE IF NOT EXISTS presence (
     principal TEXT PRIMARY KEY, since INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS directory (
     id TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS routing_profiles (
+    id TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_state (
+    key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS calls (
+    principal TEXT NOT NULL, contact_id TEXT NOT NULL, started_at INTEGER NOT NULL,
+    connected_at INTEGER, record TEXT NOT NULL,
+    PRIMARY KEY (principal, contact_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS calls_recent ON calls (principal, started_at);
+PRAGMA user_version = 2;
 ";
 
 /// Most writes committed in one transaction.
@@ -49,6 +59,8 @@ enum Write {
     MarkRead { principal: String, peer: String, seq: u64, reply: Reply<u64> },
     Presence(Box<PresenceRecord>, Reply<bool>),
     Directory(Vec<DirectoryUser>, Reply<()>),
+    RoutingProfiles(Vec<RoutingProfile>, Option<Millis>, Reply<()>),
+    Call { principal: String, event: Box<CallEvent>, caller_id: Option<String>, reply: Reply<CallRecord> },
 }
 
 /// The SQLite store. Cloning shares the same writer and readers.
@@ -190,6 +202,7 @@ enum Done {
     MarkRead(Result<u64, StoreError>, Reply<u64>),
     Presence(Result<bool, StoreError>, Reply<bool>),
     Directory(Result<(), StoreError>, Reply<()>),
+    Call(Result<CallRecord, StoreError>, Reply<CallRecord>),
 }
 
 impl Done {
@@ -201,7 +214,8 @@ impl Done {
             Write::Append(_, r) => Self::Append(pending(), r),
             Write::MarkRead { reply, .. } => Self::MarkRead(pending(), reply),
             Write::Presence(_, r) => Self::Presence(pending(), r),
-            Write::Directory(_, r) => Self::Directory(pending(), r),
+            Write::Directory(_, r) | Write::RoutingProfiles(_, _, r) => Self::Directory(pending(), r),
+            Write::Call { reply, .. } => Self::Call(pending(), reply),
         }
     }
 
@@ -212,6 +226,7 @@ impl Done {
             Self::MarkRead(r, _) => *r = Err(err()),
             Self::Presence(r, _) => *r = Err(err()),
             Self::Directory(r, _) => *r = Err(err()),
+            Self::Call(r, _) => *r = Err(err()),
         }
     }
 
@@ -222,6 +237,7 @@ impl Done {
             Self::MarkRead(r, tx) => drop(tx.send(r)),
             Self::Presence(r, tx) => drop(tx.send(r)),
             Self::Directory(r, tx) => drop(tx.send(r)),
+            Self::Call(r, tx) => drop(tx.send(r)),
         }
     }
 }
@@ -234,6 +250,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: Write) -> Done {
         }
         Write::Presence(record, reply) => Done::Presence(put_presence(tx, &record), reply),
         Write::Directory(users, reply) => Done::Directory(put_directory(tx, &users), reply),
+        Write::RoutingProfiles(profiles, synced_at, reply) => {
+            Done::Directory(put_routing_profiles(tx, &profiles, synced_at), reply)
+        }
+        Write::Call { principal, event, caller_id, reply } => {
+            Done::Call(record_call(tx, &principal, &event, caller_id), reply)
+        }
     }
 }
 
@@ -313,6 +335,59 @@ fn put_directory(tx: &Connection, users: &[DirectoryUser]) -> Result<(), StoreEr
         insert.execute(params![user.id, json]).map_err(unavailable)?;
     }
     Ok(())
+}
+
+fn put_routing_profiles(
+    tx: &Connection,
+    profiles: &[RoutingProfile],
+    synced_at: Option<Millis>,
+) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM routing_profiles", []).map_err(unavailable)?;
+    let mut insert = tx
+        .prepare_cached("INSERT OR REPLACE INTO routing_profiles (id, record) VALUES (?1, ?2)")
+        .map_err(unavailable)?;
+    for profile in profiles {
+        let json = serde_json::to_string(profile).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        insert.execute(params![profile.id, json]).map_err(unavailable)?;
+    }
+    tx.execute(
+        "INSERT INTO sync_state (key, value) VALUES ('synced_at', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![synced_at],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn record_call(
+    tx: &Connection,
+    principal: &str,
+    event: &CallEvent,
+    caller_id: Option<String>,
+) -> Result<CallRecord, StoreError> {
+    let stored = tx
+        .prepare_cached("SELECT record, connected_at FROM calls WHERE principal = ?1 AND contact_id = ?2")
+        .map_err(unavailable)?
+        .query_row(params![principal, event.contact_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))
+        .optional()
+        .map_err(unavailable)?
+        .map(|(json, connected_at)| {
+            serde_json::from_str(&json)
+                .map(|record| StoredCall { record, connected_at })
+                .map_err(|e| StoreError::Corrupt(format!("call: {e}")))
+        })
+        .transpose()?;
+    let call = calls::advance(stored, event, caller_id);
+    let json = serde_json::to_string(&call.record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO calls (principal, contact_id, started_at, connected_at, record) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (principal, contact_id) DO UPDATE SET started_at = excluded.started_at,
+             connected_at = excluded.connected_at, record = excluded.record",
+    )
+    .map_err(unavailable)?
+    .execute(params![principal, event.contact_id, call.record.started_at, call.connected_at, json])
+    .map_err(unavailable)?;
+    Ok(call.record)
 }
 
 fn row_message(a: &str, b: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
@@ -456,6 +531,64 @@ impl Store for SqliteStore {
             .await?;
         rows.iter()
             .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("directory: {e}"))))
+            .collect()
+    }
+
+    async fn put_routing_profiles(
+        &self,
+        profiles: &[RoutingProfile],
+        synced_at: Option<Millis>,
+    ) -> Result<(), StoreError> {
+        let profiles = profiles.to_vec();
+        self.write(|reply| Write::RoutingProfiles(profiles, synced_at, reply)).await
+    }
+
+    async fn routing_profiles(&self) -> Result<(Vec<RoutingProfile>, Option<Millis>), StoreError> {
+        let (rows, synced_at): (Vec<String>, Option<i64>) = self
+            .read(|c| {
+                let rows = c
+                    .prepare("SELECT record FROM routing_profiles ORDER BY id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let synced_at = c
+                    .query_row("SELECT value FROM sync_state WHERE key = 'synced_at'", [], |r| r.get(0))
+                    .optional()?
+                    .flatten();
+                Ok((rows, synced_at))
+            })
+            .await?;
+        let profiles = rows
+            .iter()
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("routing profile: {e}"))))
+            .collect::<Result<_, _>>()?;
+        Ok((profiles, synced_at))
+    }
+
+    async fn record_call(
+        &self,
+        principal: &str,
+        event: &CallEvent,
+        caller_id: Option<String>,
+    ) -> Result<CallRecord, StoreError> {
+        let (principal, event) = (principal.to_owned(), Box::new(event.clone()));
+        self.write(|reply| Write::Call { principal, event, caller_id, reply }).await
+    }
+
+    async fn calls(&self, principal: &str, before: Option<Millis>, limit: u32) -> Result<Vec<CallRecord>, StoreError> {
+        let principal = principal.to_owned();
+        let before = before.unwrap_or(i64::MAX);
+        let rows: Vec<String> = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT record FROM calls WHERE principal = ?1 AND started_at < ?2
+                     ORDER BY started_at DESC LIMIT ?3",
+                )?
+                .query_map(params![principal, before, limit], |r| r.get(0))?
+                .collect()
+            })
+            .await?;
+        rows.iter()
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("call: {e}"))))
             .collect()
     }
 

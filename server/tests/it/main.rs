@@ -3,6 +3,7 @@
 //! and the protocol client the tools use.
 
 mod auth;
+mod callerids;
 mod chat;
 mod crash;
 mod demo;
@@ -11,3 +12,5 @@ mod operations;
 mod presence;
 mod store;
 mod support;
+#[cfg(feature = "connect")]
+mod sync;

@@ -1,9 +1,9 @@
-use protocol::hook::{CcpAgent, HookEvent};
+use protocol::hook::{CcpAgent, HookCommand, HookEvent};
 use protocol::panel::{Connection, OutboxEntry, PanelToWorker, WorkerToPanel};
-use protocol::tab::TabToWorker;
-use protocol::{AgentState, ChatMessage, ClientFrame, Limits, ServerFrame, StateKind};
+use protocol::tab::{TabToWorker, WorkerToTab};
+use protocol::{AgentState, CallEvent, CallPhase, ChatMessage, ClientFrame, Limits, ServerFrame, StateKind};
 
-use super::{Core, Effect};
+use super::{Api, ApiReply, Core, Effect};
 
 fn welcome(core: &mut Core, principal: &str) -> Vec<Effect> {
     core.on_frame(ServerFrame::Welcome {
@@ -121,6 +121,73 @@ fn a_dial_goes_to_the_panels_tab_and_its_result_back_to_that_panel() {
     let effects =
         core.on_panel(9, PanelToWorker::Dial { id: 2, phone: "+8131234".into(), queue_arn: Some("q".into()) }, 0);
     assert!(matches!(&effects[0], Effect::Tab(3, _)));
-    let result = TabToWorker::Hook { event: HookEvent::Result { id: 2, ok: true, error: None } };
-    assert_eq!(core.on_tab(3, result), vec![Effect::Panel(9, WorkerToPanel::Result { id: 2, ok: true, error: None })]);
+    let result = TabToWorker::Hook { event: HookEvent::Result { id: 2, ok: true, error: None, code: None } };
+    assert_eq!(
+        core.on_tab(3, result),
+        vec![Effect::Panel(9, WorkerToPanel::Result { id: 2, ok: true, error: None, code: None })]
+    );
+}
+
+#[test]
+fn online_a_typed_number_is_checked_by_the_relay_before_the_ccp_dials_it() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    core.tab_opened(3);
+    core.on_tab(3, agent("Available"));
+    core.panel_opened(9, Some(3));
+    welcome(&mut core, "sato@example.com");
+    let typed = PanelToWorker::Dial { id: 4, phone: "03-1234-5678".into(), queue_arn: Some("q".into()) };
+    let check = Api::Normalize { panel: 9, id: 4, phone: "03-1234-5678".into(), queue_arn: Some("q".into()) };
+    assert_eq!(core.on_panel(9, typed, 0), vec![Effect::Api(check.clone())]);
+    let dial =
+        core.on_api(ApiReply::Normalized { panel: 9, id: 4, e164: "+81312345678".into(), queue_arn: Some("q".into()) });
+    let Effect::Tab(3, WorkerToTab::Command { command }) = &dial[0] else { panic!("{dial:?}") };
+    assert_eq!(*command, HookCommand::Dial { id: 4, phone: "+81312345678".into(), queue_arn: Some("q".into()) });
+    let refused =
+        core.on_api(ApiReply::Failed { api: check, code: Some("invalid_number".into()), message: "not valid".into() });
+    assert_eq!(
+        refused,
+        vec![Effect::Panel(
+            9,
+            WorkerToPanel::Result {
+                id: 4,
+                ok: false,
+                error: Some("not valid".into()),
+                code: Some("invalid_number".into()),
+            }
+        )]
+    );
+}
+
+#[test]
+fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    core.tab_opened(3);
+    let call = |phase| CallEvent {
+        contact_id: "c-1".into(),
+        number: "+81312345678".into(),
+        queue_arn: Some("q".into()),
+        phase,
+        at: 1_000,
+    };
+    let hook = |phase| TabToWorker::Hook { event: HookEvent::Call { call: call(phase) } };
+    // Offline: kept, nothing sent.
+    assert!(relayed(&core.on_tab(3, hook(CallPhase::Dialling))).is_empty());
+    assert!(relayed(&core.on_tab(3, hook(CallPhase::Dialling))).is_empty(), "a repeat is not kept twice");
+    let effects = welcome(&mut core, "sato@example.com");
+    let reports: Vec<_> =
+        relayed(&effects).into_iter().filter(|f| matches!(f, ClientFrame::ReportCall { .. })).collect();
+    assert_eq!(reports.len(), 1, "sent once on welcome");
+    assert!(
+        effects.contains(&Effect::Api(Api::CallerIds)) && effects.contains(&Effect::Api(Api::Calls { before: None }))
+    );
+    let ClientFrame::ReportCall { id, .. } = reports[0] else { unreachable!() };
+    let confirmed = core.on_frame(ServerFrame::Ok { id: *id });
+    assert_eq!(confirmed, vec![Effect::Api(Api::Calls { before: None })], "history is fetched again");
+    let effects = welcome(&mut core, "sato@example.com");
+    assert!(!relayed(&effects).iter().any(|f| matches!(f, ClientFrame::ReportCall { .. })), "confirmed: not resent");
+    let connected = core.on_tab(3, hook(CallPhase::Connected));
+    assert!(matches!(
+        relayed(&connected)[0],
+        ClientFrame::ReportCall { call: CallEvent { phase: CallPhase::Connected, .. }, .. }
+    ));
 }

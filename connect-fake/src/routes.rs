@@ -1,0 +1,167 @@
+//! The five operations, with Connect's page limits, next tokens and error shapes, behind one
+//! gate that logs every request and applies throttling and injected failures.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, Request, State as AxumState};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::{INSTANCE_ID, Logged, PageLimits, SLACK, State};
+
+const LIMITS: PageLimits = PageLimits::CONNECT;
+
+type Shared = Arc<State>;
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/search-users", post(search_users))
+        .route("/search-queues", post(search_queues))
+        .route("/search-routing-profiles", post(search_routing_profiles))
+        .route("/phone-number/list", post(list_phone_numbers))
+        .route("/agent-status/{instance}", get(list_agent_statuses))
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+    let mut response = (status, axum::Json(json!({ "message": message }))).into_response();
+    if let Ok(value) = HeaderValue::from_str(kind) {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
+}
+
+fn operation(path: &str) -> &'static str {
+    match path {
+        "/search-users" => "SearchUsers",
+        "/search-queues" => "SearchQueues",
+        "/search-routing-profiles" => "SearchRoutingProfiles",
+        "/phone-number/list" => "ListPhoneNumbersV2",
+        p if p.starts_with("/agent-status/") => "ListAgentStatuses",
+        _ => "Unknown",
+    }
+}
+
+/// Logs the request, then refuses it as Connect would: unsigned, over quota, or injected.
+async fn gate(AxumState(state): AxumState<Shared>, request: Request, next: Next) -> Response {
+    let at = state.started.elapsed();
+    let operation = operation(request.uri().path());
+    let signed = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
+    let refusal = if signed {
+        refuse(&state, operation, at)
+    } else {
+        Some(error(StatusCode::FORBIDDEN, "AccessDeniedException", "request is not signed"))
+    };
+    let response = match refusal {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
+    };
+    if let Ok(mut log) = state.log.lock() {
+        log.push(Logged { at, operation, status: response.status().as_u16() });
+    }
+    response
+}
+
+fn refuse(state: &State, operation: &'static str, at: std::time::Duration) -> Option<Response> {
+    let mut behaviour = state.behaviour.lock().ok()?;
+    if behaviour.throttle_first > 0 {
+        behaviour.throttle_first -= 1;
+        return Some(error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Rate exceeded"));
+    }
+    if behaviour.fail_first > 0 {
+        behaviour.fail_first -= 1;
+        return Some(error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServiceException", "Internal service error"));
+    }
+    if behaviour.broken_operation == Some(operation) {
+        return Some(error(StatusCode::BAD_REQUEST, "InvalidRequestException", "The request is not valid"));
+    }
+    let (rate, burst) = behaviour.quota?;
+    let mut debt = state.debt.lock().ok()?;
+    let (owed, last) = *debt;
+    let owed = (owed - (at.saturating_sub(last)).as_secs_f64() * rate).max(0.0);
+    if owed + 1.0 - SLACK.as_secs_f64() * rate > f64::from(burst) {
+        *debt = (owed, at);
+        return Some(error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Rate exceeded"));
+    }
+    *debt = (owed + 1.0, at);
+    None
+}
+
+/// One page of `items` after `token`, at most `max` (the operation's limit) per page.
+fn page(items: &[Value], key: &str, max_results: Option<i64>, token: Option<&str>, max: usize) -> Response {
+    let max = max as i64;
+    let size = max_results.unwrap_or(max.min(100));
+    if !(1..=max).contains(&size) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterException",
+            &format!("MaxResults must be between 1 and {max}"),
+        );
+    }
+    let start = match token.map(|t| t.strip_prefix("page-").and_then(|n| n.parse::<usize>().ok())) {
+        None => 0,
+        Some(Some(start)) if start <= items.len() => start,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "InvalidParameterException", "NextToken is not valid"),
+    };
+    let end = (start + size as usize).min(items.len());
+    let mut body = json!({ key: &items[start..end] });
+    if end < items.len() {
+        body["NextToken"] = json!(format!("page-{end}"));
+    }
+    if key == "Users" || key == "Queues" || key == "RoutingProfiles" {
+        body["ApproximateTotalCount"] = json!(items.len());
+    }
+    axum::Json(body).into_response()
+}
+
+/// A search or list operation with a JSON body: the instance checked, then one page.
+fn listing(items: &[Value], key: &str, body: &Value, max: usize) -> Response {
+    if body["InstanceId"].as_str() != Some(INSTANCE_ID) {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "instance not found");
+    }
+    page(items, key, body["MaxResults"].as_i64(), body["NextToken"].as_str(), max)
+}
+
+async fn search_users(AxumState(s): AxumState<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
+    listing(&s.instance.users, "Users", &body, LIMITS.users)
+}
+
+async fn search_queues(AxumState(s): AxumState<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
+    listing(&s.instance.queues, "Queues", &body, LIMITS.queues)
+}
+
+async fn search_routing_profiles(AxumState(s): AxumState<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
+    listing(&s.instance.profiles, "RoutingProfiles", &body, LIMITS.profiles)
+}
+
+async fn list_phone_numbers(AxumState(s): AxumState<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
+    listing(&s.instance.numbers, "ListPhoneNumbersSummaryList", &body, LIMITS.numbers)
+}
+
+async fn list_agent_statuses(
+    AxumState(s): AxumState<Shared>,
+    Path(instance): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if instance != INSTANCE_ID {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "instance not found");
+    }
+    let max = query.get("maxResults").and_then(|m| m.parse().ok());
+    page(
+        &s.instance.statuses,
+        "AgentStatusSummaryList",
+        max,
+        query.get("nextToken").map(String::as_str),
+        LIMITS.statuses,
+    )
+}

@@ -1,0 +1,77 @@
+// The browser half of `cargo xtask demo`: serves the CCP simulator and opens Chromium with the
+// built extension on it, signed in through the relay's development issuer as the demo agent.
+// With a display it opens a window to use; without one it runs headless and writes screenshots
+// of the status, chat and caller-ID panels (English and Japanese, one chat message and one call
+// each) into the folder it is given; the README's screenshots are these.
+// Runs until it is stopped.
+//   node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR
+import { mkdirSync } from 'node:fs';
+import { startSimulator } from '../ccp/server.js';
+import { launchAgent, online, sleep } from '../e2e/harness.js';
+
+const [relayUrl, email, username, shots] = process.argv.slice(2);
+if (!relayUrl || !email || !username || !shots) {
+  console.error('usage: node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR');
+  process.exit(2);
+}
+const sim = await startSimulator(0);
+const relay = { ws: `${relayUrl.replace(/^http/, 'ws')}/ws`, issuer: `${relayUrl}/dev/oidc` };
+const world = { sim, relay };
+const headed = Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+const open = [];
+const stop = async () => {
+  for (const agent of open) await agent.close().catch(() => {});
+  sim.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+/** Screenshots of the three panels, with one chat message to a simulated colleague. */
+async function screenshots(lang) {
+  const tag = lang.slice(0, 2);
+  const agent = await launchAgent(world, { email, lang });
+  open.push(agent);
+  const { page, panel } = await agent.openCcp(username);
+  await online(panel);
+  await panel.getByRole('listitem').nth(3).waitFor({ timeout: 20000 });
+  await sleep(1000);
+  await page.screenshot({ path: `${shots}/status-${tag}.png` });
+  await panel.getByRole('button', { name: /田中|Tanaka/ }).first().click();
+  const box = panel.getByRole('textbox');
+  await box.fill(tag === 'ja' ? '3番の転送、お願いできますか？' : 'Can you take a transfer on line 3?');
+  await box.press('Enter');
+  await sleep(2500);
+  await page.screenshot({ path: `${shots}/chat-${tag}.png` });
+  // One call through the second caller ID, answered by the simulated customer, then hung up.
+  await panel.getByRole('tab', { name: /Caller ID|発信者番号/ }).click();
+  const picker = panel.getByRole('combobox');
+  await picker.locator('option').nth(1).waitFor({ state: 'attached', timeout: 20000 });
+  await picker.selectOption({ index: 1 });
+  await panel.getByRole('textbox').fill('03-1234-5678');
+  await panel.getByRole('button', { name: /^(Call|発信)$/ }).click();
+  await sleep(4000);
+  await page.evaluate(() => { window.ccpSim.hangup(); window.ccpSim.close(); });
+  await sleep(1500);
+  await panel.getByRole('textbox').fill('090-1234-5678');
+  await page.screenshot({ path: `${shots}/caller-${tag}.png` });
+  return agent;
+}
+
+if (headed) {
+  const agent = await launchAgent(world, { email, headless: false });
+  open.push(agent);
+  const { panel } = await agent.openCcp(username);
+  await online(panel);
+  console.log(`demo: Chromium is open on the simulated CCP as ${email}; close it or press Ctrl-C to stop.`);
+  agent.context.on('close', stop);
+} else {
+  mkdirSync(shots, { recursive: true });
+  const english = await screenshots('en-US');
+  const japanese = await screenshots('ja');
+  open.splice(open.indexOf(japanese), 1);
+  await japanese.close();
+  console.log(`demo: no display, so Chromium runs headless; screenshots of the panels are in ${shots}/`);
+  console.log(`demo: ${email} stays signed in on the simulated CCP (https://example-corp.my.connect.aws/ccp-v2/ inside that browser)`);
+  void english;
+}
