@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use protocol::{CloseCode, Limits};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::ServiceExt as _;
 
 use crate::auth::dev_issuer::{DEV_AUDIENCE, DEV_PATH};
 use crate::auth::{ClaimNames, DevIssuer, Issuer, KeySource, Verifier};
@@ -20,6 +22,7 @@ use crate::config::Config;
 use crate::directory::Directory;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::network::{self, Networks, Peer};
 use crate::presence::PresenceHub;
 use crate::store::Store;
 use crate::{clock, session};
@@ -33,6 +36,7 @@ pub struct App {
     pub presence: PresenceHub,
     pub directory: Directory,
     pub caller_ids: CallerIdDirectory,
+    pub networks: Networks,
     pub metrics: Metrics,
     pub limits: Limits,
     pub dev: Option<Arc<DevIssuer>>,
@@ -155,6 +159,10 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         store.put_directory(&file.users).await?;
         store.put_routing_profiles(&file.routing_profiles, None).await?;
     }
+    let networks = Networks::new(
+        network::parse(&config.allowed_networks).unwrap_or_default(),
+        network::parse(&config.trusted_proxies).unwrap_or_default(),
+    );
     let (profiles, synced_at) = store.routing_profiles().await?;
     let caller_ids = CallerIdDirectory::new(profiles, synced_at);
     let metrics = Metrics::default();
@@ -188,6 +196,7 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         presence,
         directory,
         caller_ids,
+        networks,
         metrics,
         limits,
         dev,
@@ -206,16 +215,32 @@ impl AsRef<Metrics> for AppMetrics {
 
 /// The relay's routes.
 pub fn router(app: Arc<App>) -> Router {
-    let mut router = Router::new()
-        .route("/ws", get(websocket))
+    let mut clients = Router::new().route("/ws", get(websocket)).merge(crate::rest::router(app.clone()));
+    if let Some(dev) = &app.dev {
+        clients = clients.nest_service(DEV_PATH, dev.clone().router());
+    }
+    let clients = clients.layer(middleware::from_fn_with_state(app.clone(), allowed_network));
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::rest::router(app.clone()));
-    if let Some(dev) = &app.dev {
-        router = router.nest_service(DEV_PATH, dev.clone().router());
+        .merge(clients)
+        .with_state(app)
+}
+
+/// Refuses clients outside `--allowed-networks` with 403 before anything else happens.
+async fn allowed_network(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let peer = request.extensions().get::<Peer>().map(|p| p.0.ip());
+    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let allowed = peer.is_none_or(|peer| app.networks.allows(app.networks.client(peer, forwarded)));
+    if allowed {
+        return next.run(request).await;
     }
-    router.with_state(app)
+    app.metrics.network_refusals.fetch_add(1, Ordering::Relaxed);
+    app.metrics.error(protocol::ErrorCode::Forbidden);
+    let body =
+        protocol::ErrorBody::new(protocol::ErrorCode::Forbidden, "your network is not allowed to use this relay");
+    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
 /// Accepts connections until `shutdown`, each served as HTTP/1.1 with upgrades; then tells
@@ -224,9 +249,9 @@ async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Outp
     let (stop, stopped) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: log, breathe, go on.
                     tracing::warn!(error = %e, "accept failed");
@@ -241,7 +266,12 @@ async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Outp
         if let Err(e) = stream.set_nodelay(true) {
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let service = hyper_util::service::TowerToHyperService::new(router.clone().map_request(
+            move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(Peer(peer));
+                request
+            },
+        ));
         let connection = hyper::server::conn::http1::Builder::new()
             .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
             .with_upgrades();

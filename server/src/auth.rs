@@ -95,12 +95,13 @@ impl Verifier {
 
     /// Verifies a token and reads the identity from it.
     pub async fn verify(&self, token: &str, metrics: &Metrics) -> Result<Identity, AuthError> {
-        if let Some(identity) = self.verified.get(token) {
+        let generation: u64 = self.issuers.iter().map(Issuer::retirements).sum();
+        if let Some(identity) = self.verified.get(token, generation) {
             return Ok(identity);
         }
         let result = self.verify_inner(token, metrics).await;
         if let Ok(identity) = &result {
-            self.verified.insert(token, identity);
+            self.verified.insert(token, identity, generation);
         }
         if let Err(e) = &result {
             metrics.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -83,6 +83,18 @@ pub struct Config {
     #[serde(default)]
     pub allowed_origins: Vec<String>,
 
+    /// Client networks allowed to use `/ws` and `/api` (CIDRs or addresses, comma separated);
+    /// empty allows every network. `/healthz`, `/readyz` and `/metrics` are not restricted.
+    #[arg(long, env = "SIDECAR_ALLOWED_NETWORKS", value_delimiter = ',')]
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
+
+    /// Load balancers and proxies whose `X-Forwarded-For` names the client (CIDRs or
+    /// addresses, comma separated). From any other peer the header is ignored.
+    #[arg(long, env = "SIDECAR_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+
     /// How long fetched signing keys are trusted before the JWKS is fetched again, in seconds.
     #[arg(long, env = "SIDECAR_JWKS_TTL_S", default_value_t = 3600)]
     pub jwks_ttl_s: u64,
@@ -240,6 +252,11 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "--oidc-issuer needs --oidc-audience (the client id tokens are issued for)".into(),
             ));
+        }
+        for (flag, list) in
+            [("--allowed-networks", &self.allowed_networks), ("--trusted-proxies", &self.trusted_proxies)]
+        {
+            crate::network::parse(list).map_err(|e| ConfigError::Invalid(format!("{flag}: {e}")))?;
         }
         if self.default_country.parse::<phonenumber::country::Id>().is_err() {
             return Err(ConfigError::Invalid(format!(

@@ -12,6 +12,7 @@
 //! - [`directory`]: users and rosters.
 //! - [`calls`]: outbound call history, advanced by the extension's reports.
 //! - [`callerids`]: every routing profile's caller IDs; [`numbers`]: E.164 normalisation.
+//! - [`network`]: allowed client networks and the client address behind trusted proxies.
 //! - [`rest`]: the REST API (caller IDs, call history, number check) with bearer tokens.
 //! - `sync` (feature `connect`): the Amazon Connect directory sync job.
 //! - [`store`]: the storage trait, its SQLite backend and its conformance suite.
@@ -28,6 +29,7 @@ pub mod directory;
 pub mod hub;
 pub mod limits;
 pub mod metrics;
+pub mod network;
 pub mod numbers;
 pub mod presence;
 pub mod requests;

@@ -72,6 +72,7 @@ pub struct Metrics {
     pub slow_consumers: AtomicU64,
     pub auth_failures: AtomicU64,
     pub origin_refusals: AtomicU64,
+    pub network_refusals: AtomicU64,
     pub oversized_frames: AtomicU64,
     pub jwks_fetches: AtomicU64,
     /// When the directory was last read from Connect, in ms since the epoch (0: never).
@@ -149,6 +150,12 @@ impl Metrics {
             "sidecar_origin_refusals_total",
             "Connections refused for their Origin.",
             &self.origin_refusals,
+        );
+        counter(
+            &mut out,
+            "sidecar_network_refusals_total",
+            "Requests refused for coming from outside --allowed-networks.",
+            &self.network_refusals,
         );
         counter(&mut out, "sidecar_oversized_frames_total", "Frames over the size limit.", &self.oversized_frames);
         counter(&mut out, "sidecar_jwks_fetches_total", "JWKS documents fetched.", &self.jwks_fetches);

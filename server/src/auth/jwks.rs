@@ -42,6 +42,8 @@ pub struct Issuer {
     ttl: Duration,
     cache: RwLock<Cache>,
     refresh: tokio::sync::Mutex<()>,
+    /// Counts fetches that found a key gone: tokens verified before are checked again.
+    retirements: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Deserialize)]
@@ -52,7 +54,20 @@ struct Discovery {
 
 impl Issuer {
     pub fn new(issuer: String, audiences: Vec<String>, source: KeySource, ttl: Duration) -> Self {
-        Self { issuer, audiences, source, ttl, cache: RwLock::default(), refresh: tokio::sync::Mutex::new(()) }
+        Self {
+            issuer,
+            audiences,
+            source,
+            ttl,
+            cache: RwLock::default(),
+            refresh: tokio::sync::Mutex::new(()),
+            retirements: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// How many times a fetch found that a key the issuer used to publish is gone.
+    pub fn retirements(&self) -> u64 {
+        self.retirements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn issuer(&self) -> &str {
@@ -126,6 +141,9 @@ impl Issuer {
         let keys = decode_set(&set);
         tracing::info!(issuer = %self.issuer, keys = keys.len(), "fetched JWKS");
         if let Ok(mut cache) = self.cache.write() {
+            if cache.keys.keys().any(|kid| !keys.contains_key(kid)) {
+                self.retirements.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             let now = Instant::now();
             let last_forced = if forced { Some(now) } else { cache.last_forced };
             *cache = Cache { keys, fetched: Some(now), last_forced, jwks_uri: Some(jwks_uri) };

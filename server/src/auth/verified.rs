@@ -2,8 +2,9 @@
 //! agent, until the extension renews it) costs a hash and a lookup instead of a signature check.
 //!
 //! Keyed by the token's SHA-256, never the token itself. An entry is used until the token
-//! expires and for at most [`RECHECK`], after which the token is checked against the issuer's
-//! keys again (so a key the provider withdrew stops working within that time).
+//! expires, for at most [`RECHECK`], and only while no issuer has retired a key since (the
+//! `generation` the caller passes): a key the provider withdraws stops working as soon as the
+//! relay has fetched the new key set, and within [`RECHECK`] in any case.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,33 +20,33 @@ const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Default)]
 pub struct Verified {
-    entries: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], (Identity, Instant, u64)>>,
 }
 
 impl Verified {
-    pub fn get(&self, token: &str) -> Option<Identity> {
+    pub fn get(&self, token: &str, generation: u64) -> Option<Identity> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let mut entries = self.entries.lock().ok()?;
-        let (identity, at) = entries.get(&key)?;
+        let (identity, at, verified_in) = entries.get(&key)?;
         let live = identity.expires_at.saturating_add(LEEWAY_S as i64 * 1000) > clock::now_ms();
-        if live && at.elapsed() < RECHECK {
+        if live && at.elapsed() < RECHECK && *verified_in == generation {
             return Some(identity.clone());
         }
         entries.remove(&key);
         None
     }
 
-    pub fn insert(&self, token: &str, identity: &Identity) {
+    pub fn insert(&self, token: &str, identity: &Identity, generation: u64) {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let Ok(mut entries) = self.entries.lock() else { return };
         if entries.len() >= MAX_ENTRIES {
             let now = clock::now_ms();
-            entries.retain(|_, (i, at)| i.expires_at > now && at.elapsed() < RECHECK);
+            entries.retain(|_, (i, at, g)| i.expires_at > now && at.elapsed() < RECHECK && *g == generation);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(key, (identity.clone(), Instant::now()));
+        entries.insert(key, (identity.clone(), Instant::now(), generation));
     }
 }
 
@@ -60,11 +61,12 @@ mod tests {
     #[test]
     fn a_verified_token_is_remembered_until_it_expires() {
         let cache = Verified::default();
-        assert!(cache.get("t1").is_none());
-        cache.insert("t1", &identity(clock::now_ms() + 60_000));
-        assert_eq!(cache.get("t1").map(|i| i.principal), Some("a@example.com".into()));
-        assert!(cache.get("t2").is_none(), "another token is not this one");
-        cache.insert("old", &identity(clock::now_ms() - (LEEWAY_S as i64 + 1) * 1000));
-        assert!(cache.get("old").is_none(), "expired: checked again, and refused there");
+        assert!(cache.get("t1", 0).is_none());
+        cache.insert("t1", &identity(clock::now_ms() + 60_000), 0);
+        assert_eq!(cache.get("t1", 0).map(|i| i.principal), Some("a@example.com".into()));
+        assert!(cache.get("t2", 0).is_none(), "another token is not this one");
+        assert!(cache.get("t1", 1).is_none(), "a key was retired since: checked again");
+        cache.insert("old", &identity(clock::now_ms() - (LEEWAY_S as i64 + 1) * 1000), 0);
+        assert!(cache.get("old", 0).is_none(), "expired: checked again, and refused there");
     }
 }

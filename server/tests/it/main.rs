@@ -8,6 +8,7 @@ mod chat;
 mod crash;
 mod demo;
 mod limits;
+mod network;
 mod operations;
 mod presence;
 mod store;
