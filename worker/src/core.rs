@@ -34,6 +34,8 @@ pub enum Effect {
         body: String,
     },
     SaveOutbox(Vec<OutboxEntry>),
+    /// Call reports the relay has not confirmed, kept across worker restarts.
+    SaveCalls(Vec<CallEvent>),
     /// The chat cursors of `principal`, kept per principal in storage.
     SaveCursors {
         principal: String,
@@ -130,6 +132,12 @@ impl Core {
     /// A core that starts with what `chrome.storage` kept: the outbox and the cursors.
     pub fn new(outbox: Vec<OutboxEntry>, cursors: Vec<Cursor>) -> Self {
         Self { outbox, cursors: cursors.into_iter().map(|c| (c.peer, c.seq)).collect(), next_id: 1, ..Self::default() }
+    }
+
+    /// Call reports storage kept from before the worker stopped.
+    pub fn with_pending_calls(mut self, calls: Vec<CallEvent>) -> Self {
+        self.calls_pending = calls;
+        self
     }
 
     /// The chat cursors of the principal about to connect, as storage kept them.
@@ -284,6 +292,7 @@ impl Core {
                 }
                 Some(Waiting::Call(contact, phase)) if !error.retryable => {
                     self.calls_pending.retain(|c| !(c.contact_id == contact && c.phase == phase));
+                    out.push(Effect::SaveCalls(self.calls_pending.clone()));
                 }
                 Some(Waiting::Send(client_id)) if !error.retryable => {
                     // A message the relay will never take (too long, say): it leaves the outbox so
@@ -303,6 +312,7 @@ impl Core {
             ServerFrame::Ok { id } => {
                 if let Some(Waiting::Call(contact, phase)) = self.waiting.remove(&id) {
                     self.calls_pending.retain(|c| !(c.contact_id == contact && c.phase == phase));
+                    out.push(Effect::SaveCalls(self.calls_pending.clone()));
                     out.push(Effect::Api(Api::Calls { before: None }));
                 }
             }
@@ -483,7 +493,9 @@ impl Core {
                             return Vec::new();
                         }
                         self.calls_pending.push(call.clone());
-                        self.report(call)
+                        let mut out = vec![Effect::SaveCalls(self.calls_pending.clone())];
+                        out.extend(self.report(call));
+                        out
                     }
                 }
             }

@@ -27,6 +27,7 @@ use crate::signin;
 
 const OUTBOX_KEY: &str = "outbox";
 const CURSORS_KEY: &str = "cursors";
+const CALLS_KEY: &str = "calls";
 const SESSION_KEY: &str = "session";
 /// Pings keep the relay's idle timer and Chrome's worker lifetime both fed.
 const PING_MS: u32 = 20_000;
@@ -116,6 +117,7 @@ fn perform(effects: Vec<Effect>) {
                 Effect::Badge(count) => badge(count),
                 Effect::Notify { peer, title, body } => notify(&peer, &title, &body),
                 Effect::SaveOutbox(outbox) => save(OUTBOX_KEY, to_js(&outbox), false),
+                Effect::SaveCalls(calls) => save(CALLS_KEY, to_js(&calls), false),
                 Effect::SaveCursors { principal, cursors } => {
                     save(&format!("{CURSORS_KEY}:{principal}"), to_js(&cursors), false)
                 }
@@ -196,11 +198,12 @@ async fn load_config() -> Config {
 pub async fn start() {
     let config = load_config().await;
     let outbox: Vec<OutboxEntry> = from_js(read(chrome::local_get(&OUTBOX_KEY.into()), OUTBOX_KEY).await);
+    let calls: Vec<protocol::CallEvent> = from_js(read(chrome::local_get(&CALLS_KEY.into()), CALLS_KEY).await);
     let session: Option<Session> = from_js(read(chrome::session_get(&SESSION_KEY.into()), SESSION_KEY).await);
     let session = session.filter(|s| s.expires_at > now() + 60_000);
     RUNTIME.with(|r| {
         *r.borrow_mut() = Some(Runtime {
-            core: Core::new(outbox, Vec::new()),
+            core: Core::new(outbox, Vec::new()).with_pending_calls(calls),
             config,
             session,
             socket: None,

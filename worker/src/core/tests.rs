@@ -170,8 +170,10 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
         at: 1_000,
     };
     let hook = |phase| TabToWorker::Hook { event: HookEvent::Call { call: call(phase) } };
-    // Offline: kept, nothing sent.
-    assert!(relayed(&core.on_tab(3, hook(CallPhase::Dialling))).is_empty());
+    // Offline: kept (in storage too), nothing sent.
+    let kept = core.on_tab(3, hook(CallPhase::Dialling));
+    assert!(relayed(&kept).is_empty());
+    assert_eq!(kept, vec![Effect::SaveCalls(vec![call(CallPhase::Dialling)])]);
     assert!(relayed(&core.on_tab(3, hook(CallPhase::Dialling))).is_empty(), "a repeat is not kept twice");
     let effects = welcome(&mut core, "sato@example.com");
     let reports: Vec<_> =
@@ -182,9 +184,21 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
     );
     let ClientFrame::ReportCall { id, .. } = reports[0] else { unreachable!() };
     let confirmed = core.on_frame(ServerFrame::Ok { id: *id });
-    assert_eq!(confirmed, vec![Effect::Api(Api::Calls { before: None })], "history is fetched again");
+    assert_eq!(
+        confirmed,
+        vec![Effect::SaveCalls(Vec::new()), Effect::Api(Api::Calls { before: None })],
+        "stored no longer, and history is fetched again"
+    );
     let effects = welcome(&mut core, "sato@example.com");
     assert!(!relayed(&effects).iter().any(|f| matches!(f, ClientFrame::ReportCall { .. })), "confirmed: not resent");
+    // A report kept by a worker that Chrome stopped is sent by the next one.
+    let mut next = Core::new(Vec::new(), Vec::new()).with_pending_calls(vec![call(CallPhase::Ended)]);
+    let resent = welcome(&mut next, "sato@example.com");
+    assert!(
+        relayed(&resent)
+            .iter()
+            .any(|f| matches!(f, ClientFrame::ReportCall { call: CallEvent { phase: CallPhase::Ended, .. }, .. }))
+    );
     let connected = core.on_tab(3, hook(CallPhase::Connected));
     assert!(matches!(
         relayed(&connected)[0],
