@@ -57,12 +57,4 @@ impl CallerIdDirectory {
     pub fn synced_at(&self) -> Option<Millis> {
         self.table.read().ok()?.synced_at
     }
-
-    pub fn len(&self) -> usize {
-        self.table.read().map(|t| t.profiles.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::auth::Identity;
-use crate::numbers::{self, NumberError};
+use crate::numbers;
 
 pub fn router(app: Arc<App>) -> Router<Arc<App>> {
     Router::new()
@@ -117,13 +117,11 @@ async fn normalize(
         ApiError::new(ErrorCode::Invalid, e.body_text())
     })?;
     let country = app.config.default_country.parse().unwrap_or(phonenumber::country::Id::JP);
-    match numbers::normalize(&request.number, country) {
-        Ok(e164) => Ok(axum::Json(Normalized { e164 }).into_response()),
-        Err(e @ (NumberError::Empty | NumberError::NotANumber | NumberError::Invalid)) => {
-            app.metrics.error(ErrorCode::InvalidNumber);
-            Err(ApiError::new(ErrorCode::InvalidNumber, e.to_string()))
-        }
-    }
+    let e164 = numbers::normalize(&request.number, country).map_err(|e| {
+        app.metrics.error(ErrorCode::InvalidNumber);
+        ApiError::new(ErrorCode::InvalidNumber, e.to_string())
+    })?;
+    Ok(axum::Json(Normalized { e164 }).into_response())
 }
 
 /// CORS for the extension: preflights answered, `Access-Control-Allow-Origin` only for an

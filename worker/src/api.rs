@@ -2,11 +2,8 @@
 
 use protocol::{CallPage, CallerIds, ErrorBody, NormalizeRequest, Normalized};
 use serde::Deserialize;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use crate::core::{Api, ApiReply};
-use crate::js::{JsResultExt, scope};
 
 /// Performs `api` against the relay at `base` and says what came back.
 pub async fn call(base: &str, token: &str, api: Api) -> ApiReply {
@@ -48,32 +45,18 @@ async fn request<T: for<'de> Deserialize<'de>>(
     path: &str,
     body: Option<String>,
 ) -> Result<T, (Option<String>, String)> {
-    let plain = |m: String| (None, m);
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    let headers = web_sys::Headers::new().js_err().map_err(plain)?;
-    headers.set("Authorization", &format!("Bearer {token}")).js_err().map_err(plain)?;
-    if let Some(body) = body {
-        headers.set("Content-Type", "application/json").js_err().map_err(plain)?;
-        init.set_body(&JsValue::from_str(&body));
+    let bearer = format!("Bearer {token}");
+    let mut headers = vec![("Authorization", bearer.as_str())];
+    if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
     }
-    init.set_headers(&headers);
-    let url = format!("{base}{path}");
-    let response = JsFuture::from(scope().map_err(plain)?.fetch_with_str_and_init(&url, &init))
-        .await
-        .map_err(|_| plain(format!("cannot reach {base}")))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| plain("not a response".to_owned()))?;
-    let text = JsFuture::from(response.text().js_err().map_err(plain)?)
-        .await
-        .js_err()
-        .map_err(plain)?
-        .as_string()
-        .unwrap_or_default();
-    if !response.ok() {
-        return Err(match serde_json::from_str::<ErrorBody>(&text) {
+    let answer =
+        crate::js::fetch(&format!("{base}{path}"), method, &headers, body.as_deref()).await.map_err(|m| (None, m))?;
+    if !answer.ok {
+        return Err(match serde_json::from_str::<ErrorBody>(&answer.text) {
             Ok(error) => (Some(error.code.as_str().to_owned()), error.message),
-            Err(_) => plain(format!("{path} answered {}", response.status())),
+            Err(_) => (None, format!("{path} answered {}", answer.status)),
         });
     }
-    serde_json::from_str(&text).map_err(|e| plain(format!("{path}: {e}")))
+    serde_json::from_str(&answer.text).map_err(|e| (None, format!("{path}: {e}")))
 }

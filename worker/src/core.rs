@@ -290,10 +290,7 @@ impl Core {
                         WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message), code: None },
                     ));
                 }
-                Some(Waiting::Call(contact, phase)) if !error.retryable => {
-                    self.calls_pending.retain(|c| !(c.contact_id == contact && c.phase == phase));
-                    out.push(Effect::SaveCalls(self.calls_pending.clone()));
-                }
+                Some(Waiting::Call(contact, phase)) if !error.retryable => out.push(self.settle_call(&contact, phase)),
                 Some(Waiting::Send(client_id)) if !error.retryable => {
                     // A message the relay will never take (too long, say): it leaves the outbox so
                     // it is not resent forever, and the panels are told why.
@@ -311,8 +308,7 @@ impl Core {
             },
             ServerFrame::Ok { id } => {
                 if let Some(Waiting::Call(contact, phase)) = self.waiting.remove(&id) {
-                    self.calls_pending.retain(|c| !(c.contact_id == contact && c.phase == phase));
-                    out.push(Effect::SaveCalls(self.calls_pending.clone()));
+                    out.push(self.settle_call(&contact, phase));
                     out.push(Effect::Api(Api::Calls { before: None }));
                 }
             }
@@ -336,6 +332,12 @@ impl Core {
         let id = self.id();
         self.waiting.insert(id, Waiting::Call(call.contact_id.clone(), call.phase));
         vec![Effect::Relay(ClientFrame::ReportCall { id, call })]
+    }
+
+    /// A call report the relay has stored (or refused for good): no longer pending.
+    fn settle_call(&mut self, contact: &str, phase: protocol::CallPhase) -> Effect {
+        self.calls_pending.retain(|c| !(c.contact_id == contact && c.phase == phase));
+        Effect::SaveCalls(self.calls_pending.clone())
     }
 
     /// The answer to a REST request.

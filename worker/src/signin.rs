@@ -2,12 +2,11 @@
 
 use protocol::config::Config;
 use serde::Deserialize;
-use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::auth::{self, Attempt, Session};
 use crate::chrome;
-use crate::js::{JsResultExt, scope};
+use crate::js::{self, JsResultExt, scope};
 
 #[derive(Deserialize)]
 struct Discovery {
@@ -40,23 +39,16 @@ async fn sha256(text: &str) -> Result<Vec<u8>, String> {
 }
 
 async fn fetch_json<T: for<'de> Deserialize<'de>>(url: &str, form: Option<String>) -> Result<T, String> {
-    let init = web_sys::RequestInit::new();
-    if let Some(body) = form {
-        init.set_method("POST");
-        let headers = web_sys::Headers::new().js_err()?;
-        headers.set("Content-Type", "application/x-www-form-urlencoded").js_err()?;
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(&body));
+    let answer = match &form {
+        Some(body) => {
+            js::fetch(url, "POST", &[("Content-Type", "application/x-www-form-urlencoded")], Some(body)).await?
+        }
+        None => js::fetch(url, "GET", &[], None).await?,
+    };
+    if !answer.ok {
+        return Err(format!("{url} answered {}: {}", answer.status, answer.text.chars().take(200).collect::<String>()));
     }
-    let response = JsFuture::from(scope()?.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(|_| format!("cannot reach {url}"))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| "not a response".to_owned())?;
-    let text = JsFuture::from(response.text().js_err()?).await.js_err()?.as_string().unwrap_or_default();
-    if !response.ok() {
-        return Err(format!("{url} answered {}: {}", response.status(), text.chars().take(200).collect::<String>()));
-    }
-    serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
+    serde_json::from_str(&answer.text).map_err(|e| format!("{url}: {e}"))
 }
 
 /// Signs in and returns the ID token. `silent` never shows a window (renewal, start-up).
