@@ -482,7 +482,18 @@ impl App {
             }
             _ => html! {},
         };
+        // The CCP logged in as another Connect user than the one signed in: said plainly (the
+        // worker publishes nothing until it is resolved, and the relay would refuse it).
+        let mismatch = match (me, self.state.ccp.as_ref()) {
+            (Some(me), Some(ccp)) if !me.is_agent(&ccp.username) => html! {
+                <p class="result error mismatch" role="alert">
+                    {crate::i18n::tn("identity_mismatch", &[&me.principal, &ccp.username])}
+                </p>
+            },
+            _ => html! {},
+        };
         html! {
+            <>
             <header class="header">
                 <div class="who">
                     <span class="name">{me.map(|m| m.display_name.clone()).unwrap_or_default()}</span>
@@ -493,6 +504,8 @@ impl App {
                     {sign}
                 </div>
             </header>
+            {mismatch}
+            </>
         }
     }
 }

@@ -16,6 +16,13 @@ pub fn t1(key: &str, arg: &str) -> String {
     if text.is_empty() { format!("{key} {arg}") } else { text }
 }
 
+/// The message `key` with `$1`, `$2`, ... replaced.
+pub fn tn(key: &str, args: &[&str]) -> String {
+    let subs: js_sys::Array = args.iter().map(|a| JsValue::from_str(a)).collect();
+    let text = chrome::get_message(key, &subs);
+    if text.is_empty() { format!("{key} {}", args.join(" ")) } else { text }
+}
+
 /// A state's name as agents know it: system states translated, custom names as the admin wrote them.
 pub fn state_name(name: &str) -> String {
     let key = format!("state_{name}");

@@ -56,8 +56,12 @@ impl Client {
 
     /// Sends `hello` and returns the relay's first answer.
     pub async fn hello(&mut self, token: &str) -> anyhow::Result<ServerFrame> {
-        let hello =
-            ClientFrame::Hello { protocol: PROTOCOL_VERSION, token: token.to_owned(), client: Some("loadgen".into()) };
+        let hello = ClientFrame::Hello {
+            protocol: PROTOCOL_VERSION,
+            token: Some(token.to_owned()),
+            ticket: None,
+            client: Some("loadgen".into()),
+        };
         self.send(&hello).await?;
         match self.next().await? {
             Event::Frame(frame) => Ok(frame),

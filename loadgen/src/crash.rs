@@ -35,7 +35,8 @@ pub struct CrashReport {
     pub gaps: usize,
 }
 
-const RELAY_ARGS: &[&str] = &["--dev-issuer", "--frames-per-second", "100000"];
+const RELAY_ARGS: &[&str] =
+    &["--dev-issuer", "--frames-per-second", "100000", "--principal-requests-per-second", "100000"];
 
 fn sender(i: usize) -> String {
     format!("storm-{i}@example.com")

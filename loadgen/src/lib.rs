@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`client`]: one WebSocket connection speaking the relay protocol.
+//! - [`attacks`]: the security suite's attacks and the store snapshot that proves nothing changed.
+//! - [`security`]: the security benchmark (attacks, a flood beside honest agents).
 //! - [`tokens`]: ID tokens from the relay's development issuer.
 //! - [`bench`]: the relay benchmark.
 //! - [`colleagues`]: the demo's simulated colleagues.
@@ -11,12 +13,15 @@
 //! - [`wire`]: minimal WebSocket framing for the benchmark's hot path.
 //! - `bin/relay-bench.rs`: the load generator behind `cargo xtask bench relay`.
 //! - `bin/colleagues.rs`: simulated colleagues for `cargo xtask demo`.
+//! - `bin/security-bench.rs`: the security benchmark behind `cargo xtask bench security`.
 
+pub mod attacks;
 pub mod bench;
 pub mod client;
 pub mod colleagues;
 pub mod crash;
 pub mod process;
+pub mod security;
 pub mod tokens;
 pub mod wire;
 

@@ -74,24 +74,9 @@ impl FrameReader {
     }
 }
 
-/// A masked client frame.
+/// A masked client frame (the relay's own encoder, `server::ws::masked`).
 pub fn masked(opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(payload.len() + 14);
-    frame.push(0x80 | opcode);
-    match payload.len() {
-        n if n < 126 => frame.push(0x80 | n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
+    server::ws::masked(0x80 | opcode, payload, mask)
 }
 
 #[cfg(test)]

@@ -9,11 +9,15 @@ use crate::{AgentState, CallEvent, ContactSummary, Cursor, Millis};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
-    /// Authenticates the connection with an OIDC ID token. Answered by `welcome` or an error
-    /// and a close.
+    /// Authenticates the connection with an OIDC ID token, or with a single-use ticket from
+    /// `POST /api/v1/ws-ticket` (exactly one of the two). Answered by `welcome` or an error and
+    /// a close.
     Hello {
         protocol: u32,
-        token: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client: Option<String>,
     },

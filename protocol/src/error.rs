@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Forbidden,
     /// A field is out of range or malformed.
     Invalid,
+    /// The CCP is logged in as a different Connect user than the signed-in principal.
+    IdentityMismatch,
     /// A phone number that cannot be dialled (not a number, or not valid in its country).
     InvalidNumber,
     /// The frame or text is larger than the relay's limit.
@@ -47,6 +49,7 @@ impl ErrorCode {
             Self::TokenExpired => "token_expired",
             Self::Forbidden => "forbidden",
             Self::Invalid => "invalid",
+            Self::IdentityMismatch => "identity_mismatch",
             Self::InvalidNumber => "invalid_number",
             Self::TooLarge => "too_large",
             Self::RateLimited => "rate_limited",
@@ -84,6 +87,8 @@ pub enum CloseCode {
     SlowConsumer = 4002,
     /// Nothing was heard from the client within the idle timeout.
     IdleTimeout = 4003,
+    /// The client kept sending while rate-limited; reconnect after a backoff, and slow down.
+    RateExceeded = 4004,
     /// The token was refused. Sign in again before reconnecting.
     Unauthenticated = 4100,
     /// The Origin is not an allowed extension origin.
@@ -98,11 +103,12 @@ pub enum CloseCode {
 }
 
 impl CloseCode {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Restarting,
         Self::TokenExpired,
         Self::SlowConsumer,
         Self::IdleTimeout,
+        Self::RateExceeded,
         Self::Unauthenticated,
         Self::ForbiddenOrigin,
         Self::UnsupportedProtocol,
@@ -130,6 +136,7 @@ impl CloseCode {
             Self::TokenExpired => "token expired; reconnect with a fresh token",
             Self::SlowConsumer => "client too slow; reconnect and resume",
             Self::IdleTimeout => "idle timeout; reconnect",
+            Self::RateExceeded => "kept sending while rate-limited; back off",
             Self::Replaced => "too many connections for this principal",
             Self::Unauthenticated => "unauthenticated; sign in again",
             Self::ForbiddenOrigin => "origin not allowed",

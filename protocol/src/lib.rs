@@ -14,6 +14,7 @@
 //! - [`panel`]: the panel UI <-> the extension's worker.
 //! - [`error`]: the `{code, message, retryable}` error body and WebSocket close codes.
 //! - [`limits`]: the limits a relay announces in its welcome frame.
+//! - [`ticket`]: single-use WebSocket tickets from the REST API.
 //!
 //! Every direction is one closed enum tagged by `"type"`. Requests carry an `id` that the reply
 //! echoes; pushes carry none. The first client frame is [`client::ClientFrame::Hello`] and names
@@ -34,6 +35,7 @@ pub mod presence;
 pub mod server;
 pub mod tab;
 mod tagged;
+pub mod ticket;
 
 pub use callerid::{CallerId, CallerIds, NormalizeRequest, Normalized, RoutingProfile};
 pub use calls::{CallEvent, CallOutcome, CallPage, CallPhase, CallRecord};
@@ -42,8 +44,9 @@ pub use client::ClientFrame;
 pub use directory::{DirectoryFile, DirectoryUser};
 pub use error::{CloseCode, ErrorBody, ErrorCode};
 pub use limits::Limits;
-pub use presence::{AgentState, Channel, ContactState, ContactSummary, Presence, StateKind};
+pub use presence::{AgentState, Channel, ContactState, ContactSummary, Presence, StateKind, same_agent};
 pub use server::ServerFrame;
+pub use ticket::WsTicket;
 
 /// The protocol version this crate speaks. A relay refuses a `hello` naming another.
 pub const PROTOCOL_VERSION: u32 = 1;

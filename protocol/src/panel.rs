@@ -144,6 +144,16 @@ pub struct Me {
     pub display_name: String,
     pub supervisor: bool,
     pub roster: String,
+    /// The Connect username the relay's directory holds for the principal, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+impl Me {
+    /// Whether a CCP logged in as `ccp_username` is this principal's (see [`crate::same_agent`]).
+    pub fn is_agent(&self, ccp_username: &str) -> bool {
+        crate::same_agent(&self.principal, self.username.as_deref(), ccp_username)
+    }
 }
 
 /// A message typed but not yet acknowledged by the relay.

@@ -88,3 +88,39 @@ pub struct Presence {
     pub contact: Option<ContactSummary>,
     pub online: bool,
 }
+
+/// Whether a CCP logged in as Connect user `ccp_username` belongs to `principal`: the directory's
+/// username for the principal when it has one, otherwise the principal itself or, for an e-mail
+/// address, its part before `@`. Case is ignored (Connect usernames are case-insensitive).
+/// The relay refuses presence otherwise, and the extension does not send it: a CCP left logged
+/// in as a colleague must not publish that colleague's state under another name.
+pub fn same_agent(principal: &str, directory_username: Option<&str>, ccp_username: &str) -> bool {
+    let ccp = ccp_username.trim();
+    if ccp.is_empty() {
+        return false;
+    }
+    match directory_username {
+        Some(expected) => expected.eq_ignore_ascii_case(ccp),
+        None => {
+            principal.eq_ignore_ascii_case(ccp)
+                || principal.split_once('@').is_some_and(|(local, _)| local.eq_ignore_ascii_case(ccp))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_agent;
+
+    #[test]
+    fn same_agent_follows_the_directory_then_the_principal() {
+        assert!(same_agent("aiko.sato@example.com", Some("asato"), "ASato"));
+        assert!(!same_agent("aiko.sato@example.com", Some("asato"), "aiko.sato"));
+        assert!(same_agent("aiko.sato@example.com", None, "aiko.sato"));
+        assert!(same_agent("aiko.sato@example.com", None, "Aiko.Sato@example.com"));
+        assert!(!same_agent("aiko.sato@example.com", None, "kenji.tanaka"));
+        assert!(!same_agent("aiko.sato@example.com", None, "aiko.sato@example"));
+        assert!(same_agent("tanaka", None, "tanaka"));
+        assert!(!same_agent("tanaka", None, ""));
+    }
+}

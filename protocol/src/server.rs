@@ -14,6 +14,11 @@ tagged_enum! {
             display_name: String,
             supervisor: bool,
             roster: String,
+            /// The Connect username the relay's directory holds for the principal, if it holds
+            /// one. Presence is accepted only from a CCP logged in under it (see
+            /// [`crate::same_agent`]).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            username: Option<String>,
             /// When the token expires; `reauth` before then.
             expires_at: Millis,
             limits: Limits,

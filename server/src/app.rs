@@ -24,7 +24,9 @@ use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::network::{self, Networks, Peer};
 use crate::presence::PresenceHub;
+use crate::quota::Quota;
 use crate::store::Store;
+use crate::tickets::Tickets;
 use crate::{clock, session};
 
 /// Everything a connection handler needs.
@@ -39,6 +41,9 @@ pub struct App {
     pub networks: Networks,
     pub metrics: Metrics,
     pub limits: Limits,
+    /// Requests per principal, over every connection and REST call.
+    pub quota: Quota,
+    pub tickets: Tickets,
     pub dev: Option<Arc<DevIssuer>>,
     shutdown: watch::Sender<bool>,
 }
@@ -82,6 +87,7 @@ pub async fn run(
     tracing::info!(%addr, dev_issuer = app.dev.is_some(), "relay listening");
 
     let sweeper = tokio::spawn(sweep(app.clone()));
+    let keys = tokio::spawn(refresh_keys(app.clone()));
     let sync: Option<tokio::task::JoinHandle<()>> = match app.config.connect_instance_id.clone() {
         None => None,
         #[cfg(feature = "connect")]
@@ -110,6 +116,7 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     sweeper.abort();
+    keys.abort();
     if let Some(sync) = sync {
         sync.abort();
     }
@@ -188,6 +195,8 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         heartbeat_ms: u32::try_from(config.idle_timeout_ms / 3).unwrap_or(u32::MAX),
     };
     let hub = Hub::new(config.max_connections_per_principal as usize);
+    let quota = Quota::new(config.principal_requests_per_second, config.principal_requests_per_second * 2);
+    let tickets = Tickets::new(config.ws_ticket_ttl_ms);
     Ok(Arc::new(App {
         config,
         store,
@@ -199,6 +208,8 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         networks,
         metrics,
         limits,
+        quota,
+        tickets,
         dev,
         shutdown: watch::Sender::new(false),
     }))
@@ -378,5 +389,17 @@ async fn sweep(app: Arc<App>) {
                 tracing::warn!(error = %e, "could not store presence");
             }
         }
+    }
+}
+
+/// Fetches the issuers' keys again as they age, so that a key retired at the provider stops
+/// being trusted without waiting for a token that names an unknown key.
+async fn refresh_keys(app: Arc<App>) {
+    let period = Duration::from_secs(app.config.jwks_ttl_s.max(2) / 2);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        app.verifier.refresh_keys(&app.metrics).await;
     }
 }

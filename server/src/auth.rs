@@ -110,6 +110,16 @@ impl Verifier {
         result
     }
 
+    /// Refreshes every issuer's keys that are older than the TTL (see
+    /// [`Issuer::refresh_if_stale`]); a failure keeps the keys already trusted.
+    pub async fn refresh_keys(&self, metrics: &Metrics) {
+        for issuer in &self.issuers {
+            if let Err(e) = issuer.refresh_if_stale(metrics).await {
+                tracing::warn!(issuer = %issuer.issuer(), error = %e, "JWKS refresh failed; keeping the keys we have");
+            }
+        }
+    }
+
     async fn verify_inner(&self, token: &str, metrics: &Metrics) -> Result<Identity, AuthError> {
         if token.len() > MAX_TOKEN_CHARS {
             return Err(AuthError::Malformed);

@@ -95,8 +95,9 @@ pub struct Config {
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
 
-    /// How long fetched signing keys are trusted before the JWKS is fetched again, in seconds.
-    #[arg(long, env = "SIDECAR_JWKS_TTL_S", default_value_t = 3600)]
+    /// How long fetched signing keys are trusted before the JWKS is fetched again, in seconds
+    /// (also in the background: a key retired at the provider stops working within about this).
+    #[arg(long, env = "SIDECAR_JWKS_TTL_S", default_value_t = 600)]
     pub jwks_ttl_s: u64,
 
     /// Enable the development token issuer at `/dev/oidc` (for the demo; never in production).
@@ -165,6 +166,16 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_FRAMES_PER_SECOND", default_value_t = 20)]
     pub frames_per_second: u32,
 
+    /// Sustained requests per second per principal, over all its connections and REST calls
+    /// together (bursts of twice this): more connections do not buy more throughput.
+    #[arg(long, env = "SIDECAR_PRINCIPAL_REQUESTS_PER_SECOND", default_value_t = 40)]
+    pub principal_requests_per_second: u32,
+
+    /// How long a WebSocket ticket from `POST /api/v1/ws-ticket` stays valid, in ms (it is
+    /// single-use in any case).
+    #[arg(long, env = "SIDECAR_WS_TICKET_TTL_MS", default_value_t = 30_000)]
+    pub ws_ticket_ttl_ms: u64,
+
     /// Largest history or sync page.
     #[arg(long, env = "SIDECAR_MAX_PAGE", default_value_t = 100)]
     pub max_page: u32,
@@ -231,7 +242,7 @@ impl Config {
             Some(path) => {
                 let text =
                     std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                merge_file(&explicit, &matches, &text)
+                parse_file_text(&matches, &text)
                     .map_err(|message| ConfigError::Parse { path: path.clone(), message })?
             }
         };
@@ -277,10 +288,14 @@ impl Config {
             ("--max-page", self.max_page),
             ("--send-queue", self.send_queue),
             ("--max-connections-per-principal", self.max_connections_per_principal),
+            ("--principal-requests-per-second", self.principal_requests_per_second),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
             }
+        }
+        if self.ws_ticket_ttl_ms < 1000 {
+            return Err(ConfigError::Invalid("--ws-ticket-ttl-ms must be at least 1000".into()));
         }
         if self.ws_buffer_bytes < 1024 {
             return Err(ConfigError::Invalid("--ws-buffer-bytes must be at least 1024".into()));
@@ -293,6 +308,14 @@ impl Config {
         // The defaults parse by construction; `--help` and tests cover them.
         Self::try_parse_from(["ccp-sidecar-relay"]).unwrap_or_else(|e| panic!("defaults: {e}"))
     }
+}
+
+/// The configuration that `text`, a TOML config file, gives over the flags and environment
+/// variables `matches` holds (they win over the file); not yet validated. `load_from` reads the
+/// file `--config` names through this, and the `config_file` fuzz target feeds it any text.
+pub fn parse_file_text(matches: &ArgMatches, text: &str) -> Result<Config, String> {
+    let explicit = Config::from_arg_matches(matches).map_err(|e| e.to_string())?;
+    merge_file(&explicit, matches, text)
 }
 
 /// Takes each setting from the file unless a flag or environment variable gave it.

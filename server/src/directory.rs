@@ -41,10 +41,18 @@ impl Directory {
     pub fn read_file(path: &Path) -> Result<DirectoryFile, DirectoryError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| DirectoryError::Read(name.clone(), e))?;
-        let file: DirectoryFile = if path.extension().is_some_and(|e| e == "toml") {
-            toml::from_str(&text).map_err(|e| DirectoryError::Parse(name.clone(), e.to_string()))?
+        Self::parse(&name, &text, path.extension().is_some_and(|e| e == "toml"))
+    }
+
+    /// Parses and checks the text of a directory file named `name` (for messages): TOML when
+    /// `is_toml`, JSON otherwise. What `read_file` does once it has the text; the
+    /// `config_file` fuzz target feeds it any text.
+    pub fn parse(name: &str, text: &str, is_toml: bool) -> Result<DirectoryFile, DirectoryError> {
+        let name = name.to_owned();
+        let file: DirectoryFile = if is_toml {
+            toml::from_str(text).map_err(|e| DirectoryError::Parse(name.clone(), e.to_string()))?
         } else {
-            serde_json::from_str(&text).map_err(|e| DirectoryError::Parse(name.clone(), e.to_string()))?
+            serde_json::from_str(text).map_err(|e| DirectoryError::Parse(name.clone(), e.to_string()))?
         };
         let mut seen = std::collections::HashSet::new();
         for user in &file.users {

@@ -212,15 +212,18 @@ impl Hub {
 
     /// Registers an authenticated connection. Beyond the per-principal limit the oldest is
     /// closed.
-    pub fn register(&self, principal: &Arc<str>, outbox: &Outbox) {
-        if let Ok(mut map) = self.by_principal.lock() {
-            let conns = map.entry(principal.clone()).or_default();
-            conns.push(outbox.clone());
-            while conns.len() > self.max_per_principal {
-                let oldest = conns.remove(0);
-                oldest.close(CloseCode::Replaced);
-            }
+    /// Returns how many older connections were closed to stay within the limit.
+    pub fn register(&self, principal: &Arc<str>, outbox: &Outbox) -> usize {
+        let Ok(mut map) = self.by_principal.lock() else { return 0 };
+        let conns = map.entry(principal.clone()).or_default();
+        conns.push(outbox.clone());
+        let mut replaced = 0;
+        while conns.len() > self.max_per_principal {
+            let oldest = conns.remove(0);
+            oldest.close(CloseCode::Replaced);
+            replaced += 1;
         }
+        replaced
     }
 
     /// Forgets a connection; returns how many the principal still has.

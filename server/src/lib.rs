@@ -13,6 +13,8 @@
 //! - [`calls`]: outbound call history, advanced by the extension's reports.
 //! - [`callerids`]: every routing profile's caller IDs; [`numbers`]: E.164 normalisation.
 //! - [`network`]: allowed client networks and the client address behind trusted proxies.
+//! - [`quota`]: per-principal request allowance across connections and REST calls.
+//! - [`tickets`]: single-use WebSocket tickets.
 //! - [`rest`]: the REST API (caller IDs, call history, number check) with bearer tokens.
 //! - `sync` (feature `connect`): the Amazon Connect directory sync job.
 //! - [`store`]: the storage trait, its SQLite backend and its conformance suite.
@@ -32,12 +34,14 @@ pub mod metrics;
 pub mod network;
 pub mod numbers;
 pub mod presence;
+pub mod quota;
 pub mod requests;
 pub mod rest;
 pub mod session;
 pub mod store;
 #[cfg(feature = "connect")]
 pub mod sync;
+pub mod tickets;
 pub mod ws;
 
 pub use app::{StartError, run};

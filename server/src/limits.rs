@@ -21,6 +21,11 @@ impl TokenBucket {
         self.try_take_at(Instant::now())
     }
 
+    /// Whether the bucket would be back at its burst by `now` (it holds nothing worth keeping).
+    pub fn is_full_at(&self, now: Instant) -> bool {
+        self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * self.rate >= self.burst
+    }
+
     pub fn try_take_at(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;

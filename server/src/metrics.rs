@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use protocol::ErrorCode;
 
-const ERROR_CODES: [ErrorCode; 12] = [
+const ERROR_CODES: [ErrorCode; 13] = [
     ErrorCode::BadFrame,
     ErrorCode::ProtocolViolation,
     ErrorCode::UnsupportedProtocol,
@@ -15,6 +15,7 @@ const ERROR_CODES: [ErrorCode; 12] = [
     ErrorCode::TokenExpired,
     ErrorCode::Forbidden,
     ErrorCode::Invalid,
+    ErrorCode::IdentityMismatch,
     ErrorCode::InvalidNumber,
     ErrorCode::TooLarge,
     ErrorCode::RateLimited,
@@ -70,7 +71,14 @@ pub struct Metrics {
     pub presence_stale: AtomicU64,
     pub presence_pushes: AtomicU64,
     pub slow_consumers: AtomicU64,
+    /// Connections closed for sending on while rate-limited.
+    pub rate_closes: AtomicU64,
     pub auth_failures: AtomicU64,
+    /// Of those, WebSocket tickets that were unknown, used or expired.
+    pub ticket_refusals: AtomicU64,
+    pub tickets_issued: AtomicU64,
+    /// Connections closed because their principal opened more than the limit.
+    pub connections_replaced: AtomicU64,
     pub origin_refusals: AtomicU64,
     pub network_refusals: AtomicU64,
     pub oversized_frames: AtomicU64,
@@ -144,7 +152,26 @@ impl Metrics {
             "Connections closed for not reading fast enough.",
             &self.slow_consumers,
         );
+        counter(
+            &mut out,
+            "sidecar_rate_closes_total",
+            "Connections closed for sending on while rate-limited.",
+            &self.rate_closes,
+        );
         counter(&mut out, "sidecar_auth_failures_total", "Tokens refused.", &self.auth_failures);
+        counter(
+            &mut out,
+            "sidecar_ticket_refusals_total",
+            "WebSocket tickets refused (unknown, already used or expired).",
+            &self.ticket_refusals,
+        );
+        counter(&mut out, "sidecar_tickets_issued_total", "WebSocket tickets issued.", &self.tickets_issued);
+        counter(
+            &mut out,
+            "sidecar_connections_replaced_total",
+            "Oldest connections closed because their principal opened more than the limit.",
+            &self.connections_replaced,
+        );
         counter(
             &mut out,
             "sidecar_origin_refusals_total",

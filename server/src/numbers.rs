@@ -30,7 +30,11 @@ pub fn normalize(input: &str, country: Id) -> Result<String, NumberError> {
     if !plausible {
         return Err(NumberError::NotANumber);
     }
-    let number = phonenumber::parse(Some(country), input).map_err(|_| NumberError::NotANumber)?;
+    // A number with its country code is read without a default region: with one (US, say) the
+    // parser misreads international numbers whose national part starts with 1
+    // (+81 11..., +44 1..., +86 13...) and calls them invalid. Found by the `number` fuzz target.
+    let region = if input.starts_with('+') { None } else { Some(country) };
+    let number = phonenumber::parse(region, input).map_err(|_| NumberError::NotANumber)?;
     if !phonenumber::is_valid(&number) {
         return Err(NumberError::Invalid);
     }
@@ -48,6 +52,7 @@ mod tests {
             ("0312345678", "+81312345678"),
             ("(03) 1234 5678", "+81312345678"),
             ("090-1234-5678", "+819012345678"),
+            ("+81 11-234-1267", "+81112341267"),
             ("+81 3-1234-5678", "+81312345678"),
             ("+1 (206) 555-0100", "+12065550100"),
             (" 06-6123-4567 ", "+81661234567"),
@@ -55,6 +60,10 @@ mod tests {
             assert_eq!(normalize(typed, Id::JP).as_deref(), Ok(e164), "{typed}");
         }
         assert_eq!(normalize("(206) 555-0100", Id::US).as_deref(), Ok("+12065550100"));
+        // International numbers whose national part starts with 1, read where the default is US.
+        for e164 in ["+81112341267", "+441481807807", "+8613812345678"] {
+            assert_eq!(normalize(e164, Id::US).as_deref(), Ok(e164), "{e164}");
+        }
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! `Authorization: Bearer`):
 //! - `GET /api/v1/caller-ids`: the caller IDs of the agent's routing profile.
 //! - `GET /api/v1/calls?before=&limit=`: the agent's own outbound calls, newest first.
+//! - `POST /api/v1/ws-ticket`: a single-use ticket for the next WebSocket `hello`.
 //! - `POST /api/v1/numbers/normalize` `{"number": "03-1234-5678"}`: the number in E.164, or
 //!   `invalid_number` with a reason, before anything is dialled.
 //!
 //! Every refusal is `{code, message, retryable}` with an HTTP status, and is counted in
 //! `/metrics`. Browsers may call it from the extension's origin (`--allowed-origins`): CORS
-//! answers only those origins.
+//! answers only those origins, and a request from any other browser origin is refused (403).
+//! Every call counts against the principal's request quota (`--principal-requests-per-second`).
 
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/api/v1/caller-ids", get(caller_ids))
         .route("/api/v1/calls", get(calls))
         .route("/api/v1/numbers/normalize", post(normalize))
+        .route("/api/v1/ws-ticket", post(ws_ticket))
         .layer(middleware::from_fn_with_state(app, cors))
 }
 
@@ -63,7 +66,8 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-/// The caller, from the bearer token. Counts every refusal.
+/// The caller, from the bearer token, within the principal's request quota. Counts every
+/// refusal.
 async fn identify(app: &App, headers: &HeaderMap) -> Result<Identity, ApiError> {
     let refuse = |code, message: &str| {
         app.metrics.error(code);
@@ -74,7 +78,22 @@ async fn identify(app: &App, headers: &HeaderMap) -> Result<Identity, ApiError> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| refuse(ErrorCode::Unauthenticated, "send the ID token as Authorization: Bearer"))?;
-    app.verifier.verify(token.trim(), &app.metrics).await.map_err(|e| refuse(e.code(), &e.to_string()))
+    let me = app.verifier.verify(token.trim(), &app.metrics).await.map_err(|e| refuse(e.code(), &e.to_string()))?;
+    if !app.quota.try_take(&me.principal) {
+        let message = format!(
+            "more than {} requests per second from your connections together; slow down",
+            app.config.principal_requests_per_second
+        );
+        return Err(refuse(ErrorCode::RateLimited, &message));
+    }
+    Ok(me)
+}
+
+async fn ws_ticket(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let me = identify(&app, &headers).await?;
+    let (ticket, expires_at) = app.tickets.issue(me, crate::clock::now_ms());
+    app.metrics.tickets_issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(axum::Json(protocol::WsTicket { ticket, expires_at }).into_response())
 }
 
 async fn caller_ids(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -132,6 +151,12 @@ async fn cors(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
         .as_ref()
         .is_some_and(|origin| app.config.allowed_origins.iter().any(|a| origin.as_bytes() == a.as_bytes()));
     let started = std::time::Instant::now();
+    if origin.is_some() && !allowed {
+        // A page of another origin holding a stolen token: refused outright, not only hidden
+        // from it by the browser's CORS check.
+        app.metrics.origin_refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return ApiError::new(ErrorCode::Forbidden, "origin not allowed").into_response();
+    }
     let mut response = if request.method() == Method::OPTIONS {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -26,6 +26,8 @@ pub struct Session {
     pub principal: Arc<str>,
     pub identity: Identity,
     pub display_name: String,
+    /// The Connect username the directory holds for the principal, if any.
+    pub username: Option<String>,
     pub roster: String,
     pub outbox: Outbox,
 }
@@ -104,16 +106,18 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
     app.metrics.connections.fetch_add(1, Relaxed);
     app.metrics.connections_total.fetch_add(1, Relaxed);
     let principal: Arc<str> = Arc::from(identity.principal.as_str());
-    app.hub.register(&principal, &outbox);
-    let display_name = app
-        .directory
-        .user(&principal)
+    let replaced = app.hub.register(&principal, &outbox);
+    app.metrics.connections_replaced.fetch_add(replaced as u64, Relaxed);
+    let listed = app.directory.user(&principal);
+    let username = listed.as_ref().and_then(|u| u.username.clone());
+    let display_name = listed
         .map(|u| u.display_name)
         .or_else(|| identity.display_name.clone())
         .unwrap_or_else(|| principal.to_string());
     let roster = app.directory.roster_of(&principal);
     app.presence.connect(&principal, &display_name, &roster);
-    let session = Session { app: app.clone(), principal: principal.clone(), identity, display_name, roster, outbox };
+    let session =
+        Session { app: app.clone(), principal: principal.clone(), identity, display_name, username, roster, outbox };
     tracing::debug!(principal = %principal, conn = session.outbox.id, "connected");
 
     let outbox = session.outbox.clone();
@@ -157,8 +161,8 @@ async fn hello(app: &App, outbox: &Outbox, inbound: &mut Inbound) -> Result<Iden
         let body = ErrorBody::new(ErrorCode::TooLarge, "hello frame too large");
         return Err(HelloEnd::Refused(body, CloseCode::ProtocolViolation));
     }
-    let (protocol, token) = match protocol::decode_client(&text) {
-        Ok(ClientFrame::Hello { protocol, token, .. }) => (protocol, token),
+    let (protocol, token, ticket) = match protocol::decode_client(&text) {
+        Ok(ClientFrame::Hello { protocol, token, ticket, .. }) => (protocol, token, ticket),
         Ok(other) => return Err(violation(&format!("expected hello, got {}", other.kind()))),
         Err(e) => {
             return Err(HelloEnd::Refused(ErrorBody::new(ErrorCode::BadFrame, e.0), CloseCode::ProtocolViolation));
@@ -171,14 +175,26 @@ async fn hello(app: &App, outbox: &Outbox, inbound: &mut Inbound) -> Result<Iden
             CloseCode::UnsupportedProtocol,
         ));
     }
-    app.verifier.verify(&token, &app.metrics).await.map_err(|e| {
-        let code = match e.code() {
-            ErrorCode::TokenExpired => CloseCode::TokenExpired,
-            ErrorCode::Unavailable => CloseCode::Restarting,
-            _ => CloseCode::Unauthenticated,
-        };
-        HelloEnd::Refused(ErrorBody::new(e.code(), e.to_string()), code)
-    })
+    match (token, ticket) {
+        (Some(token), None) => app.verifier.verify(&token, &app.metrics).await.map_err(|e| {
+            let code = match e.code() {
+                ErrorCode::TokenExpired => CloseCode::TokenExpired,
+                ErrorCode::Unavailable => CloseCode::Restarting,
+                _ => CloseCode::Unauthenticated,
+            };
+            HelloEnd::Refused(ErrorBody::new(e.code(), e.to_string()), code)
+        }),
+        (None, Some(ticket)) => app.tickets.redeem(&ticket, clock::now_ms()).ok_or_else(|| {
+            app.metrics.auth_failures.fetch_add(1, Relaxed);
+            app.metrics.ticket_refusals.fetch_add(1, Relaxed);
+            let body = ErrorBody::new(
+                ErrorCode::Unauthenticated,
+                "unknown, used or expired ticket; ask POST /api/v1/ws-ticket for a new one",
+            );
+            HelloEnd::Refused(body, CloseCode::Unauthenticated)
+        }),
+        _ => Err(violation("hello carries either a token or a ticket")),
+    }
 }
 
 /// The connection loop. Returns how to close, if the relay is the one closing.
@@ -190,12 +206,16 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
         display_name: session.display_name.clone(),
         supervisor: session.identity.supervisor,
         roster: session.roster.clone(),
+        username: session.username.clone(),
         expires_at: session.identity.expires_at,
         limits: app.limits.clone(),
     };
     session.outbox.push(encode(&welcome), &app.metrics);
     let idle = Duration::from_millis(app.config.idle_timeout_ms);
     let mut bucket = TokenBucket::new(app.config.frames_per_second, app.config.frames_per_second * 2);
+    // Refusals in a row for the rate: a client that ignores a burst's worth is closed, so a
+    // flood costs the relay one refusal per frame only until then.
+    let mut limited_in_a_row = 0u32;
     let mut last_heard = Instant::now();
     let mut shutdown = app.shutdown_signal();
     // The close signals and the timer live across iterations, so a connection does not
@@ -271,12 +291,20 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
                         requests::chat::deliver(&session, &message);
                     }
                     Err((id, refusal)) => {
+                        let limited = refusal.body.code == ErrorCode::RateLimited;
                         reply_error(&app, &outbox, id, refusal.body);
                         if let Some(code) = refusal.close {
                             break Some(Close::Code(code));
                         }
+                        limited_in_a_row = if limited { limited_in_a_row + 1 } else { 0 };
+                        if limited_in_a_row > app.config.frames_per_second * 2 {
+                            app.metrics.rate_closes.fetch_add(1, Relaxed);
+                            break Some(Close::Code(CloseCode::RateExceeded));
+                        }
+                        continue;
                     }
                 }
+                limited_in_a_row = 0;
             }
         }
     };
@@ -316,6 +344,13 @@ async fn handle(
     let id = frame.id();
     if !bucket.try_take() {
         let message = format!("more than {} frames per second; slow down", app.config.frames_per_second);
+        return Err((id, Refusal::new(ErrorCode::RateLimited, message)));
+    }
+    if !app.quota.try_take(&session.principal) {
+        let message = format!(
+            "more than {} requests per second from your connections together; slow down",
+            app.config.principal_requests_per_second
+        );
         return Err((id, Refusal::new(ErrorCode::RateLimited, message)));
     }
     let started = Instant::now();

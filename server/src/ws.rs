@@ -23,20 +23,39 @@ pub fn accept_key(key: &[u8]) -> String {
 /// One unmasked server frame, ready to write to any number of sockets.
 pub fn frame(opcode: u8, payload: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(payload.len() + 10);
-    out.push(0x80 | opcode);
+    encode(&mut out, 0x80 | opcode, payload, None);
+    Bytes::from(out)
+}
+
+/// A masked client frame with the given first byte (FIN, RSV and opcode bits), as a browser
+/// sends it: for the load generator, the tests and the fuzzer.
+pub fn masked(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    encode(&mut out, first, payload, Some(mask));
+    out
+}
+
+fn encode(out: &mut Vec<u8>, first: u8, payload: &[u8], mask: Option<[u8; 4]>) {
+    out.push(first);
+    let masked = if mask.is_some() { 0x80 } else { 0 };
     match payload.len() {
-        n if n < 126 => out.push(n as u8),
+        n if n < 126 => out.push(masked | n as u8),
         n if n <= usize::from(u16::MAX) => {
-            out.push(126);
+            out.push(masked | 126);
             out.extend_from_slice(&(n as u16).to_be_bytes());
         }
         n => {
-            out.push(127);
+            out.push(masked | 127);
             out.extend_from_slice(&(n as u64).to_be_bytes());
         }
     }
-    out.extend_from_slice(payload);
-    Bytes::from(out)
+    match mask {
+        None => out.extend_from_slice(payload),
+        Some(mask) => {
+            out.extend_from_slice(&mask);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        }
+    }
 }
 
 /// A close frame with a code and a short reason.
@@ -246,9 +265,7 @@ mod tests {
 
     /// A masked client frame with the given first byte (FIN, RSV and opcode bits).
     fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-        let mut frame = loadgen::wire::masked(first & 0x0f, payload, [0x12, 0x34, 0x56, 0x78]);
-        frame[0] = first;
-        frame
+        masked(first, payload, [0x12, 0x34, 0x56, 0x78])
     }
 
     fn feed(reader: &mut Reader, bytes: &[u8], chunk: usize) -> Vec<Result<Incoming, WsError>> {

@@ -44,12 +44,15 @@ export async function waitFor(check, what, timeoutMs = 15000) {
   throw new Error(`timed out waiting for ${what} (last: ${last && last.message ? last.message : JSON.stringify(last)})`);
 }
 
-/** Starts the relay binary; `port` and `dataDir` may be reused to restart it. */
-export async function startRelay({ port, dataDir, extraArgs = [] } = {}) {
+/**
+ * Starts the relay binary; `port` and `dataDir` may be reused to restart it. `devIssuer: false`
+ * leaves the development issuer off (a real OIDC provider is then named in `extraArgs`).
+ */
+export async function startRelay({ port, dataDir, extraArgs = [], devIssuer = true } = {}) {
   port = port || (await freePort());
   dataDir = dataDir || mkdtempSync(join(tmpdir(), 'sidecar-relay-'));
-  const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dev-issuer', '--presence-grace-ms', '1000',
-    '--allowed-origins', `chrome-extension://${EXTENSION_ID}`, ...extraArgs];
+  const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(devIssuer ? ['--dev-issuer'] : []),
+    '--presence-grace-ms', '1000', '--allowed-origins', `chrome-extension://${EXTENSION_ID}`, ...extraArgs];
   const child = spawn(RELAY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let log = '';
   child.stderr.on('data', (d) => { log = (log + d).slice(-4000); });
@@ -83,9 +86,9 @@ export async function startWorld() {
 
 /**
  * One agent: a Chromium profile with the extension, configured (as the options page would) to
- * use `relay` and sign in as `email` through the development issuer.
+ * use `relay` and sign in as `email` through the development issuer, or with `options` instead.
  */
-export async function launchAgent(world, { email, lang = 'en-US', configure = true, headless = true } = {}) {
+export async function launchAgent(world, { email, lang = 'en-US', configure = true, headless = true, options } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'sidecar-profile-'));
   const port = world.sim.port;
   const context = await chromium.launchPersistentContext(profile, {
@@ -104,7 +107,7 @@ export async function launchAgent(world, { email, lang = 'en-US', configure = tr
   const worker = context.serviceWorkers()[0] || (await context.waitForEvent('serviceworker'));
   if (process.env.SIDECAR_DEBUG) worker.on('console', (m) => console.error('worker:', m.text()));
   if (configure) {
-    await worker.evaluate((options) => chrome.storage.local.set({ options }), {
+    await worker.evaluate((options) => chrome.storage.local.set({ options }), options || {
       relay_url: world.relay.ws, issuer: world.relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: email,
     });
   }
@@ -127,10 +130,60 @@ export async function launchAgent(world, { email, lang = 'en-US', configure = tr
     currentWorker() {
       return context.serviceWorkers()[0];
     },
+    /** Stops the extension's service worker, as Chrome does to idle workers. */
+    async stopWorker(page) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('ServiceWorker.enable');
+      await cdp.send('ServiceWorker.stopAllWorkers');
+      await cdp.detach();
+    },
   };
 }
 
 /** Waits until the panel says it is connected to the relay. */
 export async function online(panel) {
   await panel.getByRole('status').filter({ hasText: /Connected|接続中/ }).first().waitFor({ timeout: 20000 });
+}
+
+/** A development-issuer token for `email` (any display name and groups), straight from the relay. */
+export async function devToken(relay, { email, name, groups = [], ttl_s } = {}) {
+  const answer = await fetch(`${relay.issuer}/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, name, groups, ttl_s }),
+  });
+  if (!answer.ok) throw new Error(`dev token for ${email}: ${answer.status} ${await answer.text()}`);
+  return (await answer.json()).id_token;
+}
+
+/**
+ * A protocol client of its own, run in an extension worker's context (so its Origin is the
+ * extension's): sends `hello` with `token`, then `frames` once welcomed, and gathers what the
+ * relay answers for `waitMs`. Resolves to {frames, close: {code, reason}}; a refused token shows
+ * as a close code and no welcome.
+ */
+export async function relayClient(worker, { url, token, frames = [], waitMs = 1000 }) {
+  return worker.evaluate(({ url, token, frames, waitMs }) => new Promise((resolve) => {
+    const received = [];
+    const ws = new WebSocket(url);
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    ws.onmessage = (event) => {
+      const frame = JSON.parse(event.data);
+      received.push(frame);
+      if (frame.type !== 'welcome') return;
+      for (const f of frames) ws.send(JSON.stringify(f));
+      setTimeout(() => ws.close(1000), waitMs);
+    };
+    ws.onclose = (event) => resolve({ frames: received, close: { code: event.code, reason: event.reason } });
+  }), { url, token, frames, waitMs });
+}
+
+/** The panel's frame (for evaluating in it), once the dock has loaded it. */
+export async function panelFrame(page) {
+  return waitFor(() => page.frames().find((f) => f.url().startsWith(`chrome-extension://${EXTENSION_ID}/panel.html`)), 'the panel frame');
+}
+
+/** A counter from the relay's /metrics. */
+export async function metric(relay, name) {
+  const text = await (await fetch(`${relay.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : undefined;
 }

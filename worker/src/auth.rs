@@ -36,10 +36,30 @@ pub struct Attempt {
     pub state: String,
     pub nonce: String,
     pub redirect_uri: String,
+    /// The configured issuer: an answer naming another (`iss`, RFC 9207) is refused.
+    pub issuer: String,
+}
+
+/// How much the issuer may ask of the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// Nothing: no window is shown (`prompt=none`); start-up and renewal.
+    Silent,
+    /// A window if the issuer needs one (it may sign in at once with its own session).
+    Interactive,
+    /// A window that authenticates again whatever session the issuer holds (`prompt=login`):
+    /// the first sign-in after a sign-out, so that someone else can sign in at a shared desk.
+    Login,
+}
+
+impl Prompt {
+    pub fn interactive(self) -> bool {
+        self != Self::Silent
+    }
 }
 
 /// The authorization request URL.
-pub fn authorize_url(endpoint: &str, config: &Config, attempt: &Attempt, silent: bool) -> String {
+pub fn authorize_url(endpoint: &str, config: &Config, attempt: &Attempt, prompt: Prompt) -> String {
     let mut query = vec![
         ("response_type", "code".to_owned()),
         ("client_id", config.client_id.clone()),
@@ -53,11 +73,24 @@ pub fn authorize_url(endpoint: &str, config: &Config, attempt: &Attempt, silent:
     if let Some(hint) = &config.login_hint {
         query.push(("login_hint", hint.clone()));
     }
-    if silent {
-        query.push(("prompt", "none".to_owned()));
+    match prompt {
+        Prompt::Silent => query.push(("prompt", "none".to_owned())),
+        Prompt::Login => query.push(("prompt", "login".to_owned())),
+        Prompt::Interactive => {}
     }
     let separator = if endpoint.contains('?') { '&' } else { '?' };
     format!("{endpoint}{separator}{}", encode_form(&query))
+}
+
+/// Milliseconds from `now` until an ID token that expires at `expires_at` should be renewed:
+/// five minutes before it expires, or after three quarters of what is left of a shorter one,
+/// and never sooner than in five seconds.
+pub fn renew_in(now: Millis, expires_at: Millis) -> Millis {
+    const BEFORE: Millis = 5 * 60_000;
+    const SOONEST: Millis = 5_000;
+    let left = expires_at - now;
+    let wait = if left > 2 * BEFORE { left - BEFORE } else { left * 3 / 4 };
+    wait.max(SOONEST)
 }
 
 /// `application/x-www-form-urlencoded`.
@@ -73,12 +106,14 @@ pub fn encode_form(pairs: &[(&str, String)]) -> String {
     pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
 
-/// The code from the redirect the issuer sent the browser to, after checking `state`.
+/// The code from the redirect the issuer sent the browser to, after checking `state` and, when
+/// the issuer names itself (`iss`, RFC 9207), that it is the configured one.
 pub fn code_from_redirect(redirect: &str, attempt: &Attempt) -> Result<String, String> {
     let query = redirect.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q)).unwrap_or_default();
     let mut code = None;
     let mut state = None;
     let mut error = None;
+    let mut issuer = None;
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let value = decode_component(value);
@@ -86,6 +121,7 @@ pub fn code_from_redirect(redirect: &str, attempt: &Attempt) -> Result<String, S
             "code" => code = Some(value),
             "state" => state = Some(value),
             "error" => error = Some(value),
+            "iss" => issuer = Some(value),
             _ => {}
         }
     }
@@ -94,6 +130,9 @@ pub fn code_from_redirect(redirect: &str, attempt: &Attempt) -> Result<String, S
     }
     if state.as_deref() != Some(attempt.state.as_str()) {
         return Err("the sign-in answer did not match the request (state)".into());
+    }
+    if issuer.is_some_and(|i| i.trim_end_matches('/') != attempt.issuer.trim_end_matches('/')) {
+        return Err("the sign-in answer came from another issuer (iss)".into());
     }
     code.filter(|c| !c.is_empty()).ok_or_else(|| "the sign-in answer had no code".into())
 }
@@ -149,6 +188,7 @@ mod tests {
             state: "st".into(),
             nonce: "n".into(),
             redirect_uri: "https://abc.chromiumapp.org/oidc".into(),
+            issuer: "http://127.0.0.1:9/".into(),
         }
     }
 
@@ -164,12 +204,38 @@ mod tests {
     fn authorize_url_carries_pkce_and_encodes_values() {
         let config = Config::merge(&Default::default(), &Default::default());
         let config = Config { login_hint: Some("a+b@example.com".into()), ..config };
-        let url = authorize_url("http://i/authorize", &config, &attempt(), true);
+        let url = authorize_url("http://i/authorize", &config, &attempt(), Prompt::Silent);
         assert!(url.starts_with("http://i/authorize?response_type=code&"));
         assert!(url.contains("code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"));
         assert!(url.contains("redirect_uri=https%3A%2F%2Fabc.chromiumapp.org%2Foidc"));
         assert!(url.contains("login_hint=a%2Bb%40example.com"));
+        assert!(url.contains("scope=openid%20email%20profile&"));
         assert!(url.ends_with("prompt=none"));
+    }
+
+    #[test]
+    fn the_prompt_follows_what_the_sign_in_may_ask() {
+        let config = Config::merge(&Default::default(), &Default::default());
+        let prompts = |prompt| {
+            let url = authorize_url("https://login.example.com/authorize?tenant=t", &config, &attempt(), prompt);
+            assert!(url.starts_with("https://login.example.com/authorize?tenant=t&response_type=code&"), "{url}");
+            assert!(!url.contains("login_hint"), "no hint configured: {url}");
+            url.split('&').filter(|p| p.starts_with("prompt=")).map(str::to_owned).collect::<Vec<_>>()
+        };
+        assert_eq!(prompts(Prompt::Silent), ["prompt=none"]);
+        assert_eq!(prompts(Prompt::Login), ["prompt=login"], "after a sign-out the issuer authenticates again");
+        assert!(prompts(Prompt::Interactive).is_empty());
+        assert!(!Prompt::Silent.interactive() && Prompt::Login.interactive() && Prompt::Interactive.interactive());
+    }
+
+    #[test]
+    fn renewal_comes_before_expiry_for_long_and_short_tokens() {
+        let minute = 60_000;
+        assert_eq!(renew_in(0, 60 * minute), 55 * minute, "an hour's token: five minutes before");
+        assert_eq!(renew_in(0, 10 * minute), 15 * minute / 2, "ten minutes: after three quarters");
+        assert_eq!(renew_in(1_000, 21_000), 15_000, "twenty seconds: after fifteen");
+        assert_eq!(renew_in(0, 2_000), 5_000, "never sooner than five seconds");
+        assert_eq!(renew_in(10_000, 0), 5_000, "already expired: soon, not at once");
     }
 
     #[test]
@@ -187,6 +253,10 @@ mod tests {
                 .contains("login_required")
         );
         assert!(code_from_redirect("https://abc.chromiumapp.org/oidc?state=st", &a).is_err());
+        let from =
+            |iss: &str| code_from_redirect(&format!("https://abc.chromiumapp.org/oidc?code=c&state=st&iss={iss}"), &a);
+        assert_eq!(from("http%3A%2F%2F127.0.0.1%3A9"), Ok("c".into()), "the configured issuer");
+        assert!(from("https%3A%2F%2Fevil.example").unwrap_err().contains("another issuer"), "a mix-up is refused");
     }
 
     #[test]

@@ -195,18 +195,40 @@ impl Core {
         vec![Effect::Panels(WorkerToPanel::Connection { connection })]
     }
 
+    /// The person signed out: forget who they were, what the panels show of theirs, and what
+    /// they left unsent (it must not go out under the next person's name at a shared desk).
+    pub fn sign_out(&mut self) -> Vec<Effect> {
+        self.connection = Connection::SignedOut;
+        self.me = None;
+        self.roster.clear();
+        self.roster_loading.clear();
+        self.conversations.clear();
+        self.waiting.clear();
+        self.published = None;
+        self.outbox.clear();
+        self.calls_pending.clear();
+        self.caller_ids = None;
+        self.calls = None;
+        let mut out = vec![Effect::SaveOutbox(Vec::new()), Effect::SaveCalls(Vec::new()), Effect::Badge(0)];
+        out.push(self.unread_to_tabs());
+        for (&panel, &tab) in self.panels.iter() {
+            out.push(Effect::Panel(panel, WorkerToPanel::Snapshot { snapshot: Box::new(self.snapshot(tab)) }));
+        }
+        out
+    }
+
     // ---- relay ----------------------------------------------------------------------------
 
     /// A frame from the relay.
     pub fn on_frame(&mut self, frame: ServerFrame) -> Vec<Effect> {
         let mut out = Vec::new();
         match frame {
-            ServerFrame::Welcome { principal, display_name, supervisor, roster, .. } => {
+            ServerFrame::Welcome { principal, display_name, supervisor, roster, username, .. } => {
                 if self.me.as_ref().is_some_and(|m| m.principal != principal) {
                     self.roster.clear();
                     self.conversations.clear();
                 }
-                let me = Me { principal, display_name, supervisor, roster };
+                let me = Me { principal, display_name, supervisor, roster, username };
                 self.me = Some(me.clone());
                 self.connection = Connection::Online;
                 out.push(Effect::Panels(WorkerToPanel::Me { me: Some(me) }));
@@ -430,6 +452,11 @@ impl Core {
             return Vec::new();
         }
         let Some(agent) = self.agent_for(None).cloned() else { return Vec::new() };
+        // A CCP logged in as someone else: the panel says so, and nothing is published under
+        // either name until one of the two sign-ins changes.
+        if !self.me.as_ref().is_some_and(|me| me.is_agent(&agent.username)) {
+            return Vec::new();
+        }
         let key = (agent.state.name.clone(), agent.since, agent.contact.clone());
         if self.published.as_ref() == Some(&key) {
             return Vec::new();
@@ -489,6 +516,14 @@ impl Core {
                         None => Vec::new(),
                     },
                     HookEvent::Call { call } => {
+                        // A call on a CCP logged in as someone else is not the signed-in
+                        // person's: it stays out of their history, as their presence does.
+                        let ccp = self.tabs.get(&tab).and_then(|t| t.agent.as_ref()).map(|a| a.username.as_str());
+                        if let (Some(me), Some(ccp)) = (&self.me, ccp)
+                            && !me.is_agent(ccp)
+                        {
+                            return Vec::new();
+                        }
                         let duplicate =
                             self.calls_pending.iter().any(|c| c.contact_id == call.contact_id && c.phase == call.phase);
                         if duplicate {

@@ -2,8 +2,12 @@
 //! notifications. It feeds events to [`Core`] and performs the [`Effect`]s it returns.
 //!
 //! Chrome may stop the worker at any time. Everything that must survive (the outbox, the chat
-//! cursors, the session) is in `chrome.storage`; ports and the socket are re-made when a tab or
-//! panel reconnects, which also wakes the worker.
+//! cursors, the session, a sign-out) is in `chrome.storage`; ports and the socket are re-made
+//! when a tab or panel reconnects, which also wakes the worker.
+//!
+//! Sign-in: silent at start-up and on renewal; a window only when the person asks. After they
+//! sign out, nothing signs them in again by itself (not a worker restart, not new settings), and
+//! their next sign-in makes the issuer authenticate again (`prompt=login`).
 
 use std::cell::RefCell;
 
@@ -18,7 +22,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::auth::Session;
+use crate::auth::{Prompt, Session};
 use crate::chrome::{self, Port};
 use crate::core::{Core, Effect, PanelId, TabId};
 use crate::js::{log, now};
@@ -29,10 +33,12 @@ const OUTBOX_KEY: &str = "outbox";
 const CURSORS_KEY: &str = "cursors";
 const CALLS_KEY: &str = "calls";
 const SESSION_KEY: &str = "session";
+/// Set (in `chrome.storage.local`) when the person signs out; cleared by their next sign-in.
+const SIGNED_OUT_KEY: &str = "signed_out";
 /// Pings keep the relay's idle timer and Chrome's worker lifetime both fed.
 const PING_MS: u32 = 20_000;
-/// Renew the ID token this long before it expires.
-const RENEW_BEFORE_MS: i64 = 5 * 60_000;
+/// A renewal that failed is tried again after this long, while the token lasts.
+const RENEW_RETRY_MS: i64 = 30_000;
 
 struct Socket {
     ws: WebSocket,
@@ -55,6 +61,8 @@ struct Runtime {
     next_frame: u64,
     signed_in_again: bool,
     sign_ins: u32,
+    /// The person signed out: only they sign in again, by asking.
+    signed_out: bool,
 }
 
 thread_local! {
@@ -200,7 +208,8 @@ pub async fn start() {
     let outbox: Vec<OutboxEntry> = from_js(read(chrome::local_get(&OUTBOX_KEY.into()), OUTBOX_KEY).await);
     let calls: Vec<protocol::CallEvent> = from_js(read(chrome::local_get(&CALLS_KEY.into()), CALLS_KEY).await);
     let session: Option<Session> = from_js(read(chrome::session_get(&SESSION_KEY.into()), SESSION_KEY).await);
-    let session = session.filter(|s| s.expires_at > now() + 60_000);
+    let signed_out = read(chrome::local_get(&SIGNED_OUT_KEY.into()), SIGNED_OUT_KEY).await.as_bool() == Some(true);
+    let session = session.filter(|s| !signed_out && s.expires_at > now() + 60_000);
     RUNTIME.with(|r| {
         *r.borrow_mut() = Some(Runtime {
             core: Core::new(outbox, Vec::new()).with_pending_calls(calls),
@@ -218,6 +227,7 @@ pub async fn start() {
             next_frame: 1 << 40,
             signed_in_again: false,
             sign_ins: 0,
+            signed_out,
         })
     });
     for (port, early) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
@@ -230,7 +240,7 @@ pub async fn start() {
     if has_session {
         connect().await;
     } else {
-        sign_in(true).await;
+        sign_in(Prompt::Silent).await;
     }
 }
 
@@ -322,7 +332,7 @@ fn on_tab_message(tab: TabId, message: JsValue) {
 
 fn on_panel_message(panel: PanelId, message: JsValue) {
     match decode::<PanelToWorker>(&message) {
-        Ok(PanelToWorker::SignIn) => spawn_local(sign_in(false)),
+        Ok(PanelToWorker::SignIn) => spawn_local(sign_in(Prompt::Interactive)),
         Ok(PanelToWorker::SignOut) => sign_out(),
         Ok(request) => with(|rt| rt.core.on_panel(panel, request, now())),
         Err(e) => log(&format!("refused a message from a panel: {e}")),
@@ -342,34 +352,50 @@ pub async fn reconfigure() {
         rt.close(1000);
         Vec::new()
     });
-    sign_in(true).await;
+    sign_in(Prompt::Silent).await;
 }
 
-fn sign_out() {
-    if let Ok(p) = chrome::session_remove(&SESSION_KEY.into()) {
+fn forget(promise: Result<Promise, JsValue>) {
+    if let Ok(p) = promise {
         spawn_local(async move {
             let _ = JsFuture::from(p).await;
         });
     }
+}
+
+/// The person signed out: the session is forgotten, the mark that they did is kept across
+/// worker restarts, and a sign-in in flight is ignored when it ends.
+fn sign_out() {
+    save(SIGNED_OUT_KEY, JsValue::TRUE, false);
+    forget(chrome::session_remove(&SESSION_KEY.into()));
     with(|rt| {
+        rt.signed_out = true;
+        rt.sign_ins += 1;
         rt.session = None;
         rt.close(1000);
-        rt.core.set_connection(Connection::SignedOut)
+        rt.core.sign_out()
     });
 }
 
-/// Signs in with the current settings. A newer attempt (new settings, a click) supersedes this
-/// one: whatever this one finds out later is ignored.
-async fn sign_in(silent: bool) {
+/// Signs in with the current settings. A newer attempt (new settings, a click, a sign-out)
+/// supersedes this one: whatever this one finds out later is ignored. After a sign-out only an
+/// interactive attempt runs, and it asks the issuer to authenticate again.
+async fn sign_in(prompt: Prompt) {
     let started = RUNTIME.with(|r| {
-        r.borrow_mut().as_mut().map(|rt| {
-            rt.sign_ins += 1;
-            (rt.config.clone(), rt.sign_ins)
-        })
+        let mut r = r.borrow_mut();
+        let rt = r.as_mut()?;
+        if rt.signed_out && !prompt.interactive() {
+            return None;
+        }
+        rt.sign_ins += 1;
+        let prompt = if rt.signed_out { Prompt::Login } else { prompt };
+        Some((rt.config.clone(), rt.sign_ins, prompt))
     });
-    let Some((config, attempt)) = started else { return };
+    let Some((config, attempt, prompt)) = started else {
+        return with(|rt| rt.core.set_connection(Connection::SignedOut));
+    };
     with(|rt| rt.core.set_connection(Connection::SigningIn));
-    let result = signin::sign_in(&config, silent).await;
+    let result = signin::sign_in(&config, prompt).await;
     log(&format!("sign-in attempt {attempt} with {}: {}", config.issuer, if result.is_ok() { "ok" } else { "failed" }));
     if RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.sign_ins)) != Some(attempt) {
         return;
@@ -377,7 +403,9 @@ async fn sign_in(silent: bool) {
     match result {
         Ok(session) => {
             save(SESSION_KEY, to_js(&session), true);
+            forget(chrome::local_remove(&SIGNED_OUT_KEY.into()));
             with(|rt| {
+                rt.signed_out = false;
                 rt.session = Some(session);
                 Vec::new()
             });
@@ -385,7 +413,7 @@ async fn sign_in(silent: bool) {
         }
         Err(reason) => {
             log(&format!("sign-in: {reason}"));
-            let connection = if silent { Connection::SignedOut } else { Connection::Failed { reason } };
+            let connection = if prompt.interactive() { Connection::Failed { reason } } else { Connection::SignedOut };
             with(|rt| rt.core.set_connection(connection));
         }
     }
@@ -420,6 +448,12 @@ fn principal_of(id_token: &str) -> String {
 }
 
 impl Runtime {
+    /// Renews the ID token in `wait_ms`.
+    fn renew_after(&mut self, wait_ms: i64) {
+        let wait = wait_ms.clamp(0, i64::from(i32::MAX)) as u32;
+        self.renew = Some(Timeout::new(wait, || spawn_local(renew())));
+    }
+
     fn send(&self, frame: &ClientFrame) {
         if let Some(socket) = &self.socket
             && socket.ws.ready_state() == WebSocket::OPEN
@@ -460,7 +494,12 @@ impl Runtime {
             with(|rt| {
                 if rt.generation == generation {
                     let client = Some(format!("ccp-sidecar-extension/{}", env!("CARGO_PKG_VERSION")));
-                    rt.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION, token: token.clone(), client });
+                    rt.send(&ClientFrame::Hello {
+                        protocol: PROTOCOL_VERSION,
+                        token: Some(token.clone()),
+                        ticket: None,
+                        client,
+                    });
                 }
                 Vec::new()
             })
@@ -494,8 +533,7 @@ impl Runtime {
         if let ServerFrame::Welcome { expires_at, .. } = &frame {
             self.attempt = 0;
             self.signed_in_again = false;
-            let wait = (expires_at - RENEW_BEFORE_MS - now()).clamp(10_000, i64::from(i32::MAX)) as u32;
-            self.renew = Some(Timeout::new(wait, || spawn_local(renew())));
+            self.renew_after(crate::auth::renew_in(now(), *expires_at));
         }
         self.core.on_frame(frame)
     }
@@ -509,7 +547,7 @@ impl Runtime {
         if close == Some(CloseCode::TokenExpired) || refused {
             self.signed_in_again = refused;
             self.session = None;
-            spawn_local(sign_in(true));
+            spawn_local(sign_in(Prompt::Silent));
             return self.core.set_connection(Connection::SigningIn);
         }
         if close.is_some_and(|c| !c.reconnect()) {
@@ -529,19 +567,38 @@ impl Runtime {
     }
 }
 
-/// Renews the ID token silently and hands it to the open connection.
+/// Renews the ID token silently, hands it to the open connection with `reauth`, and plans the
+/// next renewal. A sign-out or a new sign-in meanwhile makes the answer moot.
 async fn renew() {
-    let Some(config) = RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.config.clone())) else { return };
-    match signin::sign_in(&config, true).await {
-        Ok(session) => {
-            save(SESSION_KEY, to_js(&session), true);
-            with(|rt| {
+    let started = RUNTIME.with(|r| {
+        r.borrow()
+            .as_ref()
+            .filter(|rt| rt.session.is_some() && !rt.signed_out)
+            .map(|rt| (rt.config.clone(), rt.sign_ins))
+    });
+    let Some((config, attempt)) = started else { return };
+    let result = signin::sign_in(&config, Prompt::Silent).await;
+    with(|rt| {
+        let current = rt.sign_ins == attempt && !rt.signed_out;
+        let Some(expires_at) = rt.session.as_ref().filter(|_| current).map(|s| s.expires_at) else {
+            return Vec::new();
+        };
+        match result {
+            Ok(session) => {
+                save(SESSION_KEY, to_js(&session), true);
                 rt.next_frame += 1;
                 rt.send(&ClientFrame::Reauth { id: rt.next_frame, token: session.id_token.clone() });
+                rt.renew_after(crate::auth::renew_in(now(), session.expires_at));
                 rt.session = Some(session);
-                Vec::new()
-            });
+            }
+            Err(reason) => {
+                log(&format!("renewal: {reason}"));
+                // While the token lasts, try again; after that the relay's close signs in again.
+                if expires_at - now() > RENEW_RETRY_MS {
+                    rt.renew_after(RENEW_RETRY_MS);
+                }
+            }
         }
-        Err(reason) => log(&format!("renewal: {reason}")),
-    }
+        Vec::new()
+    });
 }

@@ -4,7 +4,7 @@ use protocol::config::Config;
 use serde::Deserialize;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::auth::{self, Attempt, Session};
+use crate::auth::{self, Attempt, Prompt, Session};
 use crate::chrome;
 use crate::js::{self, JsResultExt, scope};
 
@@ -51,8 +51,9 @@ async fn fetch_json<T: for<'de> Deserialize<'de>>(url: &str, form: Option<String
     serde_json::from_str(&answer.text).map_err(|e| format!("{url}: {e}"))
 }
 
-/// Signs in and returns the ID token. `silent` never shows a window (renewal, start-up).
-pub async fn sign_in(config: &Config, silent: bool) -> Result<Session, String> {
+/// Signs in and returns the ID token. [`Prompt::Silent`] never shows a window (renewal,
+/// start-up); [`Prompt::Login`] makes the issuer authenticate again.
+pub async fn sign_in(config: &Config, prompt: Prompt) -> Result<Session, String> {
     let discovery: Discovery =
         fetch_json(&format!("{}/.well-known/openid-configuration", config.issuer.trim_end_matches('/')), None).await?;
     let verifier = random(32)?;
@@ -62,9 +63,10 @@ pub async fn sign_in(config: &Config, silent: bool) -> Result<Session, String> {
         state: random(16)?,
         nonce: random(16)?,
         redirect_uri: chrome::redirect_url("oidc"),
+        issuer: config.issuer.clone(),
     };
-    let url = auth::authorize_url(&discovery.authorization_endpoint, config, &attempt, silent);
-    let details = chrome::object(&[("url", url.into()), ("interactive", (!silent).into())]);
+    let url = auth::authorize_url(&discovery.authorization_endpoint, config, &attempt, prompt);
+    let details = chrome::object(&[("url", url.into()), ("interactive", prompt.interactive().into())]);
     let redirect = JsFuture::from(chrome::launch_web_auth_flow(&details).js_err()?)
         .await
         .map_err(|e| format!("sign-in did not finish: {}", crate::js::describe(&e)))?

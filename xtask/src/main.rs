@@ -4,13 +4,19 @@
 //! - `demo [--listen ADDR] [--seconds N]`: builds and runs the relay on its embedded defaults
 //!   with simulated colleagues.
 //! - `dist`: builds the extension into `dist/extension/`.
+//! - `fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets of `fuzz/` (every one, 60 s
+//!   each, by default); `test` runs each for 10 s.
 //! - `bench extension`: Wasm sizes, panel start, peer status latency, long tasks.
 //! - `bench relay [ARGS]`: builds in release and runs the relay benchmark, then the crash run.
 //! - `bench sync [ARGS]`: the Connect directory sync against the local fake (10,000 users) and
 //!   caller-ID requests from 1,000 agents at once.
+//! - `bench security [--fuzz-seconds N] [ARGS]`: every fuzz target for N seconds (default 30),
+//!   then every attack of the security suite against the release relay, and honest agents'
+//!   chat latency while one principal floods it.
 
 mod demo;
 mod dist;
+mod fuzz;
 mod run;
 mod setup;
 
@@ -24,9 +30,12 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(),
         Some("demo") => demo::run(&args[1..]),
         Some("dist") => dist::build(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] | bench relay [ARGS]>");
+            eprintln!(
+                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] | dist | fuzz [--seconds N] [TARGET...] | bench relay|extension|sync|security [ARGS]>"
+            );
             bail!("unknown or missing verb")
         }
     }
@@ -46,6 +55,9 @@ fn test() -> anyhow::Result<()> {
     lint.extend(["--", "-D", "warnings"]);
     run::step("lints (wasm32)", "cargo", &lint)?;
     let mut total = run::cargo_test(&["--workspace", "--all-targets", "--all-features"], &[])?;
+    let fuzzed = fuzz::smoke()?;
+    total.passed += fuzzed.passed;
+    total.failed += fuzzed.failed;
     let runner = [
         ("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"),
         ("CHROMEDRIVER", setup::CHROMEDRIVER),
@@ -93,6 +105,29 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             run::step("crash run", "target/release/relay-bench", &[&relay, "--crash"])?;
             Ok(())
         }
+        Some("security") => {
+            let mut fuzz_seconds = 30;
+            let mut rest = Vec::new();
+            let mut args = args[1..].iter();
+            while let Some(arg) = args.next() {
+                if arg == "--fuzz-seconds" {
+                    let n = args.next().ok_or_else(|| anyhow::anyhow!("--fuzz-seconds needs a number"))?;
+                    fuzz_seconds = n.parse()?;
+                } else {
+                    rest.push(arg.clone());
+                }
+            }
+            let fuzzed = fuzz::run_all(fuzz_seconds)?;
+            run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
+            let mut bench_args = vec![
+                "--relay=target/release/ccp-sidecar-relay".to_owned(),
+                format!("--fuzz-execs={}", fuzzed.execs),
+                format!("--fuzz-crashes={}", fuzzed.crashes),
+            ];
+            bench_args.extend(rest);
+            let refs: Vec<&str> = bench_args.iter().map(String::as_str).collect();
+            run::step("security benchmark", "target/release/security-bench", &refs)
+        }
         Some("extension") => {
             setup::browser()?;
             dist::build()?;
@@ -110,7 +145,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask bench extension | bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N]"
+            "usage: cargo xtask bench extension | bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
         ),
     }
 }

@@ -20,6 +20,7 @@ fn client_cases() -> Vec<Value> {
     vec![
         json!({"type": "hello", "protocol": 1, "token": "eyJ..", "client": "ccp-sidecar/0.1"}),
         json!({"type": "hello", "protocol": 1, "token": "eyJ.."}),
+        json!({"type": "hello", "protocol": 1, "ticket": "Qm9vbQ"}),
         json!({"type": "reauth", "id": 1, "token": "eyJ.."}),
         json!({"type": "ping", "id": 2}),
         json!({"type": "subscribe", "id": 3}),
@@ -104,7 +105,8 @@ fn malformed_client_frames_are_refused_with_a_reason() {
         r#"{"type": "send_chat", "id": 1, "to": "b", "client_id": "c", "text": 5}"#,
         r#"{"type": "send_chat", "id": 1, "to": "b", "client_id": "c", "text": "x", "from": "mallory"}"#,
         r#"{"type": "set_presence", "id": 1, "state": {"name": "x", "kind": "sleeping"}, "since": 1}"#,
-        r#"{"type": "hello", "protocol": 1}"#,
+        r#"{"type": "hello", "protocol": 1, "token": 5}"#,
+        r#"{"type": "hello", "protocol": 1, "token": "t", "from": "mallory"}"#,
         "{\"type\": \"ping\", \"id\": 1",
         "\u{0}\u{1}\u{2}",
     ];

@@ -111,6 +111,24 @@ impl Issuer {
         self.cached(kid, false).ok_or(AuthError::UnknownKey)
     }
 
+    /// Fetches the key set again once it is older than the TTL, for the background refresh: a
+    /// key the issuer retired then stops being trusted within about one TTL, even when no new
+    /// token names an unknown key. An issuer never used yet is left alone.
+    pub async fn refresh_if_stale(&self, metrics: &Metrics) -> Result<(), AuthError> {
+        if !matches!(self.source, KeySource::Remote(_)) {
+            return Ok(());
+        }
+        let stale = |c: &Cache| c.fetched.is_some_and(|t| t.elapsed() >= self.ttl);
+        if !self.cache.read().is_ok_and(|c| stale(&c)) {
+            return Ok(());
+        }
+        let _guard = self.refresh.lock().await;
+        if !self.cache.read().is_ok_and(|c| stale(&c)) {
+            return Ok(());
+        }
+        self.fetch(metrics, false).await
+    }
+
     fn cached(&self, kid: Option<&str>, fresh_only: bool) -> Option<(DecodingKey, Algorithm)> {
         let cache = self.cache.read().ok()?;
         if fresh_only && cache.fetched.is_none_or(|t| t.elapsed() >= self.ttl) {

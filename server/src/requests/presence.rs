@@ -60,6 +60,14 @@ pub fn set(
     if username.as_ref().is_some_and(|u| u.is_empty() || u.chars().count() > MAX_NAME_CHARS) {
         return invalid("username must be 1 to 128 characters");
     }
+    if let Some(reported) = &username
+        && !protocol::same_agent(&session.principal, session.username.as_deref(), reported)
+    {
+        return Err(Refusal::new(
+            ErrorCode::IdentityMismatch,
+            format!("the CCP is logged in as {reported}, not as {}", session.principal),
+        ));
+    }
     let in_range = |t: Millis| t > 0 && t <= now + MAX_FUTURE_MS;
     if !in_range(since) || contact.as_ref().is_some_and(|c| !in_range(c.since)) {
         return invalid("since must be a time in milliseconds since the epoch, not in the future");

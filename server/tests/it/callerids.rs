@@ -103,6 +103,7 @@ async fn cors_answers_the_extension_only() {
     assert!(preflight.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
     let foreign = http.get(&url).header("origin", "https://evil.example").send().await.unwrap();
     assert!(foreign.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN, "a foreign page is refused, not only kept from reading");
 }
 
 #[tokio::test]

@@ -114,6 +114,7 @@ async fn history_pages_newest_first_within_the_limit() {
     let relay = Relay::start(&issuer, |c| {
         c.max_page = 20;
         c.frames_per_second = 1000;
+        c.principal_requests_per_second = 1000;
     })
     .await;
     let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;

@@ -46,15 +46,15 @@ async fn oversized_text_and_frames_are_refused_clearly() {
 }
 
 #[tokio::test]
-async fn a_flood_is_rate_limited_with_retryable_errors() {
+async fn a_flood_is_rate_limited_with_retryable_errors_then_closed() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |c| c.frames_per_second = 5).await;
     let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
-    for id in 1..=40 {
+    for id in 1..=20 {
         aiko.send(&ClientFrame::Ping { id }).await.unwrap();
     }
     let (mut pongs, mut limited) = (0, 0);
-    for _ in 1..=40 {
+    for _ in 1..=20 {
         match aiko.frame().await.unwrap() {
             ServerFrame::Pong { .. } => pongs += 1,
             ServerFrame::Error { id: Some(_), error } => {
@@ -66,9 +66,21 @@ async fn a_flood_is_rate_limited_with_retryable_errors() {
         }
     }
     assert!((10..=12).contains(&pongs), "a burst of twice the rate passes: {pongs}");
-    assert_eq!(pongs + limited, 40, "every frame is answered");
+    assert_eq!(pongs + limited, 20, "every frame is answered");
     tokio::time::sleep(Duration::from_millis(500)).await;
     still_alive(&mut aiko).await;
+
+    // A client that ignores a burst's worth of refusals in a row is closed: back off, reconnect.
+    for id in 100..=160 {
+        if aiko.send(&ClientFrame::Ping { id }).await.is_err() {
+            break;
+        }
+    }
+    let (code, _) = aiko.closed().await.unwrap();
+    assert_eq!(code, CloseCode::RateExceeded.code());
+    assert!(protocol::error::should_reconnect(code));
+    assert!(relay.metrics().await.contains("sidecar_rate_closes_total 1"));
+    relay.login(&issuer.token("aiko@example.com")).await;
 }
 
 #[tokio::test]
@@ -83,7 +95,8 @@ async fn malformed_frames_get_an_error_and_the_connection_stays() {
     }
     aiko.send_binary(vec![0, 1, 2]).await.unwrap();
     assert_eq!(error_code(&aiko.frame().await.unwrap()), ErrorCode::BadFrame);
-    let again = aiko.request(|id| ClientFrame::Hello { protocol: id as u32, token: String::new(), client: None }).await;
+    let again =
+        aiko.request(|id| ClientFrame::Hello { protocol: id as u32, token: None, ticket: None, client: None }).await;
     assert!(again.is_err() || error_code(&again.unwrap()) == ErrorCode::ProtocolViolation);
     still_alive(&mut aiko).await;
     assert!(relay.metrics().await.contains("sidecar_errors_total{code=\"bad_frame\"} 6"));
@@ -115,6 +128,7 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered_forever() {
     let relay = Relay::start(&issuer, |c| {
         c.send_queue = 8;
         c.frames_per_second = 100_000;
+        c.principal_requests_per_second = 100_000;
     })
     .await;
     let mut sleeper = relay.login(&issuer.token("sleeper@example.com")).await;

@@ -11,6 +11,7 @@ mod limits;
 mod network;
 mod operations;
 mod presence;
+mod security;
 mod store;
 mod support;
 #[cfg(feature = "connect")]

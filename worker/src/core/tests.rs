@@ -6,12 +6,18 @@ use protocol::{AgentState, CallEvent, CallPhase, ChatMessage, ClientFrame, Limit
 use super::{Api, ApiReply, Core, Effect};
 
 fn welcome(core: &mut Core, principal: &str) -> Vec<Effect> {
+    welcome_listed(core, principal, None)
+}
+
+/// A welcome for a principal the relay's directory lists under Connect username `username`.
+fn welcome_listed(core: &mut Core, principal: &str, username: Option<&str>) -> Vec<Effect> {
     core.on_frame(ServerFrame::Welcome {
         protocol: 1,
         principal: principal.into(),
         display_name: principal.into(),
         supervisor: false,
         roster: "*".into(),
+        username: username.map(Into::into),
         expires_at: i64::MAX,
         limits: Limits { max_frame_bytes: 1, max_text_bytes: 1, frames_per_second: 1, max_page: 1, heartbeat_ms: 1 },
     })
@@ -76,12 +82,42 @@ fn a_message_typed_offline_waits_in_the_outbox_and_a_duplicate_client_id_is_igno
 fn presence_is_published_once_per_change_and_again_after_a_reconnect() {
     let mut core = Core::new(Vec::new(), Vec::new());
     assert!(relayed(&core.on_tab(3, agent("Available"))).is_empty());
-    let effects = welcome(&mut core, "a@x");
+    let effects = welcome(&mut core, "sato@example.com");
     assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })));
     assert!(relayed(&core.on_tab(3, agent("Available"))).is_empty(), "no change, nothing sent");
     core.set_connection(Connection::Offline { retry_at: 0, reason: String::new() });
-    let effects = welcome(&mut core, "a@x");
+    let effects = welcome(&mut core, "sato@example.com");
     assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })));
+}
+
+#[test]
+fn presence_of_a_ccp_logged_in_as_someone_else_is_not_published() {
+    let publishes = |effects: &[Effect]| relayed(effects).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. }));
+    let mut core = Core::new(Vec::new(), Vec::new());
+    core.on_tab(3, agent("Available"));
+    assert!(!publishes(&welcome(&mut core, "tanaka@example.com")), "the CCP is sato's");
+    assert!(!publishes(&core.on_tab(3, agent("Busy"))));
+    // The directory lists sato@example.com as Connect user "asato": "sato" is someone else.
+    assert!(!publishes(&welcome_listed(&mut core, "sato@example.com", Some("asato"))));
+    assert!(publishes(&welcome_listed(&mut core, "sato@example.com", Some("SATO"))));
+}
+
+#[test]
+fn calls_on_a_ccp_logged_in_as_someone_else_stay_out_of_the_history() {
+    let call = CallEvent {
+        contact_id: "c-9".into(),
+        number: "+81312345678".into(),
+        queue_arn: None,
+        phase: CallPhase::Dialling,
+        at: 1,
+    };
+    let hook = TabToWorker::Hook { event: HookEvent::Call { call } };
+    let mut core = Core::new(Vec::new(), Vec::new());
+    core.on_tab(3, agent("Available"));
+    welcome(&mut core, "tanaka@example.com");
+    assert!(core.on_tab(3, hook.clone()).is_empty(), "sato's CCP: neither kept nor reported");
+    welcome(&mut core, "sato@example.com");
+    assert!(relayed(&core.on_tab(3, hook)).iter().any(|f| matches!(f, ClientFrame::ReportCall { .. })));
 }
 
 #[test]
@@ -204,4 +240,33 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
         relayed(&connected)[0],
         ClientFrame::ReportCall { call: CallEvent { phase: CallPhase::Connected, .. }, .. }
     ));
+}
+
+#[test]
+fn signing_out_forgets_the_person_and_what_they_left_unsent() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    core.panel_opened(1, None);
+    core.on_tab(3, agent("Available"));
+    welcome(&mut core, "sato@example.com");
+    core.set_connection(Connection::Offline { retry_at: 0, reason: String::new() });
+    let send = PanelToWorker::SendChat { to: "b@x".into(), text: "typed offline".into(), client_id: "c1".into() };
+    core.on_panel(1, send, 10);
+    assert_eq!(core.outbox().len(), 1);
+
+    let effects = core.sign_out();
+    assert_eq!(core.connection(), &Connection::SignedOut);
+    assert!(core.outbox().is_empty());
+    assert!(effects.contains(&Effect::SaveOutbox(Vec::new())), "the stored outbox is emptied too");
+    assert!(effects.contains(&Effect::SaveCalls(Vec::new())));
+    let snapshot = effects.iter().find_map(|e| match e {
+        Effect::Panel(1, WorkerToPanel::Snapshot { snapshot }) => Some(snapshot),
+        _ => None,
+    });
+    let snapshot = snapshot.expect("the panel is told");
+    assert!(snapshot.me.is_none() && snapshot.roster.is_empty() && snapshot.outbox.is_empty());
+    assert_eq!(snapshot.ccp.as_ref().map(|a| a.username.as_str()), Some("sato"), "the CCP is still there");
+
+    // The next person's welcome sends nothing the previous one typed.
+    let effects = welcome(&mut core, "tanaka@example.com");
+    assert!(!relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SendChat { .. })));
 }
