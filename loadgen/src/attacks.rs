@@ -159,6 +159,8 @@ pub async fn run_all(t: &Target) -> Vec<Outcome> {
     // The principal's allowance refills before the flood that spreads over connections.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     out.push(judge("message flood spread over several connections", spread_flood(t).await));
+    // Last: it spends the principal's allowance of new connections.
+    out.push(judge("reconnecting in a loop", reconnect_storm(t).await));
     out
 }
 
@@ -529,6 +531,24 @@ async fn flood(t: &Target) -> anyhow::Result<String> {
         bail!("{frames} frames at once were all served");
     }
     Ok(format!("{limited} of {frames} rate_limited"))
+}
+
+/// Connect, hello, close, again: beyond the principal's allowance of new connections a hello is
+/// refused with `rate_limited` and close 4004.
+async fn reconnect_storm(t: &Target) -> anyhow::Result<String> {
+    for n in 1..=200 {
+        let mut client = Client::connect(&t.ws, Some(&t.origin)).await?;
+        match client.hello(&t.token(MALLORY)).await? {
+            ServerFrame::Welcome { .. } => client.close().await,
+            refusal => {
+                let refused =
+                    refused_and_closed(&mut client, &refusal, ErrorCode::RateLimited, CloseCode::RateExceeded.code())
+                        .await?;
+                return Ok(format!("connection {n}: {refused}"));
+            }
+        }
+    }
+    bail!("200 connections in a row were all welcomed")
 }
 
 /// Each connection stays within its own burst; together they exceed the principal's.

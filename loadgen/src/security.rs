@@ -22,6 +22,7 @@ use crate::attacks::{self, Outcome, StoreSnapshot, Target};
 use crate::process::RelayProcess;
 
 pub const AUDIENCE: &str = "ccp-sidecar-bench";
+static CLIENT_IDS: AtomicU64 = AtomicU64::new(0);
 pub const ORIGIN: &str = "chrome-extension://goibjmhfiabeppgigcbjfjgoghionflh";
 
 /// An OIDC issuer served from this process on loopback (discovery and JWKS at `/oidc`).
@@ -45,6 +46,11 @@ pub struct SecurityReport {
     pub flood_p99_ms: f64,
     /// Frames the flooder got written to the relay during the flood.
     pub flood_frames: u64,
+    /// CPU the relay used per second (1.0 = one core) without and with the flood.
+    pub baseline_relay_cores: f64,
+    pub flood_relay_cores: f64,
+    /// The relay's own counters after the run (connections, frames, closes).
+    pub relay_counters: Vec<String>,
     /// Honest messages sent and received during each phase.
     pub honest_sent: u64,
     pub honest_received: u64,
@@ -65,7 +71,17 @@ pub async fn run(binary: &Path, flood_seconds: u64, honest_agents: usize) -> any
     let relay = RelayProcess::start(
         binary,
         &data,
-        &["--oidc-issuer", &issuer_url, "--oidc-audience", AUDIENCE, "--allowed-origins", ORIGIN],
+        &[
+            "--oidc-issuer",
+            &issuer_url,
+            "--oidc-audience",
+            AUDIENCE,
+            "--allowed-origins",
+            ORIGIN,
+            // The attacks connect as one principal many times in a few seconds.
+            "--principal-connects-per-second",
+            "5",
+        ],
         None,
     )
     .await?;
@@ -99,24 +115,54 @@ pub async fn run(binary: &Path, flood_seconds: u64, honest_agents: usize) -> any
     }
 
     let seconds = Duration::from_secs(flood_seconds);
+    let cpu = relay.cpu_s()?;
+    let started = Instant::now();
     let (p50, p99, sent, received) = honest(&target, honest_agents, seconds).await?;
+    report.baseline_relay_cores = (relay.cpu_s()? - cpu) / started.elapsed().as_secs_f64();
     (report.baseline_p50_ms, report.baseline_p99_ms) = (p50, p99);
     let stop = Arc::new(AtomicBool::new(false));
     let written = Arc::new(AtomicU64::new(0));
-    let flooders: Vec<_> = (0..target.max_connections)
-        .map(|n| tokio::spawn(flooder(target_clone(&target), n, stop.clone(), written.clone())))
-        .collect();
+    // The flooder runs on a thread of its own, as another machine would: in the honest agents'
+    // runtime its tasks would delay theirs, and the figure would measure this process.
+    let flood = {
+        let (target, stop, written) = (target_clone(&target), stop.clone(), written.clone());
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                let tasks: Vec<_> = (0..target.max_connections)
+                    .map(|n| tokio::spawn(flooder(target_clone(&target), n, stop.clone(), written.clone())))
+                    .collect();
+                for task in tasks {
+                    let _ = task.await;
+                }
+            });
+            Ok(())
+        })
+    };
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu = relay.cpu_s()?;
+    let started = Instant::now();
     let (p50, p99, flood_sent, flood_received) = honest(&target, honest_agents, seconds).await?;
+    report.flood_relay_cores = (relay.cpu_s()? - cpu) / started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    for f in flooders {
-        let _ = f.await;
-    }
+    flood.join().map_err(|_| anyhow::anyhow!("the flooder panicked"))??;
     (report.flood_p50_ms, report.flood_p99_ms) = (p50, p99);
     report.flood_frames = written.load(Ordering::Relaxed);
     report.honest_sent = sent + flood_sent;
     report.honest_received = received + flood_received;
     report.relay_alive &= reqwest::get(format!("{}/healthz", relay.base)).await.is_ok_and(|r| r.status().is_success());
+    let metrics = reqwest::get(format!("{}/metrics", relay.base)).await?.text().await?;
+    for name in [
+        "sidecar_connections_total",
+        "sidecar_frames_in_total",
+        "sidecar_rate_closes_total",
+        "sidecar_slow_consumers_total",
+        "sidecar_oversized_frames_total",
+    ] {
+        if let Some(line) = metrics.lines().find(|l| l.starts_with(&format!("{name} "))) {
+            report.relay_counters.push(line.to_owned());
+        }
+    }
     relay.terminate()?;
     Ok(report)
 }
@@ -173,21 +219,30 @@ async fn honest_agent(
     let drain = deadline + Duration::from_secs(2);
     let mut latencies = Vec::new();
     let mut sent = 0u64;
+    let mut acked = 0u64;
     loop {
         tokio::select! {
             _ = tick.tick(), if tokio::time::Instant::now() < deadline => {
                 sent += 1;
                 let micros = epoch.elapsed().as_micros();
-                let frame = ClientFrame::SendChat { id: sent, to: peer.clone(), client_id: format!("h-{micros}"), text: format!("t={micros}") };
+                // Unique across both phases: a repeated client id is answered as a duplicate
+                // and, rightly, not delivered again.
+                let client_id = format!("h-{}", CLIENT_IDS.fetch_add(1, Ordering::Relaxed));
+                let frame = ClientFrame::SendChat { id: sent, to: peer.clone(), client_id, text: format!("t={micros}") };
                 ws.send(Message::text(serde_json::to_string(&frame)?)).await.context("honest send")?;
             }
             () = tokio::time::sleep_until(drain) => break,
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    if let Ok(ServerFrame::Chat { message }) = protocol::decode_server(&text)
-                        && let Some(micros) = message.text.strip_prefix("t=").and_then(|m| m.parse::<u128>().ok())
-                    {
-                        latencies.push((epoch.elapsed().as_micros() - micros) as u64);
+                    match protocol::decode_server(&text) {
+                        Ok(ServerFrame::Chat { message }) => {
+                            if let Some(micros) = message.text.strip_prefix("t=").and_then(|m| m.parse::<u128>().ok()) {
+                                latencies.push((epoch.elapsed().as_micros() - micros) as u64);
+                            }
+                        }
+                        Ok(ServerFrame::Error { error, .. }) => eprintln!("security-bench: an honest agent was refused: {error:?}"),
+                        Ok(ServerFrame::ChatAck { .. }) => acked += 1,
+                        _ => {}
                     }
                 }
                 Some(Ok(_)) => {}
@@ -196,6 +251,9 @@ async fn honest_agent(
         }
     }
     let _ = ws.close(None).await;
+    if acked != sent {
+        eprintln!("security-bench: an honest agent sent {sent} and had {acked} acknowledged");
+    }
     Ok((latencies, sent))
 }
 

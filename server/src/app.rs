@@ -43,6 +43,8 @@ pub struct App {
     pub limits: Limits,
     /// Requests per principal, over every connection and REST call.
     pub quota: Quota,
+    /// New connections per principal.
+    pub connects: Quota,
     pub tickets: Tickets,
     pub dev: Option<Arc<DevIssuer>>,
     shutdown: watch::Sender<bool>,
@@ -196,6 +198,7 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
     };
     let hub = Hub::new(config.max_connections_per_principal as usize);
     let quota = Quota::new(config.principal_requests_per_second, config.principal_requests_per_second * 2);
+    let connects = Quota::new(config.principal_connects_per_second, config.principal_connects_per_second * 10);
     let tickets = Tickets::new(config.ws_ticket_ttl_ms);
     Ok(Arc::new(App {
         config,
@@ -209,6 +212,7 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
         metrics,
         limits,
         quota,
+        connects,
         tickets,
         dev,
         shutdown: watch::Sender::new(false),

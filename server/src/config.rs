@@ -171,6 +171,11 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_PRINCIPAL_REQUESTS_PER_SECOND", default_value_t = 40)]
     pub principal_requests_per_second: u32,
 
+    /// Sustained new WebSocket connections per second per principal (bursts of ten times this);
+    /// beyond it a `hello` is refused with close 4004 (reconnect after a backoff).
+    #[arg(long, env = "SIDECAR_PRINCIPAL_CONNECTS_PER_SECOND", default_value_t = 2)]
+    pub principal_connects_per_second: u32,
+
     /// How long a WebSocket ticket from `POST /api/v1/ws-ticket` stays valid, in ms (it is
     /// single-use in any case).
     #[arg(long, env = "SIDECAR_WS_TICKET_TTL_MS", default_value_t = 30_000)]
@@ -289,6 +294,7 @@ impl Config {
             ("--send-queue", self.send_queue),
             ("--max-connections-per-principal", self.max_connections_per_principal),
             ("--principal-requests-per-second", self.principal_requests_per_second),
+            ("--principal-connects-per-second", self.principal_connects_per_second),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));

@@ -103,6 +103,18 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
         Box::pin(refuse(&app, &outbox, &mut inbound, body, CloseCode::Restarting)).await;
         return;
     }
+    if !app.connects.try_take(&identity.principal) {
+        // A principal reconnecting in a loop (a flood, or a client without backoff) costs every
+        // connection's set-up; beyond the allowance it is told to back off.
+        app.metrics.rate_closes.fetch_add(1, Relaxed);
+        let message = format!(
+            "more than {} new connections per second for you; reconnect after a backoff",
+            app.config.principal_connects_per_second
+        );
+        let body = ErrorBody::new(ErrorCode::RateLimited, message);
+        Box::pin(refuse(&app, &outbox, &mut inbound, body, CloseCode::RateExceeded)).await;
+        return;
+    }
     app.metrics.connections.fetch_add(1, Relaxed);
     app.metrics.connections_total.fetch_add(1, Relaxed);
     let principal: Arc<str> = Arc::from(identity.principal.as_str());
@@ -296,7 +308,8 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
                         if let Some(code) = refusal.close {
                             break Some(Close::Code(code));
                         }
-                        limited_in_a_row = if limited { limited_in_a_row + 1 } else { 0 };
+                        // Only a frame that was executed ends a run of refusals.
+                        limited_in_a_row += u32::from(limited);
                         if limited_in_a_row > app.config.frames_per_second * 2 {
                             app.metrics.rate_closes.fetch_add(1, Relaxed);
                             break Some(Close::Code(CloseCode::RateExceeded));
@@ -334,35 +347,42 @@ async fn handle(
     text: &str,
 ) -> Result<Outcome, (Option<u64>, Refusal)> {
     let app = session.app.clone();
-    if text.len() > app.config.max_frame_bytes as usize {
-        app.metrics.oversized_frames.fetch_add(1, Relaxed);
-        let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
-        return Err((None, Refusal::new(ErrorCode::TooLarge, message)));
-    }
-    let frame =
-        protocol::decode_client(text).map_err(|e| (lenient_id(text), Refusal::new(ErrorCode::BadFrame, e.0)))?;
-    let id = frame.id();
+    let oversized = text.len() > app.config.max_frame_bytes as usize;
+    // Every frame counts against the rates, malformed and oversized ones too: refusing costs the
+    // relay as well, and a flood of bad frames must not be free.
+    let id = || if oversized { None } else { lenient_id(text) };
     if !bucket.try_take() {
         let message = format!("more than {} frames per second; slow down", app.config.frames_per_second);
-        return Err((id, Refusal::new(ErrorCode::RateLimited, message)));
+        return Err((id(), Refusal::new(ErrorCode::RateLimited, message)));
     }
     if !app.quota.try_take(&session.principal) {
         let message = format!(
             "more than {} requests per second from your connections together; slow down",
             app.config.principal_requests_per_second
         );
-        return Err((id, Refusal::new(ErrorCode::RateLimited, message)));
+        return Err((id(), Refusal::new(ErrorCode::RateLimited, message)));
     }
+    if oversized {
+        app.metrics.oversized_frames.fetch_add(1, Relaxed);
+        let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
+        return Err((None, Refusal::new(ErrorCode::TooLarge, message)));
+    }
+    let frame = protocol::decode_client(text).map_err(|e| (id(), Refusal::new(ErrorCode::BadFrame, e.0)))?;
+    let id = frame.id();
     let started = Instant::now();
     let outcome = requests::dispatch(session, frame).await.map_err(|r| (id, r));
     app.metrics.request_seconds.observe(started.elapsed());
     outcome
 }
 
-/// The `id` of a frame that did not decode, when it has a readable one, so the client can match
-/// the error to its request.
+/// The `id` of a frame that did not decode or was not executed, when it has a readable one, so
+/// the client can match the error to its request. Reads only that field.
 fn lenient_id(text: &str) -> Option<u64> {
-    serde_json::from_str::<serde_json::Value>(text).ok()?.get("id")?.as_u64()
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<u64>,
+    }
+    serde_json::from_str::<Id>(text).ok()?.id
 }
 
 fn reply_error(app: &App, outbox: &Outbox, id: Option<u64>, body: ErrorBody) {

@@ -84,6 +84,10 @@ pub enum ApiReply {
     },
 }
 
+/// Chat messages sent and not yet answered, at most: a long outbox (typed offline) goes out at
+/// the pace of the relay's answers, well inside its rate limit, instead of all at once.
+const SEND_WINDOW: usize = 8;
+
 /// Who asked for a relay reply, so the reply reaches them.
 #[derive(Debug, Clone)]
 enum Waiting {
@@ -233,12 +237,12 @@ impl Core {
                 self.connection = Connection::Online;
                 out.push(Effect::Panels(WorkerToPanel::Me { me: Some(me) }));
                 out.push(Effect::Panels(WorkerToPanel::Connection { connection: Connection::Online }));
+                // A new connection: nothing asked on an earlier one will be answered.
+                self.waiting.clear();
                 let id = self.id();
                 out.push(Effect::Relay(ClientFrame::Subscribe { id, roster: None }));
                 out.extend(self.sync());
-                for entry in self.outbox.clone() {
-                    out.extend(self.send(entry));
-                }
+                out.extend(self.pump());
                 for call in self.calls_pending.clone() {
                     out.extend(self.report(call));
                 }
@@ -271,6 +275,7 @@ impl Core {
                     out.push(Effect::SaveOutbox(self.outbox.clone()));
                     out.push(Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }));
                 }
+                out.extend(self.pump());
             }
             ServerFrame::Chat { message } => {
                 out.extend(self.on_message(message));
@@ -386,13 +391,36 @@ impl Core {
         }
     }
 
-    fn send(&mut self, entry: OutboxEntry) -> Vec<Effect> {
+    /// Sends outbox messages not yet in flight, up to [`SEND_WINDOW`] unanswered. A message the
+    /// relay refused for now (rate, storage) goes again with the next answer or [`Core::tick`].
+    fn pump(&mut self) -> Vec<Effect> {
         if self.connection != Connection::Online {
             return Vec::new();
         }
-        let id = self.id();
-        self.waiting.insert(id, Waiting::Send(entry.client_id.clone()));
-        vec![Effect::Relay(ClientFrame::SendChat { id, to: entry.to, client_id: entry.client_id, text: entry.text })]
+        let in_flight: Vec<&str> = self
+            .waiting
+            .values()
+            .filter_map(|w| match w {
+                Waiting::Send(client_id) => Some(client_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let room = SEND_WINDOW.saturating_sub(in_flight.len());
+        let next: Vec<OutboxEntry> =
+            self.outbox.iter().filter(|e| !in_flight.contains(&e.client_id.as_str())).take(room).cloned().collect();
+        let mut out = Vec::with_capacity(next.len());
+        for entry in next {
+            let id = self.id();
+            self.waiting.insert(id, Waiting::Send(entry.client_id.clone()));
+            let OutboxEntry { to, client_id, text, .. } = entry;
+            out.push(Effect::Relay(ClientFrame::SendChat { id, to, client_id, text }));
+        }
+        out
+    }
+
+    /// A periodic nudge (the runtime's ping timer): messages refused for now go again.
+    pub fn tick(&mut self) -> Vec<Effect> {
+        self.pump()
     }
 
     /// What follows one or a batch of stored messages, once: conversations, cursors, unread.
@@ -558,13 +586,12 @@ impl Core {
                 if self.outbox.iter().any(|e| e.client_id == client_id) || to.is_empty() || text.trim().is_empty() {
                     return Vec::new();
                 }
-                let entry = OutboxEntry { to, text, client_id, queued_at: now };
-                self.outbox.push(entry.clone());
+                self.outbox.push(OutboxEntry { to, text, client_id, queued_at: now });
                 let mut out = vec![
                     Effect::SaveOutbox(self.outbox.clone()),
                     Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }),
                 ];
-                out.extend(self.send(entry));
+                out.extend(self.pump());
                 out
             }
             PanelToWorker::History { peer, before } => {

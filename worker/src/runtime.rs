@@ -466,7 +466,7 @@ impl Runtime {
     fn ping(&mut self) -> Vec<Effect> {
         self.next_frame += 1;
         self.send(&ClientFrame::Ping { id: self.next_frame });
-        Vec::new()
+        self.core.tick()
     }
 
     fn close(&mut self, code: u16) {

@@ -33,7 +33,8 @@ async fn main() -> anyhow::Result<()> {
     eprint!("{}", loadgen::security::describe(&report));
     eprintln!(
         "security-bench: store unchanged={} relay alive={}; honest delivery without flood p50={:.2} p99={:.2} ms, \
-         with flood p50={:.2} p99={:.2} ms ({:.1}x); flooder frames written={}; honest sent={} received={}",
+         with flood p50={:.2} p99={:.2} ms ({:.1}x); relay cores {:.2} without, {:.2} with the flood; \
+         flooder frames written={}; honest sent={} received={}",
         report.store_unchanged,
         report.relay_alive,
         report.baseline_p50_ms,
@@ -41,10 +42,13 @@ async fn main() -> anyhow::Result<()> {
         report.flood_p50_ms,
         report.flood_p99_ms,
         report.flood_p99_ms / report.baseline_p99_ms.max(0.001),
+        report.baseline_relay_cores,
+        report.flood_relay_cores,
         report.flood_frames,
         report.honest_sent,
         report.honest_received,
     );
+    eprintln!("security-bench: relay counters: {}", report.relay_counters.join(", "));
     println!(
         "security-bench attacks={} refused={} fuzz_execs={} fuzz_crashes={} flood_p99_ms={:.2}",
         report.outcomes.len(),
@@ -56,5 +60,6 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(report.refused() == report.outcomes.len(), "an attack was not refused");
     anyhow::ensure!(report.store_unchanged, "stored data changed during the attacks");
     anyhow::ensure!(report.relay_alive, "the relay did not survive");
+    anyhow::ensure!(report.honest_received == report.honest_sent, "an honest message was not delivered");
     Ok(())
 }

@@ -15,6 +15,8 @@ async fn every_attack_is_refused_and_changes_nothing_stored() {
     let relay = Relay::start(&issuer, |c| {
         c.allowed_origins = vec![ORIGIN.into()];
         c.presence_grace_ms = 200;
+        // The attacks connect as one principal many times in a few seconds.
+        c.principal_connects_per_second = 5;
     })
     .await;
     let target = Target {

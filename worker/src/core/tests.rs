@@ -68,6 +68,46 @@ fn outbox_from_storage_is_resent_on_welcome_and_cleared_by_the_ack() {
 }
 
 #[test]
+fn a_long_outbox_goes_out_at_the_pace_of_the_acks_and_refused_messages_go_again() {
+    let entries: Vec<OutboxEntry> = (0..30)
+        .map(|n| OutboxEntry { to: "b@x".into(), text: format!("m{n}"), client_id: format!("c{n}"), queued_at: 1 })
+        .collect();
+    let mut core = Core::new(entries, Vec::new());
+    let sends = |effects: &[Effect]| -> Vec<(u64, String)> {
+        relayed(effects)
+            .into_iter()
+            .filter_map(|f| match f {
+                ClientFrame::SendChat { id, client_id, .. } => Some((*id, client_id.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let first = sends(&welcome(&mut core, "a@x"));
+    assert_eq!(first.len(), 8, "a window, not the whole outbox at once");
+    let ack = |id: u64, client_id: &str| ServerFrame::ChatAck {
+        id,
+        client_id: client_id.into(),
+        peer: "b@x".into(),
+        seq: id,
+        sent_at: 5,
+        duplicate: false,
+    };
+    let next = sends(&core.on_frame(ack(first[0].0, &first[0].1)));
+    assert_eq!(next.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(), ["c8"], "one answer, one more");
+    // Refused for now: not resent at once, but with the next tick, and only that one.
+    let refused = ServerFrame::Error {
+        id: Some(first[1].0),
+        error: protocol::ErrorBody::new(protocol::ErrorCode::RateLimited, "slow down"),
+    };
+    assert!(sends(&core.on_frame(refused)).is_empty());
+    assert_eq!(sends(&core.tick()).iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(), ["c1"]);
+    assert_eq!(core.outbox().len(), 29, "nothing lost");
+    // A reconnect forgets what was in flight and sends a window again.
+    core.set_connection(Connection::Offline { retry_at: 0, reason: String::new() });
+    assert_eq!(sends(&welcome(&mut core, "a@x")).len(), 8);
+}
+
+#[test]
 fn a_message_typed_offline_waits_in_the_outbox_and_a_duplicate_client_id_is_ignored() {
     let mut core = Core::new(Vec::new(), Vec::new());
     let send = PanelToWorker::SendChat { to: "b@x".into(), text: "hi".into(), client_id: "c1".into() };
