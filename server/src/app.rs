@@ -90,6 +90,7 @@ pub async fn run(
 
     let sweeper = tokio::spawn(sweep(app.clone()));
     let keys = tokio::spawn(refresh_keys(app.clone()));
+    let expiry = (app.config.retention_days > 0).then(|| tokio::spawn(expire(app.clone())));
     let sync: Option<tokio::task::JoinHandle<()>> = match app.config.connect_instance_id.clone() {
         None => None,
         #[cfg(feature = "connect")]
@@ -119,6 +120,9 @@ pub async fn run(
     }
     sweeper.abort();
     keys.abort();
+    if let Some(expiry) = expiry {
+        expiry.abort();
+    }
     if let Some(sync) = sync {
         sync.abort();
     }
@@ -405,5 +409,38 @@ async fn refresh_keys(app: Arc<App>) {
     loop {
         tick.tick().await;
         app.verifier.refresh_keys(&app.metrics).await;
+    }
+}
+
+/// Deletes chat messages and calls older than `--retention-days`, at start and every hour, in
+/// small batches so that the writer is never held long.
+async fn expire(app: Arc<App>) {
+    const BATCH: u32 = 2000;
+    let keep_ms = i64::from(app.config.retention_days) * 86_400_000;
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let before = clock::now_ms() - keep_ms;
+        let (mut messages, mut calls) = (0, 0);
+        loop {
+            match app.store.expire(before, BATCH).await {
+                Ok((m, c)) => {
+                    (messages, calls) = (messages + m, calls + c);
+                    if m < u64::from(BATCH) && c < u64::from(BATCH) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not delete expired messages; trying again in an hour");
+                    break;
+                }
+            }
+        }
+        app.metrics.expired_messages.fetch_add(messages, Ordering::Relaxed);
+        app.metrics.expired_calls.fetch_add(calls, Ordering::Relaxed);
+        if messages + calls > 0 {
+            tracing::info!(messages, calls, "deleted what is past the retention period");
+        }
     }
 }

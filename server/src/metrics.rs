@@ -83,6 +83,9 @@ pub struct Metrics {
     pub network_refusals: AtomicU64,
     pub oversized_frames: AtomicU64,
     pub jwks_fetches: AtomicU64,
+    /// Chat messages and calls deleted past `--retention-days`.
+    pub expired_messages: AtomicU64,
+    pub expired_calls: AtomicU64,
     /// When the directory was last read from Connect, in ms since the epoch (0: never).
     pub directory_synced_at_ms: AtomicI64,
     pub directory_sync_failures: AtomicU64,
@@ -186,6 +189,18 @@ impl Metrics {
         );
         counter(&mut out, "sidecar_oversized_frames_total", "Frames over the size limit.", &self.oversized_frames);
         counter(&mut out, "sidecar_jwks_fetches_total", "JWKS documents fetched.", &self.jwks_fetches);
+        counter(
+            &mut out,
+            "sidecar_expired_messages_total",
+            "Chat messages deleted past the retention period.",
+            &self.expired_messages,
+        );
+        counter(
+            &mut out,
+            "sidecar_expired_calls_total",
+            "Calls deleted past the retention period.",
+            &self.expired_calls,
+        );
         let synced = self.directory_synced_at_ms.load(Relaxed);
         if synced > 0 {
             gauge(

@@ -109,6 +109,12 @@ pub trait Store: Send + Sync + 'static {
     /// `principal`'s calls started before `before` (exclusive), newest first, at most `limit`.
     async fn calls(&self, principal: &str, before: Option<Millis>, limit: u32) -> Result<Vec<CallRecord>, StoreError>;
 
+    /// Deletes up to `limit` chat messages sent, and up to `limit` calls started, before `before`
+    /// (the retention period). Conversations keep their sequence numbers, so nothing is ever
+    /// numbered twice. Returns how many messages and calls went; call again while either is
+    /// `limit`.
+    async fn expire(&self, before: Millis, limit: u32) -> Result<(u64, u64), StoreError>;
+
     /// Whether the store answers; for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -22,6 +22,8 @@ pub async fn run(store: Arc<dyn Store>) {
     routing_profiles_are_replaced_whole(&*store).await;
     calls_belong_to_their_agent_and_page_newest_first(&*store).await;
     concurrent_appends_get_distinct_contiguous_numbers(store.clone()).await;
+    // Last: it deletes what is older than its cutoff, which only its own records are.
+    expiry_deletes_old_messages_and_calls_and_numbers_go_on(&*store).await;
     store.ping().await.expect("ping");
 }
 
@@ -220,4 +222,35 @@ async fn calls_belong_to_their_agent_and_page_newest_first(s: &dyn Store) {
     assert_eq!(rest[0].outcome, CallOutcome::Answered, "the other agent's report changed nothing");
     assert_eq!(s.calls("calls-b", None, 10).await.unwrap().len(), 1);
     assert!(s.calls("calls-nobody", None, 10).await.unwrap().is_empty());
+}
+
+async fn expiry_deletes_old_messages_and_calls_and_numbers_go_on(s: &dyn Store) {
+    let at = |sent_at, client_id: &str| NewMessage { sent_at, ..msg("exp-a", "exp-b", client_id, client_id) };
+    for (i, sent_at) in [10, 20, 30, 1_700_000_000_000].into_iter().enumerate() {
+        s.append_message(at(sent_at, &format!("e{i}"))).await.unwrap();
+    }
+    let call = |contact: &str, at| CallEvent {
+        contact_id: contact.into(),
+        number: "+81312345678".into(),
+        queue_arn: None,
+        phase: CallPhase::Dialling,
+        at,
+    };
+    s.record_call("exp-a", &call("old", 15), None).await.unwrap();
+    s.record_call("exp-a", &call("new", 1_700_000_000_000), None).await.unwrap();
+
+    assert_eq!(s.expire(50, 2).await.unwrap(), (2, 1), "a batch is at most `limit` of each");
+    assert_eq!(s.expire(50, 2).await.unwrap(), (1, 0));
+    assert_eq!(s.expire(50, 2).await.unwrap(), (0, 0), "nothing older is left");
+    let left = s.messages_after("exp-a", "exp-b", 0, 10).await.unwrap();
+    assert_eq!(left.iter().map(|m| m.seq).collect::<Vec<_>>(), [4], "only the recent message");
+    let calls = s.calls("exp-a", None, 10).await.unwrap();
+    assert_eq!(calls.iter().map(|c| c.contact_id.as_str()).collect::<Vec<_>>(), ["new"]);
+    let next = s.append_message(at(1_700_000_000_001, "e4")).await.unwrap();
+    assert_eq!(next.message.seq, 5, "sequence numbers are never reused");
+    let summary = s.conversations("exp-b").await.unwrap();
+    assert_eq!((summary[0].last_seq, summary[0].unread), (5, 2), "{summary:?}");
+    assert!(s.history("exp-a", "exp-b", Some(4), 10).await.unwrap().is_empty(), "expired history is gone");
+    // Another conversation's old-looking messages (the suite's fixed time) are untouched.
+    assert!(!s.messages_after("seq-a", "seq-b", 0, 10).await.unwrap().is_empty());
 }

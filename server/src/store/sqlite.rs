@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS calls (
     connected_at INTEGER, record TEXT NOT NULL,
     PRIMARY KEY (principal, contact_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS calls_recent ON calls (principal, started_at);
+CREATE INDEX IF NOT EXISTS messages_sent_at ON messages (sent_at);
+CREATE INDEX IF NOT EXISTS calls_started_at ON calls (started_at);
 PRAGMA user_version = 2;
 ";
 
@@ -61,6 +63,7 @@ enum Write {
     Directory(Vec<DirectoryUser>, Reply<()>),
     RoutingProfiles(Vec<RoutingProfile>, Option<Millis>, Reply<()>),
     Call { principal: String, event: Box<CallEvent>, caller_id: Option<String>, reply: Reply<CallRecord> },
+    Expire { before: Millis, limit: u32, reply: Reply<(u64, u64)> },
 }
 
 /// The SQLite store. Cloning shares the same writer and readers.
@@ -203,6 +206,7 @@ enum Done {
     Presence(Result<bool, StoreError>, Reply<bool>),
     Directory(Result<(), StoreError>, Reply<()>),
     Call(Result<CallRecord, StoreError>, Reply<CallRecord>),
+    Expire(Result<(u64, u64), StoreError>, Reply<(u64, u64)>),
 }
 
 impl Done {
@@ -216,6 +220,7 @@ impl Done {
             Write::Presence(_, r) => Self::Presence(pending(), r),
             Write::Directory(_, r) | Write::RoutingProfiles(_, _, r) => Self::Directory(pending(), r),
             Write::Call { reply, .. } => Self::Call(pending(), reply),
+            Write::Expire { reply, .. } => Self::Expire(pending(), reply),
         }
     }
 
@@ -227,6 +232,7 @@ impl Done {
             Self::Presence(r, _) => *r = Err(err()),
             Self::Directory(r, _) => *r = Err(err()),
             Self::Call(r, _) => *r = Err(err()),
+            Self::Expire(r, _) => *r = Err(err()),
         }
     }
 
@@ -238,6 +244,7 @@ impl Done {
             Self::Presence(r, tx) => drop(tx.send(r)),
             Self::Directory(r, tx) => drop(tx.send(r)),
             Self::Call(r, tx) => drop(tx.send(r)),
+            Self::Expire(r, tx) => drop(tx.send(r)),
         }
     }
 }
@@ -256,7 +263,26 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: Write) -> Done {
         Write::Call { principal, event, caller_id, reply } => {
             Done::Call(record_call(tx, &principal, &event, caller_id), reply)
         }
+        Write::Expire { before, limit, reply } => Done::Expire(expire(tx, before, limit).map_err(unavailable), reply),
     }
+}
+
+/// Deletes the oldest messages and calls before `before`, at most `limit` of each, so that one
+/// batch never holds the writer long.
+fn expire(tx: &Connection, before: Millis, limit: u32) -> rusqlite::Result<(u64, u64)> {
+    let messages = tx
+        .prepare_cached(
+            "DELETE FROM messages WHERE (a, b, seq) IN
+             (SELECT a, b, seq FROM messages WHERE sent_at < ?1 ORDER BY sent_at LIMIT ?2)",
+        )?
+        .execute(params![before, limit])?;
+    let calls = tx
+        .prepare_cached(
+            "DELETE FROM calls WHERE (principal, contact_id) IN
+             (SELECT principal, contact_id FROM calls WHERE started_at < ?1 ORDER BY started_at LIMIT ?2)",
+        )?
+        .execute(params![before, limit])?;
+    Ok((messages as u64, calls as u64))
 }
 
 fn append(tx: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
@@ -572,6 +598,10 @@ impl Store for SqliteStore {
     ) -> Result<CallRecord, StoreError> {
         let (principal, event) = (principal.to_owned(), Box::new(event.clone()));
         self.write(|reply| Write::Call { principal, event, caller_id, reply }).await
+    }
+
+    async fn expire(&self, before: Millis, limit: u32) -> Result<(u64, u64), StoreError> {
+        self.write(|reply| Write::Expire { before, limit, reply }).await
     }
 
     async fn calls(&self, principal: &str, before: Option<Millis>, limit: u32) -> Result<Vec<CallRecord>, StoreError> {

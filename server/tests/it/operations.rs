@@ -71,6 +71,45 @@ async fn messages_and_presence_survive_a_restart() {
     assert_eq!((back.state.name.as_str(), back.since, back.online), ("休憩", since, true));
 }
 
+#[tokio::test]
+async fn messages_past_the_retention_period_are_deleted() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |_| {}).await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    for i in 1..=3 {
+        chat(&mut aiko, "ben@example.com", &format!("m{i}"), &format!("m{i}")).await;
+    }
+    drop(aiko);
+    // Two days later, with a retention of one day: the job runs at start.
+    let store = server::store::SqliteStore::open(&relay.data).unwrap();
+    let old = server::store::NewMessage {
+        from: "ben@example.com".into(),
+        to: "aiko@example.com".into(),
+        client_id: "old".into(),
+        text: "from the day before yesterday".into(),
+        sent_at: now_ms() - 2 * 86_400_000,
+    };
+    server::store::Store::append_message(&store, old).await.unwrap();
+    drop(store);
+    let relay = relay.restart(&issuer, |c| c.retention_days = 1).await;
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = relay.metrics().await;
+        if metrics.contains("sidecar_expired_messages_total 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(metrics.contains("sidecar_expired_messages_total 1"), "{metrics}");
+    let mut ben = relay.login(&issuer.token("ben@example.com")).await;
+    let page = ben
+        .request(|id| ClientFrame::History { id, peer: "aiko@example.com".into(), before: None, limit: None })
+        .await
+        .unwrap();
+    let ServerFrame::History { messages, .. } = page else { panic!("{page:?}") };
+    assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [3, 2, 1], "the recent ones stay");
+}
+
 fn relay_binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_ccp-sidecar-relay"))
 }
