@@ -257,8 +257,9 @@ async fn honest_agent(
     Ok((latencies, sent))
 }
 
-/// One of the flooder's connections: as many frames as the socket takes (pings, malformed and
-/// oversized frames, chat to a sink), reconnecting whenever the relay closes it, until `stop`.
+/// One of the flooder's connections: as many frames as the socket takes (pings, malformed,
+/// oversized and binary frames, WebSocket pings, chat to a sink), reconnecting whenever the
+/// relay closes it, until `stop`.
 async fn flooder(t: Target, n: usize, stop: Arc<AtomicBool>, written: Arc<AtomicU64>) {
     let big = format!("{{\"type\":\"ping\",\"id\":1,\"pad\":\"{}\"}}", "x".repeat(t.max_frame_bytes));
     let frames = [
@@ -281,7 +282,12 @@ async fn flooder(t: Target, n: usize, stop: Arc<AtomicBool>, written: Arc<Atomic
         let mut i = 0usize;
         while !stop.load(Ordering::Relaxed) {
             i += 1;
-            if sink.send(Message::text(frames[i % frames.len()].clone())).await.is_err() {
+            let message = match i % (frames.len() + 2) {
+                n if n < frames.len() => Message::text(frames[n].clone()),
+                n if n == frames.len() => Message::binary(vec![0u8; 64]),
+                _ => Message::Ping(vec![1u8; 16].into()),
+            };
+            if sink.send(message).await.is_err() {
                 break;
             }
             written.fetch_add(1, Ordering::Relaxed);

@@ -71,7 +71,8 @@ pub struct Metrics {
     pub presence_stale: AtomicU64,
     pub presence_pushes: AtomicU64,
     pub slow_consumers: AtomicU64,
-    /// Connections closed for sending on while rate-limited.
+    /// Connections closed for going on through refusals, or refused at `hello` for opening too
+    /// many (both close 4004).
     pub rate_closes: AtomicU64,
     pub auth_failures: AtomicU64,
     /// Of those, WebSocket tickets that were unknown, used or expired.
@@ -158,7 +159,7 @@ impl Metrics {
         counter(
             &mut out,
             "sidecar_rate_closes_total",
-            "Connections closed for sending on while rate-limited.",
+            "Connections closed for going on through refusals, or refused for opening too many (4004).",
             &self.rate_closes,
         );
         counter(&mut out, "sidecar_auth_failures_total", "Tokens refused.", &self.auth_failures);

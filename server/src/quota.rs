@@ -44,8 +44,9 @@ impl Quota {
         }
     }
 
-    pub fn rate(&self) -> u32 {
-        self.rate
+    /// What a refused request is told.
+    pub fn refusal(&self) -> String {
+        format!("more than {} requests per second from your connections together; slow down", self.rate)
     }
 }
 
@@ -65,7 +66,11 @@ mod tests {
         for n in 0..PRUNE_AT {
             quota.try_take_at(&format!("p{n}"), later);
         }
-        assert!(quota.buckets.lock().unwrap().len() <= PRUNE_AT, "full buckets were dropped");
+        let buckets = quota.buckets.lock().unwrap();
+        assert!(buckets.len() <= PRUNE_AT, "full buckets were dropped");
+        assert!(!buckets.contains_key("a") && !buckets.contains_key("b"), "refilled: forgotten");
+        assert!(buckets.contains_key("p0"), "in use: kept");
+        drop(buckets);
         assert_eq!((0..50).filter(|_| quota.try_take_at("a", later)).count(), 20, "a refilled");
     }
 }

@@ -80,11 +80,7 @@ async fn identify(app: &App, headers: &HeaderMap) -> Result<Identity, ApiError> 
         .ok_or_else(|| refuse(ErrorCode::Unauthenticated, "send the ID token as Authorization: Bearer"))?;
     let me = app.verifier.verify(token.trim(), &app.metrics).await.map_err(|e| refuse(e.code(), &e.to_string()))?;
     if !app.quota.try_take(&me.principal) {
-        let message = format!(
-            "more than {} requests per second from your connections together; slow down",
-            app.config.principal_requests_per_second
-        );
-        return Err(refuse(ErrorCode::RateLimited, &message));
+        return Err(refuse(ErrorCode::RateLimited, &app.quota.refusal()));
     }
     Ok(me)
 }
@@ -155,6 +151,7 @@ async fn cors(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
         // A page of another origin holding a stolen token: refused outright, not only hidden
         // from it by the browser's CORS check.
         app.metrics.origin_refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        app.metrics.error(ErrorCode::Forbidden);
         return ApiError::new(ErrorCode::Forbidden, "origin not allowed").into_response();
     }
     let mut response = if request.method() == Method::OPTIONS {

@@ -225,9 +225,10 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
     session.outbox.push(encode(&welcome), &app.metrics);
     let idle = Duration::from_millis(app.config.idle_timeout_ms);
     let mut bucket = TokenBucket::new(app.config.frames_per_second, app.config.frames_per_second * 2);
-    // Refusals in a row for the rate: a client that ignores a burst's worth is closed, so a
-    // flood costs the relay one refusal per frame only until then.
-    let mut limited_in_a_row = 0u32;
+    // A budget of refusals, refilled at the frame rate: a client refused more than a burst's
+    // worth faster than that is closed (4004), so refusing a flood costs the relay no more than
+    // serving the rate would, however the flood is paced or mixed.
+    let mut refusals = TokenBucket::new(app.config.frames_per_second, app.config.frames_per_second * 2);
     let mut last_heard = Instant::now();
     let mut shutdown = app.shutdown_signal();
     // The close signals and the timer live across iterations, so a connection does not
@@ -266,58 +267,60 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
                 }
             }
             message = inbound.next() => {
-                let text = match message {
+                let (id, refusal) = match message {
                     Err(ReadEnd::Gone) => break None,
                     Err(ReadEnd::Ws(e)) => {
                         count_ws_error(&app, e);
                         break Some(Close::Ws(e));
                     }
                     Ok(Incoming::Close(_)) => break Some(Close::Answer),
-                    Ok(Incoming::Ping(payload)) => {
-                        last_heard = Instant::now();
-                        outbox.push(ws::frame(ws::OP_PONG, &payload), &app.metrics);
-                        continue;
-                    }
                     Ok(Incoming::Pong) => {
                         last_heard = Instant::now();
                         continue;
                     }
+                    // WebSocket pings and binary frames count against the rates like any frame.
+                    Ok(Incoming::Ping(payload)) => {
+                        last_heard = Instant::now();
+                        match charge(&session, &mut bucket) {
+                            Ok(()) => {
+                                outbox.push(ws::frame(ws::OP_PONG, &payload), &app.metrics);
+                                continue;
+                            }
+                            Err(refusal) => (None, refusal),
+                        }
+                    }
                     Ok(Incoming::Binary) => {
                         last_heard = Instant::now();
-                        let body = ErrorBody::new(ErrorCode::BadFrame, "binary frames are not accepted; send JSON text");
-                        reply_error(&app, &outbox, None, body);
-                        continue;
+                        let binary = || Refusal::new(ErrorCode::BadFrame, "binary frames are not accepted; send JSON text");
+                        (None, charge(&session, &mut bucket).map_or_else(|refusal| refusal, |()| binary()))
                     }
-                    Ok(Incoming::Text(text)) => text,
+                    Ok(Incoming::Text(text)) => {
+                        last_heard = Instant::now();
+                        app.metrics.frames_in.fetch_add(1, Relaxed);
+                        // Boxed so that a connection waiting for frames does not carry a request's state.
+                        match Box::pin(handle(&mut session, &mut bucket, &text)).await {
+                            Ok(Outcome::Sent) => continue,
+                            Ok(Outcome::Reply(reply)) => {
+                                outbox.push(encode(&reply), &app.metrics);
+                                continue;
+                            }
+                            Ok(Outcome::ReplyThenDeliver(reply, message)) => {
+                                outbox.push(encode(&reply), &app.metrics);
+                                requests::chat::deliver(&session, &message);
+                                continue;
+                            }
+                            Err(refused) => refused,
+                        }
+                    }
                 };
-                last_heard = Instant::now();
-                app.metrics.frames_in.fetch_add(1, Relaxed);
-                // Boxed so that a connection waiting for frames does not carry a request's state.
-                match Box::pin(handle(&mut session, &mut bucket, &text)).await {
-                    Ok(Outcome::Sent) => {}
-                    Ok(Outcome::Reply(reply)) => {
-                        outbox.push(encode(&reply), &app.metrics);
-                    }
-                    Ok(Outcome::ReplyThenDeliver(reply, message)) => {
-                        outbox.push(encode(&reply), &app.metrics);
-                        requests::chat::deliver(&session, &message);
-                    }
-                    Err((id, refusal)) => {
-                        let limited = refusal.body.code == ErrorCode::RateLimited;
-                        reply_error(&app, &outbox, id, refusal.body);
-                        if let Some(code) = refusal.close {
-                            break Some(Close::Code(code));
-                        }
-                        // Only a frame that was executed ends a run of refusals.
-                        limited_in_a_row += u32::from(limited);
-                        if limited_in_a_row > app.config.frames_per_second * 2 {
-                            app.metrics.rate_closes.fetch_add(1, Relaxed);
-                            break Some(Close::Code(CloseCode::RateExceeded));
-                        }
-                        continue;
-                    }
+                reply_error(&app, &outbox, id, refusal.body);
+                if let Some(code) = refusal.close {
+                    break Some(Close::Code(code));
                 }
-                limited_in_a_row = 0;
+                if !refusals.try_take() {
+                    app.metrics.rate_closes.fetch_add(1, Relaxed);
+                    break Some(Close::Code(CloseCode::RateExceeded));
+                }
             }
         }
     };
@@ -351,17 +354,7 @@ async fn handle(
     // Every frame counts against the rates, malformed and oversized ones too: refusing costs the
     // relay as well, and a flood of bad frames must not be free.
     let id = || if oversized { None } else { lenient_id(text) };
-    if !bucket.try_take() {
-        let message = format!("more than {} frames per second; slow down", app.config.frames_per_second);
-        return Err((id(), Refusal::new(ErrorCode::RateLimited, message)));
-    }
-    if !app.quota.try_take(&session.principal) {
-        let message = format!(
-            "more than {} requests per second from your connections together; slow down",
-            app.config.principal_requests_per_second
-        );
-        return Err((id(), Refusal::new(ErrorCode::RateLimited, message)));
-    }
+    charge(session, bucket).map_err(|refusal| (id(), refusal))?;
     if oversized {
         app.metrics.oversized_frames.fetch_add(1, Relaxed);
         let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
@@ -373,6 +366,19 @@ async fn handle(
     let outcome = requests::dispatch(session, frame).await.map_err(|r| (id, r));
     app.metrics.request_seconds.observe(started.elapsed());
     outcome
+}
+
+/// Takes one frame from the connection's rate and the principal's quota.
+fn charge(session: &Session, bucket: &mut TokenBucket) -> Result<(), Refusal> {
+    let app = &session.app;
+    if !bucket.try_take() {
+        let message = format!("more than {} frames per second; slow down", app.config.frames_per_second);
+        return Err(Refusal::new(ErrorCode::RateLimited, message));
+    }
+    if !app.quota.try_take(&session.principal) {
+        return Err(Refusal::new(ErrorCode::RateLimited, app.quota.refusal()));
+    }
+    Ok(())
 }
 
 /// The `id` of a frame that did not decode or was not executed, when it has a readable one, so

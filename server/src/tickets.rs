@@ -40,7 +40,7 @@ impl Tickets {
         let mut bytes = [0u8; 32];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
         let ticket = URL_SAFE_NO_PAD.encode(bytes);
-        let expires_at = (now + self.ttl_ms).min(identity.expires_at);
+        let expires_at = now.saturating_add(self.ttl_ms).min(identity.expires_at);
         let Ok(mut tickets) = self.by_hash.lock() else { return (ticket, 0) };
         tickets.retain(|_, t| t.expires_at > now);
         let mut mine: Vec<([u8; 32], Millis)> = tickets

@@ -35,7 +35,7 @@ pub enum Effect {
     },
     SaveOutbox(Vec<OutboxEntry>),
     /// Call reports the relay has not confirmed, kept across worker restarts.
-    SaveCalls(Vec<CallEvent>),
+    SaveCalls(Vec<PendingCall>),
     /// The chat cursors of `principal`, kept per principal in storage.
     SaveCursors {
         principal: String,
@@ -84,6 +84,15 @@ pub enum ApiReply {
     },
 }
 
+/// A call step the relay has not confirmed yet, with the Connect user of the CCP it was made on
+/// (checked against whoever is signed in when it is reported). Kept in `chrome.storage`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingCall {
+    pub call: CallEvent,
+    #[serde(default)]
+    pub ccp: Option<String>,
+}
+
 /// Chat messages sent and not yet answered, at most: a long outbox (typed offline) goes out at
 /// the pace of the relay's answers, well inside its rate limit, instead of all at once.
 const SEND_WINDOW: usize = 8;
@@ -127,7 +136,7 @@ pub struct Core {
     panels: VecMap<PanelId, Option<TabId>>,
     published: Option<(String, Millis, Option<protocol::ContactSummary>)>,
     /// Call reports the relay has not confirmed yet; sent again after a reconnect.
-    calls_pending: Vec<CallEvent>,
+    calls_pending: Vec<PendingCall>,
     caller_ids: Option<CallerIds>,
     calls: Option<CallPage>,
 }
@@ -139,7 +148,7 @@ impl Core {
     }
 
     /// Call reports storage kept from before the worker stopped.
-    pub fn with_pending_calls(mut self, calls: Vec<CallEvent>) -> Self {
+    pub fn with_pending_calls(mut self, calls: Vec<PendingCall>) -> Self {
         self.calls_pending = calls;
         self
     }
@@ -243,8 +252,18 @@ impl Core {
                 out.push(Effect::Relay(ClientFrame::Subscribe { id, roster: None }));
                 out.extend(self.sync());
                 out.extend(self.pump());
-                for call in self.calls_pending.clone() {
-                    out.extend(self.report(call));
+                // A call made on a CCP logged in as someone else (while nobody was signed in, say)
+                // is not this person's: it is dropped, not reported under their name.
+                let me = self.me.clone();
+                let (mine, others): (Vec<PendingCall>, Vec<PendingCall>) = std::mem::take(&mut self.calls_pending)
+                    .into_iter()
+                    .partition(|p| p.ccp.as_deref().is_none_or(|ccp| me.as_ref().is_some_and(|me| me.is_agent(ccp))));
+                self.calls_pending = mine;
+                if !others.is_empty() {
+                    out.push(Effect::SaveCalls(self.calls_pending.clone()));
+                }
+                for pending in self.calls_pending.clone() {
+                    out.extend(self.report(pending.call));
                 }
                 out.extend(self.publish());
                 out.push(Effect::Api(Api::CallerIds));
@@ -363,7 +382,7 @@ impl Core {
 
     /// A call report the relay has stored (or refused for good): no longer pending.
     fn settle_call(&mut self, contact: &str, phase: protocol::CallPhase) -> Effect {
-        self.calls_pending.retain(|c| !(c.contact_id == contact && c.phase == phase));
+        self.calls_pending.retain(|p| !(p.call.contact_id == contact && p.call.phase == phase));
         Effect::SaveCalls(self.calls_pending.clone())
     }
 
@@ -392,7 +411,9 @@ impl Core {
     }
 
     /// Sends outbox messages not yet in flight, up to [`SEND_WINDOW`] unanswered. A message the
-    /// relay refused for now (rate, storage) goes again with the next answer or [`Core::tick`].
+    /// relay refused for now (rate, storage) goes again with the next answer or [`Core::tick`];
+    /// it may then be stored after a later message to the same peer (each keeps the sequence
+    /// number it gets). The window is far inside the relay's rate, so that takes a refusal.
     fn pump(&mut self) -> Vec<Effect> {
         if self.connection != Connection::Online {
             return Vec::new();
@@ -552,12 +573,15 @@ impl Core {
                         {
                             return Vec::new();
                         }
-                        let duplicate =
-                            self.calls_pending.iter().any(|c| c.contact_id == call.contact_id && c.phase == call.phase);
+                        let duplicate = self
+                            .calls_pending
+                            .iter()
+                            .any(|p| p.call.contact_id == call.contact_id && p.call.phase == call.phase);
                         if duplicate {
                             return Vec::new();
                         }
-                        self.calls_pending.push(call.clone());
+                        let ccp = ccp.map(str::to_owned);
+                        self.calls_pending.push(PendingCall { call: call.clone(), ccp });
                         let mut out = vec![Effect::SaveCalls(self.calls_pending.clone())];
                         out.extend(self.report(call));
                         out

@@ -31,7 +31,7 @@ use crate::signin;
 
 const OUTBOX_KEY: &str = "outbox";
 const CURSORS_KEY: &str = "cursors";
-const CALLS_KEY: &str = "calls";
+const CALLS_KEY: &str = "pending_calls";
 const SESSION_KEY: &str = "session";
 /// Set (in `chrome.storage.local`) when the person signs out; cleared by their next sign-in.
 const SIGNED_OUT_KEY: &str = "signed_out";
@@ -206,7 +206,7 @@ async fn load_config() -> Config {
 pub async fn start() {
     let config = load_config().await;
     let outbox: Vec<OutboxEntry> = from_js(read(chrome::local_get(&OUTBOX_KEY.into()), OUTBOX_KEY).await);
-    let calls: Vec<protocol::CallEvent> = from_js(read(chrome::local_get(&CALLS_KEY.into()), CALLS_KEY).await);
+    let calls: Vec<crate::core::PendingCall> = from_js(read(chrome::local_get(&CALLS_KEY.into()), CALLS_KEY).await);
     let session: Option<Session> = from_js(read(chrome::session_get(&SESSION_KEY.into()), SESSION_KEY).await);
     let signed_out = read(chrome::local_get(&SIGNED_OUT_KEY.into()), SIGNED_OUT_KEY).await.as_bool() == Some(true);
     let session = session.filter(|s| !signed_out && s.expires_at > now() + 60_000);

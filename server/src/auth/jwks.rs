@@ -111,14 +111,14 @@ impl Issuer {
         self.cached(kid, false).ok_or(AuthError::UnknownKey)
     }
 
-    /// Fetches the key set again once it is older than the TTL, for the background refresh: a
-    /// key the issuer retired then stops being trusted within about one TTL, even when no new
-    /// token names an unknown key. An issuer never used yet is left alone.
+    /// Fetches the key set again once it is older than half the TTL, for the background refresh
+    /// (which runs every half TTL): a key the issuer retired then stops being trusted within one
+    /// TTL, even when no new token names an unknown key. An issuer never used yet is left alone.
     pub async fn refresh_if_stale(&self, metrics: &Metrics) -> Result<(), AuthError> {
         if !matches!(self.source, KeySource::Remote(_)) {
             return Ok(());
         }
-        let stale = |c: &Cache| c.fetched.is_some_and(|t| t.elapsed() >= self.ttl);
+        let stale = |c: &Cache| c.fetched.is_some_and(|t| t.elapsed() >= self.ttl / 2);
         if !self.cache.read().is_ok_and(|c| stale(&c)) {
             return Ok(());
         }

@@ -101,6 +101,31 @@ async fn the_relay_follows_key_rotation_at_the_issuer() {
 }
 
 #[tokio::test]
+async fn a_key_retired_at_the_issuer_stops_working_without_a_new_key_id_to_trigger_a_fetch() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |c| c.jwks_ttl_s = 2).await;
+    let token = issuer.token("aiko@example.com");
+    relay.login(&token).await;
+    // The issuer retires the key; no token names the new one. The background refresh alone
+    // must notice, within one TTL, and the remembered token must be verified again.
+    issuer.dev.rotate(true);
+    let started = std::time::Instant::now();
+    loop {
+        let mut client = Client::connect(&relay.url, None).await.unwrap();
+        match client.hello(&token).await.unwrap() {
+            ServerFrame::Welcome { .. } => {
+                assert!(started.elapsed() < Duration::from_secs(4), "the retired key is still trusted");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            refusal => {
+                assert_eq!(error_code(&refusal), ErrorCode::Unauthenticated);
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn made_up_key_ids_do_not_make_the_relay_hammer_the_issuer() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |_| {}).await;

@@ -79,7 +79,7 @@ async fn a_flood_is_rate_limited_with_retryable_errors_then_closed() {
     let (code, _) = aiko.closed().await.unwrap();
     assert_eq!(code, CloseCode::RateExceeded.code());
     assert!(protocol::error::should_reconnect(code));
-    assert!(relay.metrics().await.contains("sidecar_rate_closes_total 1"));
+    assert!(relay.metrics().await.lines().any(|l| l == "sidecar_rate_closes_total 1"));
     relay.login(&issuer.token("aiko@example.com")).await;
 }
 

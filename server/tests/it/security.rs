@@ -63,6 +63,7 @@ async fn every_attack_is_refused_and_changes_nothing_stored() {
     assert!(count("sidecar_origin_refusals_total ") >= 2, "{metrics}");
     assert!(count("sidecar_oversized_frames_total ") >= 1, "{metrics}");
     assert!(count("sidecar_connections_replaced_total ") >= 1, "{metrics}");
+    assert!(count("sidecar_rate_closes_total ") >= 2, "the flood and the reconnect storm: {metrics}");
     for code in [
         ErrorCode::Unauthenticated,
         ErrorCode::TokenExpired,

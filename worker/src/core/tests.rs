@@ -3,7 +3,7 @@ use protocol::panel::{Connection, OutboxEntry, PanelToWorker, WorkerToPanel};
 use protocol::tab::{TabToWorker, WorkerToTab};
 use protocol::{AgentState, CallEvent, CallPhase, ChatMessage, ClientFrame, Limits, ServerFrame, StateKind};
 
-use super::{Api, ApiReply, Core, Effect};
+use super::{Api, ApiReply, Core, Effect, PendingCall};
 
 fn welcome(core: &mut Core, principal: &str) -> Vec<Effect> {
     welcome_listed(core, principal, None)
@@ -249,7 +249,7 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
     // Offline: kept (in storage too), nothing sent.
     let kept = core.on_tab(3, hook(CallPhase::Dialling));
     assert!(relayed(&kept).is_empty());
-    assert_eq!(kept, vec![Effect::SaveCalls(vec![call(CallPhase::Dialling)])]);
+    assert_eq!(kept, vec![Effect::SaveCalls(vec![PendingCall { call: call(CallPhase::Dialling), ccp: None }])]);
     assert!(relayed(&core.on_tab(3, hook(CallPhase::Dialling))).is_empty(), "a repeat is not kept twice");
     let effects = welcome(&mut core, "sato@example.com");
     let reports: Vec<_> =
@@ -268,7 +268,8 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
     let effects = welcome(&mut core, "sato@example.com");
     assert!(!relayed(&effects).iter().any(|f| matches!(f, ClientFrame::ReportCall { .. })), "confirmed: not resent");
     // A report kept by a worker that Chrome stopped is sent by the next one.
-    let mut next = Core::new(Vec::new(), Vec::new()).with_pending_calls(vec![call(CallPhase::Ended)]);
+    let pending = PendingCall { call: call(CallPhase::Ended), ccp: Some("sato".into()) };
+    let mut next = Core::new(Vec::new(), Vec::new()).with_pending_calls(vec![pending]);
     let resent = welcome(&mut next, "sato@example.com");
     assert!(
         relayed(&resent)
@@ -280,6 +281,24 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
         relayed(&connected)[0],
         ClientFrame::ReportCall { call: CallEvent { phase: CallPhase::Connected, .. }, .. }
     ));
+}
+
+#[test]
+fn calls_made_while_nobody_was_signed_in_are_not_reported_under_the_next_person() {
+    let call = CallEvent {
+        contact_id: "c-7".into(),
+        number: "+81312345678".into(),
+        queue_arn: None,
+        phase: CallPhase::Dialling,
+        at: 1,
+    };
+    let mut core = Core::new(Vec::new(), Vec::new());
+    core.on_tab(3, agent("Available"));
+    let kept = core.on_tab(3, TabToWorker::Hook { event: HookEvent::Call { call } });
+    assert!(matches!(&kept[..], [Effect::SaveCalls(p)] if p[0].ccp.as_deref() == Some("sato")), "{kept:?}");
+    let effects = welcome(&mut core, "tanaka@example.com");
+    assert!(!relayed(&effects).iter().any(|f| matches!(f, ClientFrame::ReportCall { .. })), "sato's call");
+    assert!(effects.contains(&Effect::SaveCalls(Vec::new())), "and forgotten");
 }
 
 #[test]
