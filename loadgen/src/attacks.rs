@@ -23,6 +23,8 @@ use serde_json::{Value, json};
 use server::auth::DevIssuer;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use server::clock::now_ms;
+
 use crate::{Client, Event};
 
 /// The two people whose data the attacker goes after, and the attacker.
@@ -33,6 +35,7 @@ const SECRET: &str = "the quarterly numbers are 42";
 
 /// A relay under attack and the issuer it trusts (whose key the suite can sign with, as the
 /// real provider would for a legitimate user).
+#[derive(Clone)]
 pub struct Target {
     /// `ws://host:port/ws`
     pub ws: String,
@@ -59,7 +62,7 @@ pub struct Outcome {
 
 impl Target {
     pub fn claims(&self, email: &str) -> Value {
-        let now = now_s();
+        let now = now_ms() / 1000;
         json!({"iss": self.issuer_url, "aud": self.audience, "sub": email, "email": email,
                "name": email.split('@').next().unwrap_or(email), "groups": [],
                "iat": now, "nbf": now, "exp": now + 3600})
@@ -86,14 +89,6 @@ impl Target {
     fn http(&self) -> reqwest::Client {
         reqwest::Client::new()
     }
-}
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-fn now_ms() -> i64 {
-    now_s() * 1000
 }
 
 /// Gives the victims something worth stealing: a conversation between aiko and ben, read
@@ -173,7 +168,7 @@ fn judge(name: &'static str, result: anyhow::Result<String>) -> Outcome {
 
 /// Tokens that must never open a connection, with the error and close codes they must get.
 fn bad_tokens(t: &Target) -> Vec<(&'static str, String, ErrorCode, u16)> {
-    let now = now_s();
+    let now = now_ms() / 1000;
     let good = t.token(MALLORY);
     let payload = good.split('.').nth(1).unwrap_or_default().to_owned();
     let mut claims: Value =

@@ -125,12 +125,12 @@ pub async fn run(binary: &Path, flood_seconds: u64, honest_agents: usize) -> any
     // The flooder runs on a thread of its own, as another machine would: in the honest agents'
     // runtime its tasks would delay theirs, and the figure would measure this process.
     let flood = {
-        let (target, stop, written) = (target_clone(&target), stop.clone(), written.clone());
+        let (target, stop, written) = (target.clone(), stop.clone(), written.clone());
         std::thread::spawn(move || -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async move {
                 let tasks: Vec<_> = (0..target.max_connections)
-                    .map(|n| tokio::spawn(flooder(target_clone(&target), n, stop.clone(), written.clone())))
+                    .map(|n| tokio::spawn(flooder(target.clone(), n, stop.clone(), written.clone())))
                     .collect();
                 for task in tasks {
                     let _ = task.await;
@@ -165,19 +165,6 @@ pub async fn run(binary: &Path, flood_seconds: u64, honest_agents: usize) -> any
     }
     relay.terminate()?;
     Ok(report)
-}
-
-fn target_clone(t: &Target) -> Target {
-    Target {
-        ws: t.ws.clone(),
-        base: t.base.clone(),
-        origin: t.origin.clone(),
-        issuer: t.issuer.clone(),
-        issuer_url: t.issuer_url.clone(),
-        audience: t.audience.clone(),
-        max_frame_bytes: t.max_frame_bytes,
-        max_connections: t.max_connections,
-    }
 }
 
 /// Pairs of honest agents each sending their partner a message every 100 ms for `window`;

@@ -53,11 +53,7 @@ async fn messages_and_presence_survive_a_restart() {
     drop(aiko);
     let relay = relay.restart(&issuer, |_| {}).await;
     let mut ben = relay.login(&issuer.token("ben@example.com")).await;
-    let page = ben
-        .request(|id| ClientFrame::History { id, peer: "aiko@example.com".into(), before: None, limit: None })
-        .await
-        .unwrap();
-    let ServerFrame::History { messages, .. } = page else { panic!("{page:?}") };
+    let messages = history(&mut ben, "aiko@example.com").await;
     assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [5, 4, 3, 2, 1]);
     assert_eq!(messages[4].text, "メッセージ 1");
     let roster = subscribe(&mut ben, None).await;
@@ -102,12 +98,16 @@ async fn messages_past_the_retention_period_are_deleted() {
     }
     assert!(metrics.contains("sidecar_expired_messages_total 1"), "{metrics}");
     let mut ben = relay.login(&issuer.token("ben@example.com")).await;
-    let page = ben
-        .request(|id| ClientFrame::History { id, peer: "aiko@example.com".into(), before: None, limit: None })
-        .await
-        .unwrap();
-    let ServerFrame::History { messages, .. } = page else { panic!("{page:?}") };
+    let messages = history(&mut ben, "aiko@example.com").await;
     assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [3, 2, 1], "the recent ones stay");
+}
+
+/// The newest page of the conversation with `peer`.
+async fn history(client: &mut loadgen::Client, peer: &str) -> Vec<protocol::ChatMessage> {
+    let page =
+        client.request(|id| ClientFrame::History { id, peer: peer.into(), before: None, limit: None }).await.unwrap();
+    let ServerFrame::History { messages, .. } = page else { panic!("{page:?}") };
+    messages
 }
 
 fn relay_binary() -> std::process::Command {

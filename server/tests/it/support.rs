@@ -23,11 +23,7 @@ pub struct Issuer {
 
 impl Issuer {
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/oidc", listener.local_addr().unwrap());
-        let dev = Arc::new(DevIssuer::new(url.clone()));
-        let router = axum::Router::new().nest_service("/oidc", dev.clone().router());
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let (dev, url) = loadgen::security::serve_issuer().await.unwrap();
         Self { dev, url }
     }
 
