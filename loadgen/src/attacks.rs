@@ -63,7 +63,7 @@ pub struct Outcome {
 impl Target {
     pub fn claims(&self, email: &str) -> Value {
         let now = now_ms() / 1000;
-        json!({"iss": self.issuer_url, "aud": self.audience, "sub": email, "email": email,
+        json!({"iss": self.issuer_url, "aud": self.audience, "sub": email.bytes().map(|b| format!("{b:02x}")).collect::<String>(), "email": email,
                "name": email.split('@').next().unwrap_or(email), "groups": [],
                "iat": now, "nbf": now, "exp": now + 3600})
     }

@@ -42,6 +42,10 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         username: Option<String>,
     },
+    /// No CCP of the sender's reports any more on this connection (the last CCP tab closed):
+    /// the relay shows the agent Offline after its grace period unless a CCP reports again,
+    /// on this or another connection. Answered by `ok`.
+    ClearPresence { id: u64 },
     /// Sends a chat message to `to`. Answered by `chat_ack` once it is durably stored.
     SendChat { id: u64, to: String, client_id: String, text: String },
     /// Lists the sender's conversations with unread counts.
@@ -76,6 +80,7 @@ impl ClientFrame {
             | Self::Ping { id }
             | Self::Subscribe { id, .. }
             | Self::SetPresence { id, .. }
+            | Self::ClearPresence { id }
             | Self::SendChat { id, .. }
             | Self::Conversations { id }
             | Self::Sync { id, .. }
@@ -93,6 +98,7 @@ impl ClientFrame {
             Self::Ping { .. } => "ping",
             Self::Subscribe { .. } => "subscribe",
             Self::SetPresence { .. } => "set_presence",
+            Self::ClearPresence { .. } => "clear_presence",
             Self::SendChat { .. } => "send_chat",
             Self::Conversations { .. } => "conversations",
             Self::Sync { .. } => "sync",

@@ -35,6 +35,22 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [Self; 13] = [
+        Self::BadFrame,
+        Self::ProtocolViolation,
+        Self::UnsupportedProtocol,
+        Self::Unauthenticated,
+        Self::TokenExpired,
+        Self::Forbidden,
+        Self::Invalid,
+        Self::IdentityMismatch,
+        Self::InvalidNumber,
+        Self::TooLarge,
+        Self::RateLimited,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
     /// Whether the same request may succeed if sent again later.
     pub fn retryable(self) -> bool {
         matches!(self, Self::RateLimited | Self::Unavailable | Self::Internal | Self::TokenExpired)

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::hook::CcpAgent;
 use crate::tagged::tagged_enum;
-use crate::{CallPage, CallerIds, ChatMessage, ConversationSummary, Millis, Presence};
+use crate::{CallPage, CallerIds, ChatMessage, ConversationSummary, ErrorCode, Limits, Millis, Presence};
 
 /// The name of the port a panel opens to the worker.
 pub const PANEL_PORT: &str = "panel";
@@ -33,6 +33,11 @@ tagged_enum! {
         MarkRead {
             peer: String,
             seq: u64,
+        },
+        /// Forget a message that could not be sent (the panel put its text back in the composer,
+        /// or the agent discarded it).
+        Dismiss {
+            client_id: String,
         },
         /// Dial `phone` (as typed: the relay checks it and makes it E.164 first) through the
         /// CCP, with the caller ID of `queue_arn`.
@@ -87,6 +92,11 @@ pub enum WorkerToPanel {
     Outbox {
         pending: Vec<OutboxEntry>,
     },
+    /// Messages that will never be sent as they are (too long, refused by the relay), with the
+    /// reason; shown in their conversation until dismissed. The whole list, after each change.
+    Failed {
+        failed: Vec<FailedChat>,
+    },
     Conversations {
         conversations: Vec<ConversationSummary>,
     },
@@ -132,6 +142,8 @@ pub struct PanelSnapshot {
     #[serde(default)]
     pub outbox: Vec<OutboxEntry>,
     #[serde(default)]
+    pub failed: Vec<FailedChat>,
+    #[serde(default)]
     pub caller_ids: Option<CallerIds>,
     #[serde(default)]
     pub calls: Option<CallPage>,
@@ -147,6 +159,8 @@ pub struct Me {
     /// The Connect username the relay's directory holds for the principal, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// What the relay accepts (the chat text limit, in characters, for the composer).
+    pub limits: Limits,
 }
 
 impl Me {
@@ -165,6 +179,14 @@ pub struct OutboxEntry {
     pub queued_at: Millis,
 }
 
+/// A message the relay will not take as it is, kept for the agent to see and edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedChat {
+    pub entry: OutboxEntry,
+    /// Why: `too_large` (over `limits.max_text_chars`), or the relay's refusal.
+    pub code: ErrorCode,
+}
+
 /// The worker's link to the relay, as the panel shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -175,13 +197,65 @@ pub enum Connection {
     SigningIn,
     Connecting,
     Online,
-    /// Lost; retrying at `retry_at`.
+    /// Lost, or not reached yet; retrying by itself at `retry_at`.
     Offline {
         retry_at: Millis,
-        reason: String,
+        problem: Problem,
     },
-    /// Will not retry by itself (bad configuration, refused sign-in).
+    /// Will not retry by itself (bad configuration, refused sign-in). `detail` is for logs and a
+    /// tooltip, in the words of whoever refused (often English); the panel shows `problem`.
     Failed {
-        reason: String,
+        problem: Problem,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        detail: String,
     },
+}
+
+/// Why the link is down, for the panel to put in the agent's words (`problem_<code>` in
+/// `_locales`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// Neither the relay nor the sign-in could be reached (network, relay down).
+    Unreachable,
+    /// The relay is restarting; it told us to reconnect.
+    Restarting,
+    /// The relay closed the connection for another reason it gave a reconnect code for.
+    Dropped,
+    /// The relay refused the sign-in (token refused, identity not allowed).
+    Refused,
+    /// The extension is not allowed by the relay (origin) or speaks another protocol version.
+    Incompatible,
+    /// Too many connections for this person (other browsers or devices).
+    Replaced,
+    /// The interactive sign-in failed or was cancelled.
+    SignInFailed,
+    /// The settings name no valid relay address or issuer.
+    BadSettings,
+}
+
+impl Problem {
+    pub const ALL: [Self; 8] = [
+        Self::Unreachable,
+        Self::Restarting,
+        Self::Dropped,
+        Self::Refused,
+        Self::Incompatible,
+        Self::Replaced,
+        Self::SignInFailed,
+        Self::BadSettings,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::Restarting => "restarting",
+            Self::Dropped => "dropped",
+            Self::Refused => "refused",
+            Self::Incompatible => "incompatible",
+            Self::Replaced => "replaced",
+            Self::SignInFailed => "sign_in_failed",
+            Self::BadSettings => "bad_settings",
+        }
+    }
 }

@@ -40,4 +40,6 @@ pub enum WorkerToTab {
     Command { command: HookCommand },
     /// Unread messages, for the dock's handle while the dock is collapsed.
     Unread { count: u64 },
+    /// Open the dock if it is collapsed, collapse it if it is open (the keyboard shortcut).
+    Toggle,
 }

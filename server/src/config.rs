@@ -164,9 +164,10 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
     pub max_frame_bytes: u32,
 
-    /// Largest chat message text, in bytes of UTF-8.
-    #[arg(long, env = "SIDECAR_MAX_TEXT_BYTES", default_value_t = 4000)]
-    pub max_text_bytes: u32,
+    /// Largest chat message text, in characters (Unicode scalar values, whatever the script:
+    /// 2,000 Japanese characters are a long paragraph). Must fit a frame at six bytes each.
+    #[arg(long, env = "SIDECAR_MAX_TEXT_CHARS", default_value_t = 2000)]
+    pub max_text_chars: u32,
 
     /// Sustained frames per second per connection; bursts of twice this are allowed.
     #[arg(long, env = "SIDECAR_FRAMES_PER_SECOND", default_value_t = 20)]
@@ -291,8 +292,13 @@ impl Config {
                 "--connect-rate must be in (0, 100] and --connect-burst at least 1".into(),
             ));
         }
-        if self.max_text_bytes + 512 > self.max_frame_bytes {
-            return Err(ConfigError::Invalid("--max-frame-bytes must exceed --max-text-bytes by at least 512".into()));
+        // Six bytes a character is the most JSON can take (`\u001f`), so a text at the limit
+        // always fits a frame and a refusal can always name the request.
+        if u64::from(self.max_text_chars) * 6 + 512 > u64::from(self.max_frame_bytes) {
+            return Err(ConfigError::Invalid(
+                "--max-frame-bytes must be at least 6 × --max-text-chars + 512 (a text at the limit must fit a frame)"
+                    .into(),
+            ));
         }
         for (name, value) in [
             ("--frames-per-second", self.frames_per_second),
@@ -382,14 +388,14 @@ mod tests {
         let path = dir.path().join("relay.toml");
         std::fs::write(
             &path,
-            "max_page = 7\nroster_by = \"team\"\nallowed_origins = [\"chrome-extension://a\"]\nmax_text_bytes = 100\n",
+            "max_page = 7\nroster_by = \"team\"\nallowed_origins = [\"chrome-extension://a\"]\nmax_text_chars = 100\n",
         )
         .unwrap();
-        let config = Config::load_from(["r", "--config", path.to_str().unwrap(), "--max-text-bytes", "200"]).unwrap();
+        let config = Config::load_from(["r", "--config", path.to_str().unwrap(), "--max-text-chars", "200"]).unwrap();
         assert_eq!(config.max_page, 7);
         assert_eq!(config.roster_by, RosterBy::Team);
         assert_eq!(config.allowed_origins, ["chrome-extension://a"]);
-        assert_eq!(config.max_text_bytes, 200, "the flag wins over the file");
+        assert_eq!(config.max_text_chars, 200, "the flag wins over the file");
         assert_eq!(config.presence_grace_ms, 10_000, "the default stays");
     }
 

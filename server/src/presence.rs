@@ -1,6 +1,6 @@
 //! Presence: one entry per agent (not per socket), last-writer-wins by the state's own start
-//! time, Offline only after a grace period with no connection, and fan-out to roster
-//! subscribers.
+//! time, present only while a CCP reports on one of the agent's connections, Offline only
+//! after a grace period with none, and fan-out to roster subscribers.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -33,10 +33,13 @@ pub enum Applied {
 struct Agent {
     /// The last reported presence (state as the CCP reported it, `online` as the relay sees it).
     presence: Presence,
-    reported: bool,
-    connections: u32,
-    /// When the last connection closed, while none is open.
-    disconnected_at: Option<Millis>,
+    /// The connections on which a CCP of the agent's reports (`set_presence` without a later
+    /// `clear_presence`). The agent is present only while one does: a socket kept open by the
+    /// worker with no CCP tab does not count.
+    reporting: Vec<ConnId>,
+    /// Since when no connection reports, while the relay still shows the agent online (the
+    /// grace period runs from here).
+    absent_since: Option<Millis>,
     offline_since: Millis,
 }
 
@@ -54,9 +57,8 @@ impl Agent {
                 contact: None,
                 online: false,
             },
-            reported: false,
-            connections: 0,
-            disconnected_at: None,
+            reporting: Vec::new(),
+            absent_since: None,
             offline_since: 0,
         }
     }
@@ -77,6 +79,15 @@ impl Agent {
 
     fn record(&self, seen_at: Millis) -> PresenceRecord {
         PresenceRecord { presence: self.presence.clone(), seen_at }
+    }
+
+    /// `conn` no longer reports; with no other, the grace period starts.
+    fn stop_reporting(&mut self, conn: ConnId, now: Millis) {
+        let before = self.reporting.len();
+        self.reporting.retain(|&c| c != conn);
+        if before > 0 && self.reporting.is_empty() {
+            self.absent_since = Some(now);
+        }
     }
 }
 
@@ -171,8 +182,10 @@ impl PresenceHub {
         }
     }
 
-    /// Seeds presence from the store and the directory at start: everyone offline.
-    pub fn load(&self, records: Vec<PresenceRecord>, directory: &[(String, String, String)]) {
+    /// Seeds presence from the store and the directory at start. Agents who were online when
+    /// the relay stopped keep their last state through the grace period (from `now`), so a
+    /// restart shows no one Offline who reconnects in time; the others go Offline then.
+    pub fn load(&self, records: Vec<PresenceRecord>, directory: &[(String, String, String)], now: Millis) {
         let Ok(mut inner) = self.inner.lock() else { return };
         for (principal, display_name, roster) in directory {
             inner.agents.entry(principal.clone()).or_insert_with(|| Agent::unseen(principal, display_name, roster));
@@ -181,53 +194,63 @@ impl PresenceHub {
             directory.iter().map(|(p, name, roster)| (p.as_str(), (name, roster))).collect();
         for record in records {
             let mut presence = record.presence;
-            presence.online = false;
             if let Some((name, roster)) = placed.get(presence.principal.as_str()) {
                 presence.display_name.clone_from(name);
                 presence.roster.clone_from(roster);
             }
+            let online = presence.online;
             inner.agents.insert(
                 presence.principal.clone(),
                 Agent {
                     presence,
-                    reported: true,
-                    connections: 0,
-                    disconnected_at: None,
+                    reporting: Vec::new(),
+                    absent_since: online.then_some(now),
                     offline_since: record.seen_at,
                 },
             );
         }
     }
 
-    /// A connection of `principal` opened.
+    /// A connection of `principal` opened. It counts for presence once its CCP reports.
     pub fn connect(&self, principal: &str, display_name: &str, roster: &str) {
         let Ok(mut inner) = self.inner.lock() else { return };
         let agent =
             inner.agents.entry(principal.to_owned()).or_insert_with(|| Agent::unseen(principal, display_name, roster));
-        agent.connections += 1;
-        agent.disconnected_at = None;
         agent.presence.display_name = display_name.to_owned();
         agent.presence.roster = roster.to_owned();
     }
 
-    /// A connection of `principal` closed; Offline follows after the grace period unless
-    /// another opens.
-    pub fn disconnect(&self, principal: &str, now: Millis) {
+    /// A connection of `principal` closed; if it was the last one reporting, Offline follows
+    /// after the grace period unless a CCP reports again.
+    pub fn disconnect(&self, principal: &str, conn: ConnId, now: Millis) {
+        self.clear(principal, conn, now);
+    }
+
+    /// No CCP reports on this connection any more (`clear_presence`: the last CCP tab closed).
+    pub fn clear(&self, principal: &str, conn: ConnId, now: Millis) {
         let Ok(mut inner) = self.inner.lock() else { return };
         if let Some(agent) = inner.agents.get_mut(principal) {
-            agent.connections = agent.connections.saturating_sub(1);
-            if agent.connections == 0 {
-                agent.disconnected_at = Some(now);
-            }
+            agent.stop_reporting(conn, now);
         }
     }
 
     /// Applies a report from `principal`'s CCP.
-    pub fn report(&self, principal: &str, report: Report, now: Millis, metrics: &Metrics) -> Applied {
+    ///
+    /// Among reports while the agent is online, the later state start wins (two tabs or devices).
+    /// An agent the relay holds Offline (no CCP reported for the grace period) takes any
+    /// report: the Offline was the relay's, not a later state of the CCP's, and a device whose
+    /// clock or start time differs must not stay Offline while its CCP says otherwise.
+    pub fn report(&self, principal: &str, conn: ConnId, report: Report, now: Millis, metrics: &Metrics) -> Applied {
         let Ok(mut inner) = self.inner.lock() else { return Applied::Stale };
         let Some(agent) = inner.agents.get_mut(principal) else { return Applied::Stale };
+        if !agent.reporting.contains(&conn) {
+            agent.reporting.push(conn);
+        }
+        agent.absent_since = None;
         let key = |since: Millis, contact: &Option<ContactSummary>| (since, contact.as_ref().map_or(0, |c| c.since));
-        if agent.reported && key(report.since, &report.contact) < key(agent.presence.since, &agent.presence.contact) {
+        if agent.presence.online
+            && key(report.since, &report.contact) < key(agent.presence.since, &agent.presence.contact)
+        {
             metrics.presence_stale.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Applied::Stale;
         }
@@ -240,7 +263,6 @@ impl PresenceHub {
         }
         // Reports come only from live connections.
         agent.presence.online = true;
-        agent.reported = true;
         let after = agent.effective();
         if after == before {
             return Applied::Accepted(None);
@@ -255,17 +277,17 @@ impl PresenceHub {
         Applied::Accepted(Some(record))
     }
 
-    /// Marks Offline every agent whose last connection closed more than the grace period ago.
+    /// Marks Offline every agent with no reporting connection for more than the grace period.
     /// Returns the records to store.
     pub fn sweep(&self, now: Millis, metrics: &Metrics) -> Vec<PresenceRecord> {
         let Ok(mut inner) = self.inner.lock() else { return Vec::new() };
         let mut gone = Vec::new();
         for agent in inner.agents.values_mut() {
-            if let Some(at) = agent.disconnected_at
-                && agent.connections == 0
+            if let Some(at) = agent.absent_since
+                && agent.reporting.is_empty()
                 && now.saturating_sub(at) >= self.grace_ms
             {
-                agent.disconnected_at = None;
+                agent.absent_since = None;
                 if agent.presence.online {
                     agent.presence.online = false;
                     agent.offline_since = at;
@@ -322,5 +344,119 @@ impl PresenceHub {
         if let Ok(mut inner) = self.inner.lock() {
             inner.remove_subscriber(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::StateKind;
+
+    use super::*;
+
+    const GRACE: u64 = 10_000;
+
+    fn report(name: &str, since: Millis) -> Report {
+        let state = AgentState { name: name.into(), kind: StateKind::Routable };
+        Report { state, since, contact: None, username: None }
+    }
+
+    fn seen(hub: &PresenceHub, principal: &str) -> Presence {
+        let inner = hub.inner.lock().unwrap();
+        inner.agents[principal].effective()
+    }
+
+    fn hub() -> (PresenceHub, Metrics) {
+        let hub = PresenceHub::new(GRACE);
+        hub.connect("aiko", "Aiko", "r");
+        (hub, Metrics::default())
+    }
+
+    #[test]
+    fn an_open_connection_without_a_reporting_ccp_is_not_presence() {
+        let (hub, metrics) = hub();
+        assert!(!seen(&hub, "aiko").online, "connected, but no CCP has reported");
+        hub.report("aiko", 1, report("Available", 1_000), 2_000, &metrics);
+        assert!(seen(&hub, "aiko").online);
+        // The last CCP tab closed; the worker's socket stays open.
+        hub.clear("aiko", 1, 3_000);
+        assert!(hub.sweep(3_000 + GRACE as Millis - 1, &metrics).is_empty(), "still within the grace period");
+        assert!(seen(&hub, "aiko").online);
+        let gone = hub.sweep(3_000 + GRACE as Millis, &metrics);
+        assert_eq!(gone.len(), 1);
+        assert!(!seen(&hub, "aiko").online, "no CCP reports: Offline after the grace period");
+    }
+
+    #[test]
+    fn a_reloaded_tab_within_the_grace_period_does_not_flap() {
+        let (hub, metrics) = hub();
+        hub.report("aiko", 1, report("Available", 1_000), 2_000, &metrics);
+        hub.clear("aiko", 1, 3_000);
+        hub.report("aiko", 1, report("Available", 1_000), 4_000, &metrics);
+        assert!(hub.sweep(3_000 + GRACE as Millis * 2, &metrics).is_empty());
+        assert!(seen(&hub, "aiko").online);
+    }
+
+    #[test]
+    fn one_reporting_connection_of_two_keeps_the_agent_present() {
+        let (hub, metrics) = hub();
+        hub.report("aiko", 1, report("Available", 1_000), 2_000, &metrics);
+        hub.report("aiko", 2, report("Available", 1_000), 2_000, &metrics);
+        hub.clear("aiko", 1, 3_000);
+        assert!(hub.sweep(3_000 + GRACE as Millis, &metrics).is_empty());
+        hub.disconnect("aiko", 2, 4_000);
+        assert_eq!(hub.sweep(4_000 + GRACE as Millis, &metrics).len(), 1);
+    }
+
+    #[test]
+    fn after_a_restart_agents_keep_their_last_state_through_the_grace_period() {
+        let hub = PresenceHub::new(GRACE);
+        let metrics = Metrics::default();
+        let stored = |principal: &str, online: bool| PresenceRecord {
+            presence: Presence {
+                principal: principal.into(),
+                username: None,
+                display_name: principal.into(),
+                roster: "r".into(),
+                state: AgentState { name: "管理業務中".into(), kind: StateKind::NotRoutable },
+                since: 1_000,
+                contact: None,
+                online,
+            },
+            seen_at: 1_500,
+        };
+        hub.load(vec![stored("aiko", true), stored("ben", false)], &[], 50_000);
+        let aiko = seen(&hub, "aiko");
+        assert_eq!((aiko.state.name.as_str(), aiko.since, aiko.online), ("管理業務中", 1_000, true));
+        assert!(!seen(&hub, "ben").online, "Offline before the restart stays Offline");
+        // Aiko's CCP reports again in time; Ben never comes back (he was already Offline).
+        hub.connect("aiko", "aiko", "r");
+        hub.report("aiko", 7, report("管理業務中", 1_000), 52_000, &metrics);
+        assert!(hub.sweep(50_000 + GRACE as Millis, &metrics).is_empty());
+        assert!(seen(&hub, "aiko").online);
+
+        // Someone who does not come back goes Offline when the grace period ends.
+        let hub = PresenceHub::new(GRACE);
+        hub.load(vec![stored("aiko", true)], &[], 50_000);
+        assert!(hub.sweep(50_000 + GRACE as Millis - 1, &metrics).is_empty());
+        assert_eq!(hub.sweep(50_000 + GRACE as Millis, &metrics).len(), 1);
+        assert!(!seen(&hub, "aiko").online);
+    }
+
+    #[test]
+    fn an_agent_held_offline_takes_a_report_with_an_older_start() {
+        let (hub, metrics) = hub();
+        hub.report("aiko", 1, report("Available", 5_000), 6_000, &metrics);
+        // While online, the later start wins (another device with an older state is ignored).
+        assert_eq!(hub.report("aiko", 2, report("Busy", 4_000), 6_100, &metrics), Applied::Stale);
+        hub.disconnect("aiko", 1, 7_000);
+        hub.disconnect("aiko", 2, 7_000);
+        hub.sweep(7_000 + GRACE as Millis, &metrics);
+        assert!(!seen(&hub, "aiko").online);
+        // A device whose CCP reports a start before the one held: the Offline was the relay's,
+        // so the report is taken rather than leaving the agent Offline.
+        let applied = hub.report("aiko", 3, report("Available", 4_500), 30_000, &metrics);
+        assert!(matches!(applied, Applied::Accepted(Some(_))), "{applied:?}");
+        let aiko = seen(&hub, "aiko");
+        assert_eq!((aiko.state.name.as_str(), aiko.since, aiko.online), ("Available", 4_500, true));
     }
 }

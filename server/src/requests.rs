@@ -58,6 +58,7 @@ pub async fn dispatch(session: &mut Session, frame: ClientFrame) -> Result<Outco
         ClientFrame::SetPresence { id, state, since, contact, username } => {
             presence::set(session, id, state, since, contact, username)?
         }
+        ClientFrame::ClearPresence { id } => presence::clear(session, id),
         ClientFrame::SendChat { id, to, client_id, text } => return chat::send(session, id, to, client_id, text).await,
         ClientFrame::Conversations { id } => chat::conversations(session, id).await?,
         ClientFrame::Sync { id, cursors } => chat::sync(session, id, cursors).await?,

@@ -338,7 +338,7 @@ fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
     let app = &session.app;
     app.presence.unsubscribe(session.outbox.id);
     app.hub.unregister(&session.principal, session.outbox.id);
-    app.presence.disconnect(&session.principal, clock::now_ms());
+    app.presence.disconnect(&session.principal, session.outbox.id, clock::now_ms());
     tracing::debug!(principal = %session.principal, conn = session.outbox.id, ?close, "disconnected");
     close
 }
@@ -353,12 +353,15 @@ async fn handle(
     let oversized = text.len() > app.config.max_frame_bytes as usize;
     // Every frame counts against the rates, malformed and oversized ones too: refusing costs the
     // relay as well, and a flood of bad frames must not be free.
-    let id = || if oversized { None } else { lenient_id(text) };
+    // Every refusal names the request when the frame has an id, oversized ones too: the frame is
+    // already read (the reader stops at four times the limit), and a client must be able to tell
+    // which message was refused instead of waiting for an answer forever.
+    let id = || lenient_id(text);
     charge(session, bucket).map_err(|refusal| (id(), refusal))?;
     if oversized {
         app.metrics.oversized_frames.fetch_add(1, Relaxed);
         let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
-        return Err((None, Refusal::new(ErrorCode::TooLarge, message)));
+        return Err((id(), Refusal::new(ErrorCode::TooLarge, message)));
     }
     let frame = protocol::decode_client(text).map_err(|e| (id(), Refusal::new(ErrorCode::BadFrame, e.0)))?;
     let id = frame.id();

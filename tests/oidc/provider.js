@@ -19,10 +19,15 @@ export const EXTENSION_ID = 'goibjmhfiabeppgigcbjfjgoghionflh';
 /** What the worker's `chrome.identity.getRedirectURL('oidc')` returns for the extension. */
 export const REDIRECT_URI = `https://${EXTENSION_ID}.chromiumapp.org/oidc`;
 
+// Each account's `sub` is an opaque id, as real providers make them (Okta's `00u…`, Entra's
+// object ids): never the e-mail, so nothing can confuse the two and still pass.
 export const DEFAULT_ACCOUNTS = {
-  alice: { password: 'alice-password', email: 'alice@example.com', name: 'Alice Example', groups: ['agents'] },
-  sam: { password: 'sam-password', email: 'sam@example.com', name: 'Sam Supervisor', groups: ['agents', 'supervisors'] },
+  alice: { sub: '00u1alice9x7q', password: 'alice-password', email: 'alice@example.com', name: 'Alice Example', groups: ['agents'] },
+  sam: { sub: '00u2sam4k8w1p', password: 'sam-password', email: 'sam@example.com', name: 'Sam Supervisor', groups: ['agents', 'supervisors'] },
 };
+
+/** The account's subject: its own `sub`, else an opaque id made from the username. */
+const subjectOf = (username, account) => account.sub || `00u-${Buffer.from(username).toString('hex')}`;
 
 /** Models revoked with their grant (as oidc-provider's own memory adapter keeps them). */
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
@@ -110,7 +115,7 @@ export async function startProvider({
   const keys = Object.fromEntries(keyIds.map((kid) => [kid, rsaKey(kid)]));
   const Adapter = sharedStore();
   const cookieKeys = [randomBytes(32).toString('base64url')];
-  const byEmail = new Map(Object.values(accounts).map((a) => [a.email, a]));
+  const bySubject = new Map(Object.entries(accounts).map(([username, a]) => [subjectOf(username, a), a]));
   /** Every authorization request as it arrived (its prompt, login_hint...), and every login. */
   const authorizations = [];
   const logins = [];
@@ -129,7 +134,7 @@ export async function startProvider({
     conformIdTokenClaims: false,
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
     findAccount: async (_ctx, sub) => {
-      const account = byEmail.get(sub);
+      const account = bySubject.get(sub);
       if (!account) return undefined;
       return {
         accountId: sub,
@@ -195,7 +200,7 @@ export async function startProvider({
       return html(200, loginPage(uid, { error: 'Wrong username or password.', username }));
     }
     logins.push({ username, email: account.email, prompt: details.params.prompt });
-    return provider.interactionFinished(req, res, { login: { accountId: account.email } }, { mergeWithLastSubmission: false });
+    return provider.interactionFinished(req, res, { login: { accountId: subjectOf(username, account) } }, { mergeWithLastSubmission: false });
   }
 
   server.on('request', (req, res) => {

@@ -163,6 +163,9 @@ fn decode_component(s: &str) -> String {
 #[derive(Debug, Deserialize)]
 pub struct Claims {
     pub exp: i64,
+    /// The subject: the issuer's stable id for the person (often not the e-mail).
+    #[serde(default)]
+    pub sub: String,
     #[serde(default)]
     pub nonce: Option<String>,
 }
@@ -172,6 +175,13 @@ pub fn claims(id_token: &str) -> Result<Claims, String> {
     let payload = id_token.split('.').nth(1).ok_or("the ID token is not a JWT")?;
     let bytes = base64url::decode(payload).ok_or("the ID token is not base64url")?;
     serde_json::from_slice(&bytes).map_err(|e| format!("the ID token's claims: {e}"))
+}
+
+/// The key the worker keeps an account's data under in storage (the chat cursors): the token's
+/// `sub`, which the issuer keeps stable. It is not the relay's principal (by default the e-mail),
+/// which the worker learns only after connecting; the core saves under this key too.
+pub fn account_key(id_token: &str) -> String {
+    claims(id_token).map(|c| c.sub).unwrap_or_default()
 }
 
 #[cfg(test)]

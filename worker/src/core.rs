@@ -4,10 +4,10 @@
 //! routing of CCP commands) is unit-tested on the host. `runtime.rs` performs the effects.
 
 use protocol::hook::{CcpAgent, HookCommand, HookEvent};
-use protocol::panel::{Connection, Me, OutboxEntry, PanelSnapshot, PanelToWorker, WorkerToPanel};
+use protocol::panel::{Connection, FailedChat, Me, OutboxEntry, PanelSnapshot, PanelToWorker, WorkerToPanel};
 use protocol::tab::{TabToWorker, WorkerToTab};
 use protocol::{
-    CallEvent, CallPage, CallerIds, ChatMessage, ClientFrame, ConversationSummary, Cursor, Millis, Presence,
+    CallEvent, CallPage, CallerIds, ChatMessage, ClientFrame, ConversationSummary, Cursor, ErrorCode, Millis, Presence,
     ServerFrame,
 };
 
@@ -36,9 +36,10 @@ pub enum Effect {
     SaveOutbox(Vec<OutboxEntry>),
     /// Call reports the relay has not confirmed, kept across worker restarts.
     SaveCalls(Vec<PendingCall>),
-    /// The chat cursors of `principal`, kept per principal in storage.
+    /// The chat cursors, kept in storage under `owner` (the key they were restored from, see
+    /// [`Core::restore_cursors`]).
     SaveCursors {
-        principal: String,
+        owner: String,
         cursors: Vec<Cursor>,
     },
     /// A request to the relay's REST API with the session's token; its answer comes back
@@ -126,6 +127,8 @@ pub struct Core {
     cursors: VecMap<String, u64>,
     cursor_owner: String,
     outbox: Vec<OutboxEntry>,
+    /// Messages the relay will never take as they are, until the agent edits or discards them.
+    failed: Vec<FailedChat>,
     waiting: VecMap<u64, Waiting>,
     next_id: u64,
     /// The CCP tabs; the newest agent report is the one published.
@@ -153,10 +156,12 @@ impl Core {
         self
     }
 
-    /// The chat cursors of the principal about to connect, as storage kept them.
-    pub fn restore_cursors(&mut self, principal: &str, cursors: Vec<Cursor>) {
-        if self.cursor_owner != principal {
-            self.cursor_owner = principal.to_owned();
+    /// The chat cursors of the account about to connect, as storage kept them under `owner`
+    /// (the runtime's key for the signed-in account). They are saved under the same key, whatever
+    /// principal the relay's welcome names, so a restart always finds them again.
+    pub fn restore_cursors(&mut self, owner: &str, cursors: Vec<Cursor>) {
+        if self.cursor_owner != owner {
+            self.cursor_owner = owner.to_owned();
             self.cursors.clear();
         }
         for c in cursors {
@@ -190,6 +195,7 @@ impl Core {
             conversations: self.conversations.values().cloned().collect(),
             ccp: self.agent_for(tab).cloned(),
             outbox: self.outbox.clone(),
+            failed: self.failed.clone(),
             caller_ids: self.caller_ids.clone(),
             calls: self.calls.clone(),
         }
@@ -219,6 +225,7 @@ impl Core {
         self.waiting.clear();
         self.published = None;
         self.outbox.clear();
+        self.failed.clear();
         self.calls_pending.clear();
         self.caller_ids = None;
         self.calls = None;
@@ -236,13 +243,24 @@ impl Core {
     pub fn on_frame(&mut self, frame: ServerFrame) -> Vec<Effect> {
         let mut out = Vec::new();
         match frame {
-            ServerFrame::Welcome { principal, display_name, supervisor, roster, username, .. } => {
+            ServerFrame::Welcome { principal, display_name, supervisor, roster, username, limits, .. } => {
                 if self.me.as_ref().is_some_and(|m| m.principal != principal) {
                     self.roster.clear();
                     self.conversations.clear();
                 }
-                let me = Me { principal, display_name, supervisor, roster, username };
+                let me = Me { principal, display_name, supervisor, roster, username, limits };
                 self.me = Some(me.clone());
+                // Messages queued before the limits were known (or kept from an older version)
+                // that the relay would refuse leave the outbox now, not after a refusal each.
+                let limit = me.limits.max_text_chars as usize;
+                let (fit, over): (Vec<OutboxEntry>, Vec<OutboxEntry>) =
+                    std::mem::take(&mut self.outbox).into_iter().partition(|e| e.text.chars().count() <= limit);
+                self.outbox = fit;
+                if !over.is_empty() {
+                    self.failed.extend(over.into_iter().map(|entry| FailedChat { entry, code: ErrorCode::TooLarge }));
+                    out.extend(self.outbox_changed());
+                    out.push(self.failed_push());
+                }
                 self.connection = Connection::Online;
                 out.push(Effect::Panels(WorkerToPanel::Me { me: Some(me) }));
                 out.push(Effect::Panels(WorkerToPanel::Connection { connection: Connection::Online }));
@@ -339,16 +357,14 @@ impl Core {
                 Some(Waiting::Call(contact, phase)) if !error.retryable => out.push(self.settle_call(&contact, phase)),
                 Some(Waiting::Send(client_id)) if !error.retryable => {
                     // A message the relay will never take (too long, say): it leaves the outbox so
-                    // it is not resent forever, and the panels are told why.
-                    self.outbox.retain(|e| e.client_id != client_id);
-                    out.push(Effect::SaveOutbox(self.outbox.clone()));
-                    out.push(Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }));
-                    out.push(Effect::Panels(WorkerToPanel::Result {
-                        id: 0,
-                        ok: false,
-                        error: Some(error.message),
-                        code: Some(error.code.as_str().to_owned()),
-                    }));
+                    // it is not resent forever, and shows as failed, with the reason, where it was.
+                    if let Some(at) = self.outbox.iter().position(|e| e.client_id == client_id) {
+                        let entry = self.outbox.remove(at);
+                        self.failed.push(FailedChat { entry, code: error.code });
+                        out.extend(self.outbox_changed());
+                        out.push(self.failed_push());
+                    }
+                    out.extend(self.pump());
                 }
                 _ => {}
             },
@@ -446,14 +462,13 @@ impl Core {
 
     /// What follows one or a batch of stored messages, once: conversations, cursors, unread.
     fn after_messages(&self) -> Vec<Effect> {
-        let principal = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
-        let cursors = self.cursors.iter().map(|(p, &s)| Cursor { peer: p.clone(), seq: s }).collect();
-        vec![
-            self.conversations_push(),
-            Effect::SaveCursors { principal, cursors },
-            Effect::Badge(self.unread()),
-            self.unread_to_tabs(),
-        ]
+        let mut out = vec![self.conversations_push(), Effect::Badge(self.unread()), self.unread_to_tabs()];
+        // Without an owner (nothing restored them) there is no key to find them under again.
+        if !self.cursor_owner.is_empty() {
+            let cursors = self.cursors.iter().map(|(p, &s)| Cursor { peer: p.clone(), seq: s }).collect();
+            out.push(Effect::SaveCursors { owner: self.cursor_owner.clone(), cursors });
+        }
+        out
     }
 
     /// A stored message: ours (acknowledged or synced) or a colleague's. The caller adds
@@ -485,6 +500,17 @@ impl Core {
             out.push(Effect::Notify { peer: message.from.clone(), title, body: message.text.clone() });
         }
         out
+    }
+
+    fn outbox_changed(&self) -> [Effect; 2] {
+        [
+            Effect::SaveOutbox(self.outbox.clone()),
+            Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }),
+        ]
+    }
+
+    fn failed_push(&self) -> Effect {
+        Effect::Panels(WorkerToPanel::Failed { failed: self.failed.clone() })
     }
 
     fn conversations_push(&self) -> Effect {
@@ -528,12 +554,29 @@ impl Core {
         vec![Effect::Tab(tab, WorkerToTab::Ready), Effect::Tab(tab, WorkerToTab::Unread { count: self.unread() })]
     }
 
+    /// A CCP tab closed (or reloaded). Presence follows the CCP: when no open tab reports an
+    /// agent any more, the relay is told so (it shows the agent Offline after its grace period
+    /// unless a CCP reports again, as a reloaded tab does), while the socket stays for chat.
     pub fn tab_closed(&mut self, tab: TabId) -> Vec<Effect> {
         self.tabs.remove(&tab);
         if self.active_tab == Some(tab) {
             self.active_tab = self.tabs.iter().rev().find(|(_, t)| t.agent.is_some()).map(|(&t, _)| t);
         }
-        Vec::new()
+        if self.active_tab.is_some() {
+            return self.publish();
+        }
+        if self.published.take().is_none() || self.connection != Connection::Online {
+            return Vec::new();
+        }
+        let id = self.id();
+        vec![Effect::Relay(ClientFrame::ClearPresence { id })]
+    }
+
+    /// The dock's keyboard shortcut (`chrome.commands`): toggles the dock of the focused CCP tab,
+    /// else of the one that reported last.
+    pub fn toggle_dock(&self) -> Vec<Effect> {
+        let focused = self.tabs.iter().find(|(_, t)| t.focused).map(|(&id, _)| id);
+        focused.or(self.active_tab).map(|tab| vec![Effect::Tab(tab, WorkerToTab::Toggle)]).unwrap_or_default()
     }
 
     /// A message from a tab's content script, already decoded.
@@ -607,16 +650,28 @@ impl Core {
     pub fn on_panel(&mut self, panel: PanelId, request: PanelToWorker, now: Millis) -> Vec<Effect> {
         match request {
             PanelToWorker::SendChat { to, text, client_id } => {
-                if self.outbox.iter().any(|e| e.client_id == client_id) || to.is_empty() || text.trim().is_empty() {
+                let known = self.outbox.iter().any(|e| e.client_id == client_id)
+                    || self.failed.iter().any(|f| f.entry.client_id == client_id);
+                if known || to.is_empty() || text.trim().is_empty() {
                     return Vec::new();
                 }
-                self.outbox.push(OutboxEntry { to, text, client_id, queued_at: now });
-                let mut out = vec![
-                    Effect::SaveOutbox(self.outbox.clone()),
-                    Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }),
-                ];
+                let entry = OutboxEntry { to, text, client_id, queued_at: now };
+                // Over the relay's limit: refused here, before it enters the outbox (the panel
+                // refuses it too; this holds for any panel).
+                let limit = self.me.as_ref().map(|m| m.limits.max_text_chars as usize);
+                if limit.is_some_and(|limit| entry.text.chars().count() > limit) {
+                    self.failed.push(FailedChat { entry, code: ErrorCode::TooLarge });
+                    return vec![self.failed_push()];
+                }
+                self.outbox.push(entry);
+                let mut out = self.outbox_changed().to_vec();
                 out.extend(self.pump());
                 out
+            }
+            PanelToWorker::Dismiss { client_id } => {
+                let before = self.failed.len();
+                self.failed.retain(|f| f.entry.client_id != client_id);
+                if self.failed.len() == before { Vec::new() } else { vec![self.failed_push()] }
             }
             PanelToWorker::History { peer, before } => {
                 if self.connection != Connection::Online {

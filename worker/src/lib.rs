@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`core`]: the state and every decision (plain Rust, unit-tested on the host).
+//! - [`link`]: backoff, what a close code means, what follows a failed sign-in (plain Rust).
 //! - `map`: `VecMap`, the small sorted map the worker keeps its state in.
 //! - [`auth`]: PKCE, the authorization URL, the redirect and the ID token's claims (plain Rust).
 //! - `runtime`: ports, the relay WebSocket, timers, storage, badge, notifications.
@@ -14,6 +15,7 @@
 pub mod auth;
 mod base64url;
 pub mod core;
+pub mod link;
 mod map;
 
 #[cfg(target_arch = "wasm32")]
@@ -41,6 +43,12 @@ mod exports {
     #[wasm_bindgen]
     pub fn connect_port(port: crate::chrome::Port, early: js_sys::Array) {
         crate::runtime::connect_port(port, early);
+    }
+
+    /// A keyboard shortcut from the manifest's `commands` was pressed.
+    #[wasm_bindgen]
+    pub fn command(name: String) {
+        crate::runtime::command(&name);
     }
 
     /// The options page or the managed policy changed.

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use gloo_timers::callback::{Interval, Timeout};
 use js_sys::{Array, Promise};
 use protocol::config::{Config, OPTIONS_KEY, Settings};
-use protocol::panel::{Connection, OutboxEntry, PANEL_PORT, PanelToWorker};
+use protocol::panel::{Connection, OutboxEntry, PANEL_PORT, PanelToWorker, Problem};
 use protocol::tab::{TAB_PORT, TabToWorker};
 use protocol::{ClientFrame, CloseCode, Cursor, PROTOCOL_VERSION, ServerFrame};
 use serde::Serialize;
@@ -26,6 +26,7 @@ use crate::auth::{Prompt, Session};
 use crate::chrome::{self, Port};
 use crate::core::{Core, Effect, PanelId, TabId};
 use crate::js::{log, now};
+use crate::link;
 use crate::map::VecMap;
 use crate::signin;
 
@@ -56,6 +57,10 @@ struct Runtime {
     tabs: VecMap<TabId, Port>,
     next_panel: PanelId,
     retry: Option<Timeout>,
+    /// A sign-in tried again after the issuer could not be reached.
+    sign_in_retry: Option<Timeout>,
+    /// Sign-ins in a row that could not reach the issuer.
+    sign_in_failures: u32,
     renew: Option<Timeout>,
     _ping: Option<Interval>,
     next_frame: u64,
@@ -126,8 +131,8 @@ fn perform(effects: Vec<Effect>) {
                 Effect::Notify { peer, title, body } => notify(&peer, &title, &body),
                 Effect::SaveOutbox(outbox) => save(OUTBOX_KEY, to_js(&outbox), false),
                 Effect::SaveCalls(calls) => save(CALLS_KEY, to_js(&calls), false),
-                Effect::SaveCursors { principal, cursors } => {
-                    save(&format!("{CURSORS_KEY}:{principal}"), to_js(&cursors), false)
+                Effect::SaveCursors { owner, cursors } => {
+                    save(&format!("{CURSORS_KEY}:{owner}"), to_js(&cursors), false)
                 }
                 Effect::Api(api) => {
                     let Some(session) = &rt.session else { continue };
@@ -222,6 +227,8 @@ pub async fn start() {
             tabs: VecMap::new(),
             next_panel: 1,
             retry: None,
+            sign_in_retry: None,
+            sign_in_failures: 0,
             renew: None,
             _ping: Some(Interval::new(PING_MS, || with(|rt| rt.ping()))),
             next_frame: 1 << 40,
@@ -339,6 +346,16 @@ fn on_panel_message(panel: PanelId, message: JsValue) {
     }
 }
 
+/// The name of the dock's keyboard shortcut in the manifest's `commands`.
+const TOGGLE_DOCK: &str = "toggle-dock";
+
+/// A keyboard shortcut (`chrome.commands.onCommand`): the dock's toggles the focused CCP tab's dock.
+pub fn command(name: &str) {
+    if name == TOGGLE_DOCK {
+        with(|rt| rt.core.toggle_dock());
+    }
+}
+
 /// Settings changed on the options page or by policy: sign in again with the new ones.
 pub async fn reconfigure() {
     if RUNTIME.with(|r| r.borrow().is_none()) {
@@ -371,6 +388,7 @@ fn sign_out() {
     with(|rt| {
         rt.signed_out = true;
         rt.sign_ins += 1;
+        rt.sign_in_retry = None;
         rt.session = None;
         rt.close(1000);
         rt.core.sign_out()
@@ -388,6 +406,7 @@ async fn sign_in(prompt: Prompt) {
             return None;
         }
         rt.sign_ins += 1;
+        rt.sign_in_retry = None;
         let prompt = if rt.signed_out { Prompt::Login } else { prompt };
         Some((rt.config.clone(), rt.sign_ins, prompt))
     });
@@ -406,45 +425,48 @@ async fn sign_in(prompt: Prompt) {
             forget(chrome::local_remove(&SIGNED_OUT_KEY.into()));
             with(|rt| {
                 rt.signed_out = false;
+                rt.sign_in_failures = 0;
                 rt.session = Some(session);
                 Vec::new()
             });
             connect().await;
         }
-        Err(reason) => {
-            log(&format!("sign-in: {reason}"));
-            let connection = if prompt.interactive() { Connection::Failed { reason } } else { Connection::SignedOut };
-            with(|rt| rt.core.set_connection(connection));
+        Err(error) => {
+            log(&format!("sign-in: {}", error.detail()));
+            with(|rt| {
+                let failures =
+                    if matches!(error, link::SignInError::Unreachable(_)) { rt.sign_in_failures + 1 } else { 0 };
+                rt.sign_in_failures = failures.min(16);
+                let jitter = js_sys::Math::random();
+                let (connection, retry) = link::after_sign_in_failure(&error, prompt, failures, now(), jitter);
+                // Tried again silently while this attempt is the newest; a click, a sign-out or
+                // new settings in the meantime make it moot.
+                rt.sign_in_retry = retry.map(|wait| {
+                    Timeout::new(wait, move || {
+                        let current = RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.sign_ins)) == Some(attempt);
+                        if current {
+                            spawn_local(sign_in(Prompt::Silent));
+                        }
+                    })
+                });
+                rt.core.set_connection(connection)
+            });
         }
     }
 }
 
 /// Opens the relay socket, after reading the cursors of the signed-in principal.
 async fn connect() {
-    let cursors_key =
-        RUNTIME.with(|r| r.borrow().as_ref().and_then(|rt| rt.session.as_ref().map(|s| principal_of(&s.id_token))));
-    let Some(principal) = cursors_key else { return };
-    let key = format!("{CURSORS_KEY}:{principal}");
+    let owner = RUNTIME.with(|r| {
+        r.borrow().as_ref().and_then(|rt| rt.session.as_ref().map(|s| crate::auth::account_key(&s.id_token)))
+    });
+    let Some(owner) = owner else { return };
+    let key = format!("{CURSORS_KEY}:{owner}");
     let cursors: Vec<Cursor> = from_js(read(chrome::local_get(&key.clone().into()), &key).await);
     with(|rt| {
-        rt.core.restore_cursors(&principal, cursors);
+        rt.core.restore_cursors(&owner, cursors);
         rt.open()
     });
-}
-
-fn principal_of(id_token: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct Sub {
-        #[serde(default)]
-        sub: String,
-    }
-    id_token
-        .split('.')
-        .nth(1)
-        .and_then(crate::base64url::decode)
-        .and_then(|b| serde_json::from_slice::<Sub>(&b).ok())
-        .map(|s| s.sub)
-        .unwrap_or_default()
 }
 
 impl Runtime {
@@ -484,8 +506,8 @@ impl Runtime {
         let ws = match WebSocket::new(&self.config.relay_url) {
             Ok(ws) => ws,
             Err(e) => {
-                let reason = format!("the relay address is not valid: {}", crate::js::describe(&e));
-                return self.core.set_connection(Connection::Failed { reason });
+                let detail = format!("the relay address is not valid: {}", crate::js::describe(&e));
+                return self.core.set_connection(Connection::Failed { problem: Problem::BadSettings, detail });
             }
         };
         let generation = self.generation;
@@ -550,20 +572,18 @@ impl Runtime {
             spawn_local(sign_in(Prompt::Silent));
             return self.core.set_connection(Connection::SigningIn);
         }
-        if close.is_some_and(|c| !c.reconnect()) {
-            let reason = if reason.is_empty() { format!("the relay closed the connection ({code})") } else { reason };
-            return self.core.set_connection(Connection::Failed { reason });
+        let (problem, retry) = link::after_close(code);
+        if !retry {
+            let detail = if reason.is_empty() { format!("the relay closed the connection ({code})") } else { reason };
+            return self.core.set_connection(Connection::Failed { problem, detail });
         }
         self.attempt = (self.attempt + 1).min(16);
-        let base = (500u64 << self.attempt.min(6)).min(30_000);
-        let jitter = (js_sys::Math::random() * base as f64 / 2.0) as u64;
-        let delay = (base / 2 + jitter) as u32;
+        let delay = link::backoff_ms(self.attempt, js_sys::Math::random());
         let generation = self.generation;
         self.retry = Some(Timeout::new(delay, move || {
             with(|rt| if rt.generation == generation { rt.open() } else { Vec::new() })
         }));
-        let reason = if reason.is_empty() { "the relay cannot be reached".to_owned() } else { reason };
-        self.core.set_connection(Connection::Offline { retry_at: now() + i64::from(delay), reason })
+        self.core.set_connection(Connection::Offline { retry_at: now() + i64::from(delay), problem })
     }
 }
 
@@ -592,7 +612,7 @@ async fn renew() {
                 rt.session = Some(session);
             }
             Err(reason) => {
-                log(&format!("renewal: {reason}"));
+                log(&format!("renewal: {}", reason.detail()));
                 // While the token lasts, try again; after that the relay's close signs in again.
                 if expires_at - now() > RENEW_RETRY_MS {
                     rt.renew_after(RENEW_RETRY_MS);

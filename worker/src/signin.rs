@@ -7,6 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::auth::{self, Attempt, Prompt, Session};
 use crate::chrome;
 use crate::js::{self, JsResultExt, scope};
+use crate::link::SignInError;
 
 #[derive(Deserialize)]
 struct Discovery {
@@ -38,24 +39,41 @@ async fn sha256(text: &str) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&digest).to_vec())
 }
 
-async fn fetch_json<T: for<'de> Deserialize<'de>>(url: &str, form: Option<String>) -> Result<T, String> {
+/// A JSON answer from the issuer. No answer, or a server error (a proxy's 502 while the relay
+/// restarts), is [`SignInError::Unreachable`]; anything else that is not the JSON expected is a
+/// refusal.
+async fn fetch_json<T: for<'de> Deserialize<'de>>(url: &str, form: Option<String>) -> Result<T, SignInError> {
     let answer = match &form {
         Some(body) => {
-            js::fetch(url, "POST", &[("Content-Type", "application/x-www-form-urlencoded")], Some(body)).await?
+            js::fetch(url, "POST", &[("Content-Type", "application/x-www-form-urlencoded")], Some(body)).await
         }
-        None => js::fetch(url, "GET", &[], None).await?,
-    };
-    if !answer.ok {
-        return Err(format!("{url} answered {}: {}", answer.status, answer.text.chars().take(200).collect::<String>()));
+        None => js::fetch(url, "GET", &[], None).await,
     }
-    serde_json::from_str(&answer.text).map_err(|e| format!("{url}: {e}"))
+    .map_err(SignInError::Unreachable)?;
+    if !answer.ok {
+        let detail = format!("{url} answered {}: {}", answer.status, answer.text.chars().take(200).collect::<String>());
+        return Err(if answer.status >= 500 { SignInError::Unreachable(detail) } else { SignInError::Refused(detail) });
+    }
+    serde_json::from_str(&answer.text).map_err(|e| SignInError::Refused(format!("{url}: {e}")))
 }
 
 /// Signs in and returns the ID token. [`Prompt::Silent`] never shows a window (renewal,
 /// start-up); [`Prompt::Login`] makes the issuer authenticate again.
-pub async fn sign_in(config: &Config, prompt: Prompt) -> Result<Session, String> {
+pub async fn sign_in(config: &Config, prompt: Prompt) -> Result<Session, SignInError> {
     let discovery: Discovery =
         fetch_json(&format!("{}/.well-known/openid-configuration", config.issuer.trim_end_matches('/')), None).await?;
+    let (form, nonce) = authorize(config, prompt, &discovery).await.map_err(SignInError::Refused)?;
+    let token: TokenResponse = fetch_json(&discovery.token_endpoint, Some(form)).await?;
+    let claims = auth::claims(&token.id_token).map_err(SignInError::Refused)?;
+    if claims.nonce.as_deref() != Some(nonce.as_str()) {
+        return Err(SignInError::Refused("the ID token's nonce does not match the sign-in".into()));
+    }
+    Ok(Session { id_token: token.id_token, expires_at: claims.exp * 1000 })
+}
+
+/// The authorization step (`launchWebAuthFlow`): the token request's form and the nonce the ID
+/// token must carry.
+async fn authorize(config: &Config, prompt: Prompt, discovery: &Discovery) -> Result<(String, String), String> {
     let verifier = random(32)?;
     let attempt = Attempt {
         challenge: pkce_challenge(&verifier).await?,
@@ -80,10 +98,5 @@ pub async fn sign_in(config: &Config, prompt: Prompt) -> Result<Session, String>
         ("client_id", config.client_id.clone()),
         ("code_verifier", attempt.verifier.clone()),
     ]);
-    let token: TokenResponse = fetch_json(&discovery.token_endpoint, Some(form)).await?;
-    let claims = auth::claims(&token.id_token)?;
-    if claims.nonce.as_deref() != Some(attempt.nonce.as_str()) {
-        return Err("the ID token's nonce does not match the sign-in".into());
-    }
-    Ok(Session { id_token: token.id_token, expires_at: claims.exp * 1000 })
+    Ok((form, attempt.nonce))
 }

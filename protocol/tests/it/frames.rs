@@ -29,6 +29,7 @@ fn client_cases() -> Vec<Value> {
                "since": 5, "username": "aiko"}),
         json!({"type": "set_presence", "id": 4, "state": {"name": "Busy", "kind": "system"},
                "since": 5, "contact": {"channel": "chat", "state": "after_contact_work", "since": 6}}),
+        json!({"type": "clear_presence", "id": 4}),
         json!({"type": "send_chat", "id": 5, "to": "ben@example.com", "client_id": "c-1", "text": "こんにちは"}),
         json!({"type": "conversations", "id": 6}),
         json!({"type": "sync", "id": 7, "cursors": [{"peer": "ben@example.com", "seq": 3}]}),
@@ -47,7 +48,7 @@ fn server_cases() -> Vec<Value> {
         json!({"type": "welcome", "protocol": 1, "principal": "aiko@example.com",
                "display_name": "佐藤 愛子", "supervisor": false, "roster": "tokyo",
                "expires_at": 1_764_003_600_000_i64,
-               "limits": {"max_frame_bytes": 16384, "max_text_bytes": 4000, "frames_per_second": 20,
+               "limits": {"max_frame_bytes": 16384, "max_text_chars": 2000, "frames_per_second": 20,
                           "max_page": 100, "heartbeat_ms": 20000}}),
         json!({"type": "ok", "id": 1}),
         json!({"type": "pong", "id": 2}),
@@ -74,7 +75,7 @@ fn every_client_frame_round_trips() {
         kinds.insert(frame.kind());
         assert_eq!(serde_json::to_value(&frame).unwrap(), case, "re-encoding {case}");
     }
-    assert_eq!(kinds.len(), 11, "a client variant has no case: {kinds:?}");
+    assert_eq!(kinds.len(), 12, "a client variant has no case: {kinds:?}");
 }
 
 #[test]

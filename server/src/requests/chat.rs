@@ -43,8 +43,9 @@ pub async fn send(session: &Session, id: u64, to: String, client_id: String, tex
     if text.trim().is_empty() {
         return Err(Refusal::new(ErrorCode::Invalid, "text is empty"));
     }
-    if text.len() > app.config.max_text_bytes as usize {
-        let message = format!("text of {} bytes exceeds the limit of {}", text.len(), app.config.max_text_bytes);
+    let chars = text.chars().count();
+    if chars > app.config.max_text_chars as usize {
+        let message = format!("text of {chars} characters exceeds the limit of {}", app.config.max_text_chars);
         return Err(Refusal::new(ErrorCode::TooLarge, message));
     }
     let started = Instant::now();

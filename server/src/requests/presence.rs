@@ -1,4 +1,4 @@
-//! `subscribe` and `set_presence`.
+//! `subscribe`, `set_presence` and `clear_presence`.
 
 use protocol::{AgentState, ContactSummary, ErrorCode, Millis, ServerFrame};
 
@@ -74,7 +74,7 @@ pub fn set(
     }
     let app = &session.app;
     let report = Report { state, since, contact, username };
-    match app.presence.report(&session.principal, report, now, &app.metrics) {
+    match app.presence.report(&session.principal, session.outbox.id, report, now, &app.metrics) {
         Applied::Accepted(Some(record)) => {
             let store = app.store.clone();
             tokio::spawn(async move {
@@ -88,4 +88,11 @@ pub fn set(
         Applied::Accepted(None) | Applied::Stale => {}
     }
     Ok(ServerFrame::Ok { id })
+}
+
+/// No CCP of the sender's reports on this connection any more: presence follows the CCP, so
+/// the agent goes Offline after the grace period unless one reports again.
+pub fn clear(session: &Session, id: u64) -> ServerFrame {
+    session.app.presence.clear(&session.principal, session.outbox.id, clock::now_ms());
+    ServerFrame::Ok { id }
 }

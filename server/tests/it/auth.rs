@@ -56,6 +56,12 @@ async fn bad_tokens_are_refused_with_a_reason_and_a_do_not_reconnect_code() {
         ("expired", issuer.token_with("a@x", |c| c["exp"] = json!(now - 120)), ErrorCode::TokenExpired, 4001),
         ("not yet valid", issuer.token_with("a@x", |c| c["nbf"] = json!(now + 600)), ErrorCode::Unauthenticated, 4100),
         (
+            "issued in the future",
+            issuer.token_with("a@x", |c| c["iat"] = json!(now + 300)),
+            ErrorCode::Unauthenticated,
+            4100,
+        ),
+        (
             "wrong issuer",
             issuer.token_with("a@x", |c| c["iss"] = json!("https://evil.example")),
             ErrorCode::Unauthenticated,
@@ -80,7 +86,7 @@ async fn bad_tokens_are_refused_with_a_reason_and_a_do_not_reconnect_code() {
         assert_eq!(refused(&relay, &token).await, (code, close), "{name}");
     }
     let metrics = relay.metrics().await;
-    assert!(metrics.contains("sidecar_auth_failures_total 12"), "{metrics}");
+    assert!(metrics.contains("sidecar_auth_failures_total 13"), "{metrics}");
     assert!(metrics.contains("sidecar_connections 0"), "{metrics}");
 }
 

@@ -88,7 +88,13 @@ async fn tokens_are_required_and_checked() {
     assert_eq!(refused.json::<ErrorBody>().await.unwrap().code, ErrorCode::TokenExpired);
     let forged = http.get(&url).bearer_auth("e30.e30.c2ln").send().await.unwrap();
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
-    assert!(relay.metrics().await.contains("sidecar_errors_total{code=\"unauthenticated\"} 2"));
+    // Issued five minutes from now: beyond the clock-skew allowance, so not valid yet.
+    let later = protocol::Millis::from(relay_now_s() + 300);
+    let future = issuer.token_with("aiko@example.com", |c| c["iat"] = json!(later));
+    let refused = http.get(&url).bearer_auth(future).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.json::<ErrorBody>().await.unwrap().code, ErrorCode::Unauthenticated);
+    assert!(relay.metrics().await.contains("sidecar_errors_total{code=\"unauthenticated\"} 3"));
 }
 
 #[tokio::test]
@@ -194,4 +200,8 @@ async fn call_history_is_recorded_per_agent_and_paged() {
     event.contact_id = oversized;
     let refused = aiko.request(|id| ClientFrame::ReportCall { id, call: event }).await.unwrap();
     assert_eq!(crate::support::error_code(&refused), ErrorCode::Invalid);
+}
+
+fn relay_now_s() -> i64 {
+    server::clock::now_ms() / 1000
 }

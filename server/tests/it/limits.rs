@@ -16,22 +16,31 @@ async fn still_alive(client: &mut loadgen::Client) {
 async fn oversized_text_and_frames_are_refused_clearly() {
     let issuer = Issuer::start().await;
     let relay = Relay::start(&issuer, |c| {
-        c.max_text_bytes = 1000;
+        c.max_text_chars = 500;
         c.max_frame_bytes = 4096;
     })
     .await;
     let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
 
-    let refusal = chat(&mut aiko, "ben@example.com", "big", &"あ".repeat(400)).await;
-    assert_eq!(error_code(&refusal), ErrorCode::TooLarge, "1200 bytes of text");
+    // The limit counts characters: 500 Japanese ones (1,500 bytes) pass, 501 do not.
+    let fits = chat(&mut aiko, "ben@example.com", "fits", &"あ".repeat(500)).await;
+    assert!(matches!(fits, ServerFrame::ChatAck { .. }), "{fits:?}");
+    let refusal = chat(&mut aiko, "ben@example.com", "big", &"あ".repeat(501)).await;
+    assert_eq!(error_code(&refusal), ErrorCode::TooLarge, "501 characters of text");
     assert!(matches!(refusal, ServerFrame::Error { id: Some(_), .. }));
     let ServerFrame::Error { error, .. } = &refusal else { panic!() };
-    assert!(error.message.contains("1000"), "{}", error.message);
+    assert!(error.message.contains("500"), "{}", error.message);
     still_alive(&mut aiko).await;
 
-    let frame = format!(r#"{{"type": "ping", "id": 1, "pad": "{}"}}"#, "x".repeat(6000));
+    // A frame over the limit is refused by the request's id, so the sender knows which one.
+    let frame = format!(
+        r#"{{"type": "send_chat", "id": 77, "to": "ben@example.com", "client_id": "huge", "text": "{}"}}"#,
+        "x".repeat(6000)
+    );
     aiko.send_raw(frame).await.unwrap();
-    assert_eq!(error_code(&aiko.frame().await.unwrap()), ErrorCode::TooLarge, "a frame over max_frame_bytes");
+    let refusal = aiko.frame().await.unwrap();
+    assert_eq!(error_code(&refusal), ErrorCode::TooLarge, "a frame over max_frame_bytes");
+    assert!(matches!(refusal, ServerFrame::Error { id: Some(77), .. }), "{refusal:?}");
     still_alive(&mut aiko).await;
 
     aiko.send_raw("x".repeat(4096 * 4 + 1)).await.unwrap();
@@ -39,10 +48,13 @@ async fn oversized_text_and_frames_are_refused_clearly() {
     let metrics = relay.metrics().await;
     assert!(metrics.contains("sidecar_oversized_frames_total 2"), "{metrics}");
     assert!(metrics.contains("sidecar_errors_total{code=\"too_large\"} 3"), "{metrics}");
-    // Nothing was stored.
+    // Only the message within the limit was stored.
     let mut ben = relay.login(&issuer.token("ben@example.com")).await;
     let list = ben.request(|id| ClientFrame::Conversations { id }).await.unwrap();
-    assert!(matches!(list, ServerFrame::Conversations { conversations, .. } if conversations.is_empty()));
+    assert!(
+        matches!(&list, ServerFrame::Conversations { conversations, .. } if conversations.len() == 1 && conversations[0].last_seq == 1),
+        "{list:?}"
+    );
 }
 
 #[tokio::test]

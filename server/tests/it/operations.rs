@@ -59,12 +59,31 @@ async fn messages_and_presence_survive_a_restart() {
     let roster = subscribe(&mut ben, None).await;
     let ServerFrame::Roster { agents, .. } = roster else { panic!() };
     let aiko_seen = agents.iter().find(|p| p.principal == "aiko@example.com").expect("aiko known after restart");
-    assert!(!aiko_seen.online, "nobody is online right after a restart");
-    // Aiko comes back and reports the same state: she is online with her original start time.
+    // A restart shows her in her last state, not Offline, while she has time to reconnect.
+    assert_eq!((aiko_seen.state.name.as_str(), aiko_seen.since, aiko_seen.online), ("休憩", since, true));
+    // Aiko comes back and reports the same state (nothing to tell anyone), then a new one: the
+    // first push Ben sees is the new state, so no Offline came between.
     let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
     set_state(&mut aiko, "休憩", StateKind::NotRoutable, since).await;
+    set_state(&mut aiko, "Available", StateKind::Routable, now_ms()).await;
     let back = crate::support::next_presence_of(&mut ben, "aiko@example.com").await;
-    assert_eq!((back.state.name.as_str(), back.since, back.online), ("休憩", since, true));
+    assert_eq!((back.state.name.as_str(), back.online), ("Available", true));
+}
+
+#[tokio::test]
+async fn after_a_restart_whoever_does_not_come_back_goes_offline_after_the_grace_period() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |_| {}).await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    set_state(&mut aiko, "Available", StateKind::Routable, now_ms() - 1000).await;
+    drop(aiko);
+    let relay = relay.restart(&issuer, |c| c.presence_grace_ms = 300).await;
+    let mut ben = relay.login(&issuer.token("ben@example.com")).await;
+    let roster = subscribe(&mut ben, None).await;
+    let ServerFrame::Roster { agents, .. } = roster else { panic!() };
+    assert!(agents.iter().any(|p| p.principal == "aiko@example.com" && p.online), "{agents:?}");
+    let gone = crate::support::next_presence_of(&mut ben, "aiko@example.com").await;
+    assert_eq!((gone.state.name.as_str(), gone.online), ("Offline", false));
 }
 
 #[tokio::test]
@@ -126,7 +145,7 @@ fn help_documents_every_setting_with_its_environment_variable() {
         "--allowed-origins",
         "--dev-issuer",
         "--roster-by",
-        "--max-text-bytes",
+        "--max-text-chars",
     ] {
         assert!(help.contains(setting), "{setting} missing from --help");
     }

@@ -194,3 +194,27 @@ async fn a_large_roster_arrives_in_small_frames() {
     assert_eq!(frames.iter().sum::<usize>(), 41, "forty from the directory and ben");
     assert!(frames.len() >= 4, "{frames:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_follows_the_ccp_not_the_socket() {
+    let issuer = Issuer::start().await;
+    let relay = Relay::start(&issuer, |c| c.presence_grace_ms = 300).await;
+    let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
+    let since = now_ms() - 1000;
+    set_state(&mut aiko, "Available", StateKind::Routable, since).await;
+    let mut ben = relay.login(&issuer.token("ben@example.com")).await;
+    subscribe(&mut ben, None).await;
+
+    // Her last CCP tab closed; the worker keeps its socket (and pings) for chat.
+    let reply = aiko.request(|id| ClientFrame::ClearPresence { id }).await.unwrap();
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let gone = next_presence_of(&mut ben, "aiko@example.com").await;
+    assert_eq!((gone.state.name.as_str(), gone.online), ("Offline", false));
+    let pong = aiko.request(|id| ClientFrame::Ping { id }).await.unwrap();
+    assert!(matches!(pong, ServerFrame::Pong { .. }), "the connection itself stays");
+
+    // A CCP on another device reports a start before the one the relay held: it is taken.
+    set_state(&mut aiko, "Available", StateKind::Routable, since - 500).await;
+    let back = next_presence_of(&mut ben, "aiko@example.com").await;
+    assert_eq!((back.state.name.as_str(), back.since, back.online), ("Available", since - 500, true));
+}

@@ -29,7 +29,7 @@ impl Issuer {
 
     pub fn claims(&self, email: &str) -> Value {
         let now = server::clock::now_ms() / 1000;
-        json!({"iss": self.url, "aud": AUDIENCE, "sub": email, "email": email, "name": display(email),
+        json!({"iss": self.url, "aud": AUDIENCE, "sub": server::auth::dev_issuer::subject_of(email), "email": email, "name": display(email),
                "groups": [], "iat": now, "nbf": now, "exp": now + 3600})
     }
 

@@ -1,7 +1,9 @@
 use protocol::hook::{CcpAgent, HookCommand, HookEvent};
-use protocol::panel::{Connection, OutboxEntry, PanelToWorker, WorkerToPanel};
+use protocol::panel::{Connection, FailedChat, OutboxEntry, PanelToWorker, Problem, WorkerToPanel};
 use protocol::tab::{TabToWorker, WorkerToTab};
-use protocol::{AgentState, CallEvent, CallPhase, ChatMessage, ClientFrame, Limits, ServerFrame, StateKind};
+use protocol::{
+    AgentState, CallEvent, CallPhase, ChatMessage, ClientFrame, ErrorBody, ErrorCode, Limits, ServerFrame, StateKind,
+};
 
 use super::{Api, ApiReply, Core, Effect, PendingCall};
 
@@ -19,7 +21,13 @@ fn welcome_listed(core: &mut Core, principal: &str, username: Option<&str>) -> V
         roster: "*".into(),
         username: username.map(Into::into),
         expires_at: i64::MAX,
-        limits: Limits { max_frame_bytes: 1, max_text_bytes: 1, frames_per_second: 1, max_page: 1, heartbeat_ms: 1 },
+        limits: Limits {
+            max_frame_bytes: 16_384,
+            max_text_chars: 20,
+            frames_per_second: 1,
+            max_page: 1,
+            heartbeat_ms: 1,
+        },
     })
 }
 
@@ -103,7 +111,7 @@ fn a_long_outbox_goes_out_at_the_pace_of_the_acks_and_refused_messages_go_again(
     assert_eq!(sends(&core.tick()).iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(), ["c1"]);
     assert_eq!(core.outbox().len(), 29, "nothing lost");
     // A reconnect forgets what was in flight and sends a window again.
-    core.set_connection(Connection::Offline { retry_at: 0, reason: String::new() });
+    core.set_connection(Connection::Offline { retry_at: 0, problem: Problem::Unreachable });
     assert_eq!(sends(&welcome(&mut core, "a@x")).len(), 8);
 }
 
@@ -125,7 +133,7 @@ fn presence_is_published_once_per_change_and_again_after_a_reconnect() {
     let effects = welcome(&mut core, "sato@example.com");
     assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })));
     assert!(relayed(&core.on_tab(3, agent("Available"))).is_empty(), "no change, nothing sent");
-    core.set_connection(Connection::Offline { retry_at: 0, reason: String::new() });
+    core.set_connection(Connection::Offline { retry_at: 0, problem: Problem::Unreachable });
     let effects = welcome(&mut core, "sato@example.com");
     assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })));
 }
@@ -307,7 +315,7 @@ fn signing_out_forgets_the_person_and_what_they_left_unsent() {
     core.panel_opened(1, None);
     core.on_tab(3, agent("Available"));
     welcome(&mut core, "sato@example.com");
-    core.set_connection(Connection::Offline { retry_at: 0, reason: String::new() });
+    core.set_connection(Connection::Offline { retry_at: 0, problem: Problem::Unreachable });
     let send = PanelToWorker::SendChat { to: "b@x".into(), text: "typed offline".into(), client_id: "c1".into() };
     core.on_panel(1, send, 10);
     assert_eq!(core.outbox().len(), 1);
@@ -328,4 +336,124 @@ fn signing_out_forgets_the_person_and_what_they_left_unsent() {
     // The next person's welcome sends nothing the previous one typed.
     let effects = welcome(&mut core, "tanaka@example.com");
     assert!(!relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SendChat { .. })));
+}
+
+fn failed_list(effects: &[Effect]) -> Option<Vec<FailedChat>> {
+    effects.iter().find_map(|e| match e {
+        Effect::Panels(WorkerToPanel::Failed { failed }) => Some(failed.clone()),
+        _ => None,
+    })
+}
+
+fn send(core: &mut Core, client_id: &str, text: &str) -> Vec<Effect> {
+    core.on_panel(1, PanelToWorker::SendChat { to: "b@x".into(), text: text.into(), client_id: client_id.into() }, 5)
+}
+
+#[test]
+fn presence_follows_the_ccp_tabs_not_the_socket() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    welcome(&mut core, "sato@example.com");
+    core.tab_opened(3);
+    assert!(relayed(&core.on_tab(3, agent("Available"))).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })));
+    // The last CCP tab closes: the relay hears that no CCP reports (the socket stays for chat).
+    let effects = core.tab_closed(3);
+    assert!(matches!(relayed(&effects)[..], [ClientFrame::ClearPresence { .. }]), "{effects:?}");
+    // The tab was reloaded: the same state is reported again and published again.
+    core.tab_opened(4);
+    let effects = core.on_tab(4, agent("Available"));
+    assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })), "{effects:?}");
+    // With a second CCP tab still open, closing one keeps the agent present.
+    core.tab_opened(5);
+    core.on_tab(5, agent("Available"));
+    assert!(!relayed(&core.tab_closed(4)).iter().any(|f| matches!(f, ClientFrame::ClearPresence { .. })));
+    // A tab that never reported an agent (the CCP not logged in) changes nothing.
+    core.tab_opened(6);
+    assert!(relayed(&core.tab_closed(6)).is_empty());
+}
+
+#[test]
+fn a_message_over_the_limit_never_enters_the_outbox_and_shows_why() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    welcome(&mut core, "a@x"); // The limit is 20 characters.
+    let effects = send(&mut core, "long", &"あ".repeat(21));
+    assert!(core.outbox().is_empty());
+    assert!(!effects.iter().any(|e| matches!(e, Effect::SaveOutbox(_) | Effect::Relay(_))), "{effects:?}");
+    let failed = failed_list(&effects).expect("the panels hear of it");
+    assert_eq!((failed[0].entry.client_id.as_str(), failed[0].code), ("long", ErrorCode::TooLarge));
+    // Characters, not bytes: 20 Japanese characters (60 bytes) go.
+    let effects = send(&mut core, "fits", &"あ".repeat(20));
+    assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::SendChat { .. })));
+    // The agent edits it (or discards it): it is forgotten.
+    let effects = core.on_panel(1, PanelToWorker::Dismiss { client_id: "long".into() }, 6);
+    assert_eq!(failed_list(&effects), Some(Vec::new()));
+    assert!(core.snapshot(None).failed.is_empty());
+}
+
+#[test]
+fn a_queued_message_the_relay_refuses_leaves_the_outbox_and_shows_why() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    welcome(&mut core, "a@x");
+    let effects = send(&mut core, "c1", "hello");
+    let Some(ClientFrame::SendChat { id, .. }) = relayed(&effects).into_iter().next().cloned() else { panic!() };
+    let refusal = ServerFrame::Error { id: Some(id), error: ErrorBody::new(ErrorCode::Forbidden, "not allowed") };
+    let effects = core.on_frame(refusal);
+    assert!(core.outbox().is_empty(), "no poison message retried forever");
+    assert!(effects.contains(&Effect::SaveOutbox(Vec::new())));
+    let failed = failed_list(&effects).expect("the refusal reaches the message");
+    assert_eq!((failed[0].entry.text.as_str(), failed[0].code), ("hello", ErrorCode::Forbidden));
+    // A refusal for now (rate) keeps it queued.
+    let effects = send(&mut core, "c2", "again");
+    let Some(ClientFrame::SendChat { id, .. }) = relayed(&effects).into_iter().next().cloned() else { panic!() };
+    core.on_frame(ServerFrame::Error { id: Some(id), error: ErrorBody::new(ErrorCode::RateLimited, "slow down") });
+    assert_eq!(core.outbox().len(), 1);
+}
+
+#[test]
+fn an_outbox_kept_from_before_leaves_what_the_relay_would_refuse_at_welcome() {
+    let entry = |id: &str, text: String| OutboxEntry { to: "b@x".into(), text, client_id: id.into(), queued_at: 1 };
+    let mut core = Core::new(vec![entry("huge", "字".repeat(10_000)), entry("ok", "short".into())], Vec::new());
+    let effects = welcome(&mut core, "a@x");
+    let sent: Vec<&str> = relayed(&effects)
+        .into_iter()
+        .filter_map(|f| if let ClientFrame::SendChat { client_id, .. } = f { Some(client_id.as_str()) } else { None })
+        .collect();
+    assert_eq!(sent, ["ok"], "the oversized one is never sent");
+    assert_eq!(core.outbox().len(), 1);
+    assert!(effects.iter().any(|e| matches!(e, Effect::SaveOutbox(o) if o.len() == 1)));
+    assert_eq!(failed_list(&effects).map(|f| f[0].entry.client_id.clone()), Some("huge".to_owned()));
+}
+
+#[test]
+fn cursors_are_saved_under_the_key_they_were_restored_from_not_the_principal() {
+    // The issuer's `sub` is an opaque id; the relay's principal is the e-mail.
+    let mut core = Core::new(Vec::new(), Vec::new());
+    core.restore_cursors("00u1alice9x7q", vec![protocol::Cursor { peer: "b@x".into(), seq: 4 }]);
+    welcome(&mut core, "alice@example.com");
+    let message = ChatMessage {
+        from: "b@x".into(),
+        to: "alice@example.com".into(),
+        seq: 5,
+        client_id: "m5".into(),
+        text: "hi".into(),
+        sent_at: 1,
+    };
+    let effects = core.on_frame(ServerFrame::Chat { message });
+    let saved = effects.iter().find_map(|e| match e {
+        Effect::SaveCursors { owner, cursors } => Some((owner.clone(), cursors.clone())),
+        _ => None,
+    });
+    assert_eq!(saved, Some(("00u1alice9x7q".to_owned(), vec![protocol::Cursor { peer: "b@x".into(), seq: 5 }])));
+}
+
+#[test]
+fn the_dock_shortcut_toggles_the_focused_ccp_tab() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    assert!(core.toggle_dock().is_empty(), "no CCP tab: nothing to toggle");
+    core.tab_opened(3);
+    core.on_tab(3, agent("Available"));
+    core.tab_opened(4);
+    core.on_tab(4, TabToWorker::Focus { focused: true });
+    assert_eq!(core.toggle_dock(), [Effect::Tab(4, WorkerToTab::Toggle)]);
+    core.on_tab(4, TabToWorker::Focus { focused: false });
+    assert_eq!(core.toggle_dock(), [Effect::Tab(3, WorkerToTab::Toggle)]);
 }
