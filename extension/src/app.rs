@@ -23,11 +23,17 @@ pub enum Msg {
     Reconnect,
     Tick,
     Show(Tab),
+    /// Select a tab from the keyboard and move focus to it (WAI-ARIA tabs, roving tabindex).
+    FocusTab(Tab),
     Search(String),
     Open(String),
     Close,
     Draft(String),
     Send,
+    /// A failed message back into the composer (and forgotten by the worker).
+    Edit(String),
+    /// A failed message forgotten.
+    Discard(String),
     Older,
     Transfer(String),
     PickQueue(String),
@@ -75,6 +81,21 @@ pub struct App {
     picked: bool,
     next_id: u64,
     sent: u64,
+    /// The tab to focus after the next render (set by the tab list's keys).
+    focus_tab: Option<Tab>,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 3] = [Tab::Status, Tab::Chat, Tab::CallerId];
+
+    /// The suffix of its element ids and `tab_<key>` message.
+    pub fn key(self) -> &'static str {
+        match self {
+            Tab::Status => "status",
+            Tab::Chat => "chat",
+            Tab::CallerId => "caller",
+        }
+    }
 }
 
 fn now() -> Millis {
@@ -128,6 +149,11 @@ impl App {
         self.state.me.as_ref().map(|m| m.principal.as_str()).unwrap_or_default()
     }
 
+    /// The chat text limit the relay announced, in characters.
+    pub fn max_text_chars(&self) -> Option<u32> {
+        self.state.me.as_ref().map(|m| m.limits.max_text_chars)
+    }
+
     pub fn display_name(&self, principal: &str) -> String {
         self.state
             .roster
@@ -151,7 +177,8 @@ impl App {
         }
     }
 
-    fn on_worker(&mut self, ctx: &Context<Self>, message: WorkerToPanel) {
+    fn on_worker(&mut self, ctx: &Context<Self>, mut message: WorkerToPanel) {
+        clean_names(&mut message);
         match message {
             WorkerToPanel::Snapshot { snapshot } => {
                 self.more_calls = snapshot.calls.as_ref().and_then(|c| c.next_before);
@@ -163,7 +190,11 @@ impl App {
                 self.confirm();
                 self.on_attached();
             }
-            WorkerToPanel::Connection { connection } => self.state.connection = connection,
+            WorkerToPanel::Connection { connection } => {
+                // The retry countdown starts from the moment it was announced, not the last tick.
+                self.now = now();
+                self.state.connection = connection;
+            }
             WorkerToPanel::Me { me } => self.state.me = me,
             WorkerToPanel::Presence { presence } => {
                 match self.state.roster.iter_mut().find(|p| p.principal == presence.principal) {
@@ -190,6 +221,10 @@ impl App {
             }
             WorkerToPanel::Outbox { pending } => {
                 self.state.outbox = pending;
+                self.confirm();
+            }
+            WorkerToPanel::Failed { failed } => {
+                self.state.failed = failed;
                 self.confirm();
             }
             WorkerToPanel::Conversations { conversations } => {
@@ -234,10 +269,13 @@ impl App {
         }
     }
 
-    /// Forgets typed messages the worker now holds in its outbox.
+    /// Forgets typed messages the worker now holds in its outbox, or has given up on.
     fn confirm(&mut self) {
-        let outbox = &self.state.outbox;
-        self.unconfirmed.retain(|u| !outbox.iter().any(|e| e.client_id == u.client_id));
+        let (outbox, failed) = (&self.state.outbox, &self.state.failed);
+        self.unconfirmed.retain(|u| {
+            !outbox.iter().any(|e| e.client_id == u.client_id)
+                && !failed.iter().any(|f| f.entry.client_id == u.client_id)
+        });
     }
 
     fn client_id(&mut self) -> String {
@@ -274,6 +312,7 @@ impl Component for App {
             picked: false,
             next_id: 1,
             sent: 0,
+            focus_tab: None,
         };
         app.connect(ctx);
         app
@@ -299,6 +338,11 @@ impl Component for App {
                 self.tab = tab;
                 self.mark_read();
             }
+            Msg::FocusTab(tab) => {
+                self.tab = tab;
+                self.focus_tab = Some(tab);
+                self.mark_read();
+            }
             Msg::Search(query) => self.search = query,
             Msg::Open(peer) => {
                 self.tab = Tab::Chat;
@@ -315,13 +359,30 @@ impl Component for App {
             Msg::Send => {
                 let text = self.draft.trim_end().to_owned();
                 let Some(to) = self.open.clone() else { return false };
-                if text.trim().is_empty() {
+                // Nothing over the relay's limit enters the outbox: the composer says so instead.
+                if text.trim().is_empty() || crate::format::length(&text, self.max_text_chars()).over {
                     return false;
                 }
                 let client_id = self.client_id();
                 self.unconfirmed.push(Unconfirmed { to: to.clone(), text: text.clone(), client_id: client_id.clone() });
                 self.post(&PanelToWorker::SendChat { to, text, client_id });
                 self.draft.clear();
+            }
+            Msg::Edit(client_id) => {
+                let Some(failed) = self.state.failed.iter().find(|f| f.entry.client_id == client_id) else {
+                    return false;
+                };
+                // The draft typed meanwhile is kept, after the returned text.
+                self.draft = match self.draft.trim() {
+                    "" => failed.entry.text.clone(),
+                    draft => format!("{}\n{draft}", failed.entry.text),
+                };
+                self.state.failed.retain(|f| f.entry.client_id != client_id);
+                self.post(&PanelToWorker::Dismiss { client_id });
+            }
+            Msg::Discard(client_id) => {
+                self.state.failed.retain(|f| f.entry.client_id != client_id);
+                self.post(&PanelToWorker::Dismiss { client_id });
             }
             Msg::Older => {
                 let Some(peer) = self.open.clone() else { return false };
@@ -400,28 +461,16 @@ impl Component for App {
             Tab::Chat => self.chat_view(ctx),
             Tab::CallerId => self.caller_view(ctx),
         };
-        let key = match self.tab {
-            Tab::Status => "status",
-            Tab::Chat => "chat",
-            Tab::CallerId => "caller",
-        };
+        let key = self.tab.key();
         let onkeydown = link.batch_callback(|e: KeyboardEvent| {
-            let order = [Tab::Status, Tab::Chat, Tab::CallerId];
             let target = e.target_dyn_into::<web_sys::Element>()?;
             if target.get_attribute("role").as_deref() != Some("tab") {
                 return None;
             }
-            let current = match target.id().as_str() {
-                "tab-chat" => 1,
-                "tab-caller" => 2,
-                _ => 0,
-            };
-            let next = match e.key().as_str() {
-                "ArrowRight" => (current + 1) % 3,
-                "ArrowLeft" => (current + 2) % 3,
-                _ => return None,
-            };
-            Some(Msg::Show(order[next]))
+            let current = Tab::ALL.iter().position(|t| format!("tab-{}", t.key()) == target.id()).unwrap_or(0);
+            let next = crate::format::tab_key(&e.key(), current, Tab::ALL.len())?;
+            e.prevent_default();
+            Some(Msg::FocusTab(Tab::ALL[next]))
         });
         html! {
             <div class="panel" lang={crate::i18n::language()}>
@@ -439,6 +488,14 @@ impl Component for App {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        if let Some(tab) = self.focus_tab.take()
+            && let Some(el) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id(&format!("tab-{}", tab.key())))
+            && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
+        {
+            let _ = el.focus();
+        }
         if first_render {
             // The benchmark and tests read this mark: the panel's first render.
             if let Some(doc) = web_sys::window().and_then(|w| w.document())
@@ -459,15 +516,33 @@ impl App {
             Connection::Connecting => ("pending", t("conn_connecting")),
             Connection::SigningIn => ("pending", t("conn_signing_in")),
             Connection::SignedOut => ("offline", t("conn_signed_out")),
-            Connection::Offline { reason, .. } => ("offline", format!("{} ({reason})", t("conn_offline"))),
-            Connection::Failed { reason } => ("error", format!("{} ({reason})", t("conn_failed"))),
+            Connection::Offline { .. } => ("offline", t("conn_offline")),
+            Connection::Failed { .. } => ("error", t("conn_failed")),
+        };
+        // Why the link is down, in words, under the header: with the countdown to the next try,
+        // or (when it will not retry by itself) the refusal's own words as a tooltip.
+        let problem = match &self.state.connection {
+            Connection::Offline { retry_at, problem } => {
+                let problem = t(&format!("problem_{}", problem.as_str()));
+                let text = match crate::format::retry_in_s(*retry_at, self.now) {
+                    0 => crate::i18n::t1("conn_retrying_now", &problem),
+                    s => crate::i18n::tn("conn_retrying_in", &[&problem, &s.to_string()]),
+                };
+                html! { <p class="result error conn-problem" role="status">{text}</p> }
+            }
+            Connection::Failed { problem, detail } => html! {
+                <p class="result error conn-problem" role="status" title={detail.clone()}>
+                    {t(&format!("problem_{}", problem.as_str()))}
+                </p>
+            },
+            _ => html! {},
         };
         let me = self.state.me.as_ref();
         let mine = me.and_then(|m| self.state.roster.iter().find(|p| p.principal == m.principal));
         let own_state = match mine {
             Some(p) => html! {
                 <span class={classes!("pill", crate::format::state_class(p))} aria-label={crate::i18n::t1("my_state", &crate::i18n::state_name(&p.state.name))}>
-                    {crate::i18n::state_name(&p.state.name)}
+                    <bdi>{crate::i18n::state_name(&p.state.name)}</bdi>
                     if p.since > 0 { {" · "}{crate::format::elapsed(p.since, self.now)} }
                 </span>
             },
@@ -496,7 +571,10 @@ impl App {
             <>
             <header class="header">
                 <div class="who">
-                    <span class="name">{me.map(|m| m.display_name.clone()).unwrap_or_default()}</span>
+                    if let Some(me) = me {
+                        // Cut with an ellipsis when long; the whole name in the tooltip.
+                        <span class="name" dir="auto" title={me.display_name.clone()}>{me.display_name.clone()}</span>
+                    }
                     {own_state}
                 </div>
                 <div class="conn">
@@ -505,7 +583,53 @@ impl App {
                 </div>
             </header>
             {mismatch}
+            {problem}
             </>
         }
+    }
+}
+
+/// Cleans bidi controls out of every name in a message from the worker, once, where it enters the
+/// panel: display and state names, queue and caller-ID names (see [`crate::format::clean_name`]).
+fn clean_names(message: &mut WorkerToPanel) {
+    use crate::format::{clean_name, clean_presence};
+    fn clean(s: &mut String) {
+        if let std::borrow::Cow::Owned(c) = clean_name(s) {
+            *s = c;
+        }
+    }
+    let clean_ids = |ids: &mut protocol::CallerIds| {
+        for c in &mut ids.caller_ids {
+            clean(&mut c.queue_name);
+            if let Some(name) = &mut c.name {
+                clean(name);
+            }
+        }
+    };
+    let clean_ccp = |agent: &mut protocol::hook::CcpAgent| {
+        clean(&mut agent.name);
+        for q in &mut agent.queues {
+            clean(&mut q.name);
+        }
+    };
+    match message {
+        WorkerToPanel::Snapshot { snapshot } => {
+            snapshot.roster.iter_mut().for_each(clean_presence);
+            if let Some(me) = &mut snapshot.me {
+                clean(&mut me.display_name);
+            }
+            if let Some(ids) = &mut snapshot.caller_ids {
+                clean_ids(ids);
+            }
+            if let Some(agent) = &mut snapshot.ccp {
+                clean_ccp(agent);
+            }
+        }
+        WorkerToPanel::Me { me: Some(me) } => clean(&mut me.display_name),
+        WorkerToPanel::Presence { presence } => clean_presence(presence),
+        WorkerToPanel::Roster { agents } => agents.iter_mut().for_each(clean_presence),
+        WorkerToPanel::CallerIds { caller_ids } => clean_ids(caller_ids),
+        WorkerToPanel::Ccp { agent: Some(agent) } => clean_ccp(agent),
+        _ => {}
     }
 }

@@ -1,11 +1,14 @@
 //! The chat view: conversations with unread counts, one conversation's history with paging, and
-//! the message box (Enter sends, Shift+Enter breaks the line, IME confirmation does neither).
+//! the message box (Enter sends, Shift+Enter breaks the line, IME confirmation does neither; a
+//! counter near the relay's limit, and no sending over it), day separators, and messages the
+//! worker gave up on, with the reason and Edit / Discard. User text is isolated (`dir="auto"`)
+//! and shows bidi controls instead of obeying them.
 
 use yew::prelude::*;
 
 use crate::app::{App, Msg};
 use crate::format::{self, EnterKey};
-use crate::i18n::{t, t1};
+use crate::i18n::{t, t1, tn};
 
 impl App {
     pub fn chat_view(&self, ctx: &Context<Self>) -> Html {
@@ -27,9 +30,9 @@ impl App {
             html! {
                 <li key={c.peer.clone()}>
                     <button class="conversation" aria-label={label} onclick={link.callback(move |_| Msg::Open(peer.clone()))}>
-                        <span class="conv-name">{name}</span>
+                        <span class="conv-name" dir="auto" title={name.clone()}>{name}</span>
                         if c.unread > 0 { <span class="badge">{c.unread}</span> }
-                        <span class="preview">{preview.unwrap_or_default()}</span>
+                        <span class="preview" dir="auto">{format::reveal_controls(&preview.unwrap_or_default()).into_owned()}</span>
                     </button>
                 </li>
             }
@@ -50,36 +53,65 @@ impl App {
         let name = self.display_name(peer);
         let state = self.state.roster.iter().find(|p| p.principal == peer).map(|p| {
             let class = format::state_class(p);
-            html! { <span class={classes!("pill", class)}>{crate::i18n::state_name(&p.state.name)}</span> }
+            html! { <span class={classes!("pill", class)}><bdi>{crate::i18n::state_name(&p.state.name)}</bdi></span> }
         });
-        let messages = self.messages.values().map(|m| {
-            let mine = m.from == me;
-            html! {
-                <li key={m.seq} class={classes!("message", mine.then_some("mine"))}>
-                    <span class="text">{&m.text}</span>
-                    <time class="at">{clock(m.sent_at)}</time>
-                </li>
-            }
-        });
-        let pending = self
+        // Stored messages in order, then what is still on its way or refused, oldest first.
+        let mut waiting: Vec<Item<'_>> = self
             .state
             .outbox
             .iter()
-            .filter(|e| e.to == peer)
-            .map(|e| (e.client_id.clone(), e.text.clone()))
+            .filter(|e| e.to == peer && !self.state.failed.iter().any(|f| f.entry.client_id == e.client_id))
+            .map(|e| Item::Pending(&e.client_id, &e.text, e.queued_at))
             .chain(
                 self.unconfirmed
                     .iter()
                     .filter(|u| u.to == peer && !self.state.outbox.iter().any(|e| e.client_id == u.client_id))
-                    .map(|u| (u.client_id.clone(), u.text.clone())),
+                    .map(|u| Item::Pending(&u.client_id, &u.text, self.now)),
             )
-            .map(|(id, text)| {
+            .chain(self.state.failed.iter().filter(|f| f.entry.to == peer).map(Item::Failed))
+            .collect();
+        waiting.sort_by_key(Item::at);
+        let items: Vec<Item<'_>> = self.messages.values().map(Item::Stored).chain(waiting).collect();
+        let days: Vec<format::Day> = items.iter().map(|i| day(i.at())).collect();
+        let marks = format::day_marks(&days, day(self.now));
+        let rows = items.iter().zip(marks).map(|(item, mark)| {
+            let separator = mark.separator.then(|| {
                 html! {
-                    <li key={id} class="message mine pending">
-                        <span class="text">{text}</span><span class="at">{t("sending")}</span>
+                    <li class="day-separator" key={format!("day-{}", item.at())}>
+                        <time>{day_label(item.at())}</time>
                     </li>
                 }
             });
+            let title = mark.dated.then(|| full_date(item.at()));
+            let row = match item {
+                Item::Stored(m) => html! {
+                    <li key={m.seq} class={classes!("message", (m.from == me).then_some("mine"))} title={title}>
+                        <span class="text" dir="auto">{format::reveal_controls(&m.text).into_owned()}</span>
+                        <time class="at">{clock(m.sent_at)}</time>
+                    </li>
+                },
+                Item::Pending(id, text, _) => html! {
+                    <li key={id.to_string()} class="message mine pending">
+                        <span class="text" dir="auto">{format::reveal_controls(text).into_owned()}</span>
+                        <span class="at">{t("sending")}</span>
+                    </li>
+                },
+                Item::Failed(f) => {
+                    let (edit, discard) = (f.entry.client_id.clone(), f.entry.client_id.clone());
+                    html! {
+                        <li key={f.entry.client_id.clone()} class="message mine failed" title={title}>
+                            <span class="text" dir="auto">{format::reveal_controls(&f.entry.text).into_owned()}</span>
+                            <span class="failure">{t(&format!("error_{}", f.code.as_str()))}</span>
+                            <span class="failed-actions">
+                                <button class="link" onclick={link.callback(move |_| Msg::Edit(edit.clone()))}>{t("failed_edit")}</button>
+                                <button class="link" onclick={link.callback(move |_| Msg::Discard(discard.clone()))}>{t("failed_discard")}</button>
+                            </span>
+                        </li>
+                    }
+                }
+            };
+            html! { <>{for separator}{row}</> }
+        });
         let onkeydown = link.batch_callback(|e: KeyboardEvent| {
             match format::enter_key(&e.key(), e.shift_key(), e.is_composing(), e.key_code()) {
                 EnterKey::Send => {
@@ -91,27 +123,91 @@ impl App {
         });
         let oninput = link
             .callback(|e: InputEvent| Msg::Draft(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()));
+        let length = format::length(&self.draft, self.max_text_chars());
+        let counted = [format::grouped(length.chars), format::grouped(length.max)];
+        let counter = if length.over {
+            let over = format::grouped(length.chars - length.max);
+            html! {
+                <p id="compose-length" class="counter over" role="alert">
+                    {tn("text_too_long", &[&counted[0], &counted[1], &over])}
+                </p>
+            }
+        } else if length.near {
+            html! { <p id="compose-length" class="counter">{tn("text_length", &[&counted[0], &counted[1]])}</p> }
+        } else {
+            html! {}
+        };
         html! {
             <div class="conversation-view">
                 <div class="conv-head">
                     <button class="icon" aria-label={t("back")} onclick={link.callback(|_| Msg::Close)}>{"‹"}</button>
-                    <h2 class="conv-title">{name.clone()}</h2>
+                    <h2 class="conv-title" dir="auto" title={name.clone()}>{name.clone()}</h2>
                     {state}
                 </div>
                 if self.more {
                     <button class="link older" onclick={link.callback(|_| Msg::Older)}>{t("older")}</button>
                 }
                 <ol class="messages" aria-label={t1("conversation_with", &name)} aria-live="polite">
-                    {for messages}{for pending}
+                    {for rows}
                 </ol>
+                {counter}
                 <div class="compose">
                     <textarea aria-label={t1("message_to", &name)} placeholder={t("message_placeholder")} rows="2"
+                        aria-describedby={(length.near || length.over).then_some("compose-length")}
+                        aria-invalid={length.over.then_some("true")}
                         value={self.draft.clone()} {oninput} {onkeydown} />
-                    <button class="primary" aria-label={t("send")} onclick={link.callback(|_| Msg::Send)}>{t("send")}</button>
+                    <button class="primary" aria-label={t("send")} disabled={length.over}
+                        onclick={link.callback(|_| Msg::Send)}>{t("send")}</button>
                 </div>
             </div>
         }
     }
+}
+
+/// One row of a conversation.
+enum Item<'a> {
+    Stored(&'a protocol::ChatMessage),
+    /// Typed, not yet stored: client id, text, when it was queued.
+    Pending(&'a str, &'a str, protocol::Millis),
+    Failed(&'a protocol::panel::FailedChat),
+}
+
+impl Item<'_> {
+    fn at(&self) -> protocol::Millis {
+        match self {
+            Item::Stored(m) => m.sent_at,
+            Item::Pending(_, _, at) => *at,
+            Item::Failed(f) => f.entry.queued_at,
+        }
+    }
+}
+
+fn date(at: protocol::Millis) -> js_sys::Date {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64))
+}
+
+/// The calendar day of `at` in the browser's time zone.
+pub fn day(at: protocol::Millis) -> format::Day {
+    let d = date(at);
+    (d.get_full_year() as i32, d.get_month() + 1, d.get_date())
+}
+
+fn options(json: &str) -> wasm_bindgen::JsValue {
+    js_sys::JSON::parse(json).unwrap_or_default()
+}
+
+/// A day separator's text in the agent's language: 2023/8/4(金), Fri, Aug 4, 2023.
+pub fn day_label(at: protocol::Millis) -> String {
+    let language = crate::i18n::language();
+    let month = if language.starts_with("ja") { "numeric" } else { "short" };
+    let options = options(&format!(r#"{{"weekday":"short","year":"numeric","month":"{month}","day":"numeric"}}"#));
+    date(at).to_locale_date_string(&language, &options).into()
+}
+
+/// The date and time of `at` in full, for a tooltip.
+pub fn full_date(at: protocol::Millis) -> String {
+    let options = options(r#"{"dateStyle":"full","timeStyle":"short"}"#);
+    date(at).to_locale_string(&crate::i18n::language(), &options).into()
 }
 
 pub fn clock(at: protocol::Millis) -> String {

@@ -2,11 +2,13 @@
 //!
 //! # Layout
 //! - [`format`]: pure helpers (time in state, search, the Enter key, phone checks), host-tested.
+//! - [`virtual_list`]: a list that renders only the rows in view (the roster).
 //! - `app`: the component, its state and the header; `status`, `chat`, `caller`: the three views.
 //! - `options`: the options page.
 //! - `chrome`: the port to the worker and `chrome.i18n`; `i18n`: text in the browser's language.
 
 pub mod format;
+pub mod virtual_list;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -142,7 +142,7 @@ export async function launchAgent(world, { email, lang = 'en-US', configure = tr
 
 /** Waits until the panel says it is connected to the relay. */
 export async function online(panel) {
-  await panel.getByRole('status').filter({ hasText: /Connected|接続中/ }).first().waitFor({ timeout: 20000 });
+  await panel.getByRole('status').filter({ hasText: /Connected|接続済み/ }).first().waitFor({ timeout: 20000 });
 }
 
 /** A development-issuer token for `email` (any display name and groups), straight from the relay. */
@@ -186,4 +186,59 @@ export async function metric(relay, name) {
   const text = await (await fetch(`${relay.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(' ')[1]) : undefined;
+}
+
+/**
+ * Serves the built panel (DIST's panel.html, pkg/, panel.css) on loopback with a stand-in for the
+ * `chrome.*` the panel uses, so a test can show it any state: `panel.html?lang=ja` answers
+ * `chrome.i18n` from DIST's `_locales/ja` as Chrome does (named placeholders, `$1`...), and
+ * `window.sidecarStub` plays the worker: `toPanel(message)` delivers a message on the panel's
+ * port, `posted` lists what the panel posted. Resolves to {url, close()}.
+ */
+export async function servePanel() {
+  const { createServer: createHttpServer } = await import('node:http');
+  const { readFileSync: read, existsSync } = await import('node:fs');
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+  const stub = (lang, messages) => `<script>
+(() => {
+  const messages = ${JSON.stringify(messages)};
+  const listeners = [];
+  window.sidecarStub = { posted: [], toPanel: (m) => listeners.forEach((f) => f(m)) };
+  const port = {
+    postMessage: (m) => window.sidecarStub.posted.push(JSON.parse(JSON.stringify(m))),
+    onMessage: { addListener: (f) => listeners.push(f) },
+    onDisconnect: { addListener: () => {} },
+  };
+  const getMessage = (key, subs) => {
+    const entry = messages[key];
+    if (!entry) return '';
+    const args = subs === undefined ? [] : [].concat(subs).map(String);
+    const positional = (s) => s.replace(/\\$(\\d)/g, (_, n) => args[n - 1] ?? '');
+    return entry.message.replace(/\\$([A-Za-z0-9_]+)\\$/g, (all, name) => {
+      const p = entry.placeholders && entry.placeholders[name.toLowerCase()];
+      return p ? positional(p.content) : all;
+    }).replace(/\\$\\$/g, '$');
+  };
+  const storage = { get: () => Promise.resolve({}), set: () => Promise.resolve() };
+  window.chrome = { runtime: { connect: () => port }, i18n: { getMessage, getUILanguage: () => ${JSON.stringify(lang)} },
+    storage: { local: storage, managed: storage } };
+})();
+</script>`;
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const file = join(DIST, url.pathname.replace(/^\/+/, ''));
+    if (!file.startsWith(DIST) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    let body = read(file);
+    if (url.pathname === '/panel.html') {
+      const lang = url.searchParams.get('lang') || 'en-US';
+      const messages = JSON.parse(read(join(DIST, '_locales', lang.startsWith('ja') ? 'ja' : 'en', 'messages.json'), 'utf8'));
+      body = String(body).replace('<head>', () => `<head>${stub(lang, messages)}`);
+    }
+    res.writeHead(200, { 'content-type': types[file.slice(file.lastIndexOf('.'))] || 'application/octet-stream' }).end(body);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
 }

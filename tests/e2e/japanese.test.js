@@ -17,7 +17,7 @@ after(async () => {
 
 test('a Japanese browser gets the Japanese UI', async () => {
   const { page, panel } = await agent.openCcp('yamada');
-  await panel.getByRole('status').filter({ hasText: '接続中' }).waitFor({ timeout: 20000 });
+  await panel.getByRole('status').filter({ hasText: '接続済み' }).waitFor({ timeout: 20000 });
   for (const name of ['ステータス', 'チャット', '発信者番号']) {
     await panel.getByRole('tab', { name }).waitFor();
   }

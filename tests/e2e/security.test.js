@@ -106,7 +106,7 @@ test('the same alert reads in Japanese, and nothing is published', async () => {
   const yui = await launchAgent(world, { email: 'yui@example.com', lang: 'ja' });
   try {
     const J = await yui.openCcp('ben');
-    await J.panel.getByRole('status').filter({ hasText: '接続中' }).waitFor({ timeout: 20000 });
+    await J.panel.getByRole('status').filter({ hasText: '接続済み' }).waitFor({ timeout: 20000 });
     await alert(J.panel).filter({
       hasText: 'yui@example.com としてサインインしていますが、この CCP には Connect ユーザー ben でログインしています。'
         + '一致するまで状態は共有されません。',
