@@ -15,6 +15,7 @@
 //! - [`error`]: the `{code, message, retryable}` error body and WebSocket close codes.
 //! - [`limits`]: the limits a relay announces in its welcome frame.
 //! - [`ticket`]: single-use WebSocket tickets from the REST API.
+//! - [`Relayed`]: JSON the worker passes from the REST API to the panels without reading it.
 //!
 //! Every direction is one closed enum tagged by `"type"`. Requests carry an `id` that the reply
 //! echoes; pushes carry none. The first client frame is [`client::ClientFrame::Hello`] and names
@@ -32,6 +33,7 @@ pub mod hook;
 pub mod limits;
 pub mod panel;
 pub mod presence;
+mod relayed;
 pub mod server;
 pub mod tab;
 mod tagged;
@@ -45,6 +47,7 @@ pub use directory::{DirectoryFile, DirectoryUser};
 pub use error::{CloseCode, ErrorBody, ErrorCode};
 pub use limits::Limits;
 pub use presence::{AgentState, Channel, ContactState, ContactSummary, Presence, StateKind, same_agent};
+pub use relayed::Relayed;
 pub use server::ServerFrame;
 pub use ticket::WsTicket;
 

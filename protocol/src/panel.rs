@@ -62,11 +62,15 @@ tagged_enum! {
 }
 
 /// Worker -> panel.
+///
+/// `C` and `P` are the caller IDs and a call-history page: typed for the panel (the defaults),
+/// [`crate::Relayed`] in the worker, which passes the relay's JSON on without reading it. Both
+/// write the same JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum WorkerToPanel {
+pub enum WorkerToPanel<C = CallerIds, P = CallPage> {
     Snapshot {
-        snapshot: Box<PanelSnapshot>,
+        snapshot: Box<PanelSnapshot<C, P>>,
     },
     Connection {
         connection: Connection,
@@ -107,13 +111,13 @@ pub enum WorkerToPanel {
     },
     /// The caller IDs the relay says this agent may use (after sign-in).
     CallerIds {
-        caller_ids: CallerIds,
+        caller_ids: C,
     },
     /// The newest page of the agent's outbound calls (`before` absent), or an older one.
     Calls {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<i64>,
-        page: CallPage,
+        page: P,
     },
     /// The answer to a dial or transfer. On failure `code` names the reason for the panel to put
     /// in words: `invalid_number` (the relay's check) or a Streams error type.
@@ -127,9 +131,10 @@ pub enum WorkerToPanel {
     },
 }
 
-/// Everything a panel shows, at the moment it connects.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PanelSnapshot {
+/// Everything a panel shows, at the moment it connects (`C` and `P` as in [`WorkerToPanel`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "C: Deserialize<'de>, P: Deserialize<'de>"))]
+pub struct PanelSnapshot<C = CallerIds, P = CallPage> {
     pub connection: Connection,
     #[serde(default)]
     pub me: Option<Me>,
@@ -144,9 +149,25 @@ pub struct PanelSnapshot {
     #[serde(default)]
     pub failed: Vec<FailedChat>,
     #[serde(default)]
-    pub caller_ids: Option<CallerIds>,
+    pub caller_ids: Option<C>,
     #[serde(default)]
-    pub calls: Option<CallPage>,
+    pub calls: Option<P>,
+}
+
+impl<C, P> Default for PanelSnapshot<C, P> {
+    fn default() -> Self {
+        Self {
+            connection: Connection::default(),
+            me: None,
+            roster: Vec::new(),
+            conversations: Vec::new(),
+            ccp: None,
+            outbox: Vec::new(),
+            failed: Vec::new(),
+            caller_ids: None,
+            calls: None,
+        }
+    }
 }
 
 /// The signed-in principal, as the relay's welcome named it.

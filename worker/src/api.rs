@@ -1,6 +1,6 @@
 //! The relay's REST API (`/api/v1`), called with the session's ID token as a bearer token.
 
-use protocol::{CallPage, CallerIds, ErrorBody, NormalizeRequest, Normalized};
+use protocol::{ErrorBody, NormalizeRequest, Normalized, Relayed};
 use serde::Deserialize;
 
 use crate::core::{Api, ApiReply};
@@ -8,10 +8,12 @@ use crate::core::{Api, ApiReply};
 /// Performs `api` against the relay at `base` and says what came back.
 pub async fn call(base: &str, token: &str, api: Api) -> ApiReply {
     let result = match &api {
-        Api::CallerIds => get::<CallerIds>(base, token, "/api/v1/caller-ids", None).await.map(ApiReply::CallerIds),
+        // The caller IDs and call pages go to the panels as the relay wrote them: the worker
+        // does not read them (see `Relayed`).
+        Api::CallerIds => get(base, token, "/api/v1/caller-ids", None).await.map(ApiReply::CallerIds),
         Api::Calls { before } => {
             let query = before.map(|b| format!("before={b}"));
-            get::<CallPage>(base, token, "/api/v1/calls", query.as_deref())
+            get(base, token, "/api/v1/calls", query.as_deref())
                 .await
                 .map(|page| ApiReply::Calls { before: *before, page })
         }
@@ -25,17 +27,18 @@ pub async fn call(base: &str, token: &str, api: Api) -> ApiReply {
     result.unwrap_or_else(|(code, message)| ApiReply::Failed { api, code, message })
 }
 
-async fn get<T: for<'de> Deserialize<'de>>(
+async fn get<T>(
     base: &str,
     token: &str,
     path: &str,
     query: Option<&str>,
-) -> Result<T, (Option<String>, String)> {
+) -> Result<Relayed<T>, (Option<String>, String)> {
     let path = match query {
         Some(q) => format!("{path}?{q}"),
         None => path.to_owned(),
     };
-    request(base, token, "GET", &path, None).await
+    let text = answer(base, token, "GET", &path, None).await?;
+    Relayed::from_json(text).map_err(|e| (None, format!("{path}: {e}")))
 }
 
 async fn request<T: for<'de> Deserialize<'de>>(
@@ -45,6 +48,18 @@ async fn request<T: for<'de> Deserialize<'de>>(
     path: &str,
     body: Option<String>,
 ) -> Result<T, (Option<String>, String)> {
+    let text = answer(base, token, method, path, body).await?;
+    serde_json::from_str(&text).map_err(|e| (None, format!("{path}: {e}")))
+}
+
+/// The body of a successful answer, or the relay's error in a form the panels can word.
+async fn answer(
+    base: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<String, (Option<String>, String)> {
     let bearer = format!("Bearer {token}");
     let mut headers = vec![("Authorization", bearer.as_str())];
     if body.is_some() {
@@ -58,5 +73,5 @@ async fn request<T: for<'de> Deserialize<'de>>(
             Err(_) => (None, format!("{path} answered {}", answer.status)),
         });
     }
-    serde_json::from_str(&answer.text).map_err(|e| (None, format!("{path}: {e}")))
+    Ok(answer.text)
 }

@@ -17,10 +17,11 @@ extern "C" {
     pub fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(method, js_name = disconnect)]
     pub fn disconnect(this: &Port);
-    #[wasm_bindgen(method, getter, js_name = onMessage)]
-    pub fn on_message(this: &Port) -> Event;
-    #[wasm_bindgen(method, getter, js_name = onDisconnect)]
-    pub fn on_disconnect(this: &Port) -> Event;
+    /// Throws ("Extension context invalidated") for a port whose page has already gone.
+    #[wasm_bindgen(method, getter, catch, js_name = onMessage)]
+    pub fn on_message(this: &Port) -> Result<Event, JsValue>;
+    #[wasm_bindgen(method, getter, catch, js_name = onDisconnect)]
+    pub fn on_disconnect(this: &Port) -> Result<Event, JsValue>;
 
     /// A `chrome.events.Event`.
     pub type Event;

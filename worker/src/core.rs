@@ -4,14 +4,20 @@
 //! routing of CCP commands) is unit-tested on the host. `runtime.rs` performs the effects.
 
 use protocol::hook::{CcpAgent, HookCommand, HookEvent};
-use protocol::panel::{Connection, FailedChat, Me, OutboxEntry, PanelSnapshot, PanelToWorker, WorkerToPanel};
+use protocol::panel::{Connection, FailedChat, Me, OutboxEntry, PanelToWorker};
 use protocol::tab::{TabToWorker, WorkerToTab};
 use protocol::{
     CallEvent, CallPage, CallerIds, ChatMessage, ClientFrame, ConversationSummary, Cursor, ErrorCode, Millis, Presence,
-    ServerFrame,
+    Relayed, ServerFrame,
 };
 
 use crate::map::VecMap;
+
+/// What the worker tells panels: the caller IDs and call pages are the relay's JSON, passed on
+/// unread (see [`Relayed`]).
+pub type WorkerToPanel = protocol::panel::WorkerToPanel<Relayed<CallerIds>, Relayed<CallPage>>;
+/// What a panel is sent when it connects.
+pub type PanelSnapshot = protocol::panel::PanelSnapshot<Relayed<CallerIds>, Relayed<CallPage>>;
 
 /// A browser tab, by `chrome.tabs` id; panels outside a tab have none.
 pub type TabId = i32;
@@ -66,10 +72,10 @@ pub enum Api {
 /// What a REST request came back with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiReply {
-    CallerIds(CallerIds),
+    CallerIds(Relayed<CallerIds>),
     Calls {
         before: Option<i64>,
-        page: CallPage,
+        page: Relayed<CallPage>,
     },
     Normalized {
         panel: PanelId,
@@ -140,8 +146,8 @@ pub struct Core {
     published: Option<(String, Millis, Option<protocol::ContactSummary>)>,
     /// Call reports the relay has not confirmed yet; sent again after a reconnect.
     calls_pending: Vec<PendingCall>,
-    caller_ids: Option<CallerIds>,
-    calls: Option<CallPage>,
+    caller_ids: Option<Relayed<CallerIds>>,
+    calls: Option<Relayed<CallPage>>,
 }
 
 impl Core {

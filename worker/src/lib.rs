@@ -57,3 +57,9 @@ mod exports {
         wasm_bindgen_futures::spawn_local(crate::runtime::reconfigure());
     }
 }
+
+/// Talc instead of the default dlmalloc: the same behaviour in a smaller module (see
+/// docs/benchmarks.md).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -262,6 +262,9 @@ pub fn connect_port(port: Port, early: Array) {
 }
 
 fn adopt(port: Port, early: Array) {
+    // A page that closed or navigated away while the worker was starting left a dead port, whose
+    // events cannot even be read: forget it (the exception would end the worker's start-up).
+    let (Ok(messages), Ok(disconnects)) = (port.on_message(), port.on_disconnect()) else { return };
     let sender = port.sender();
     let tab = chrome::get(&chrome::get(&sender, "tab"), "id").as_f64().map(|t| t as TabId);
     let url = chrome::get(&sender, "url").as_string().unwrap_or_default();
@@ -270,7 +273,7 @@ fn adopt(port: Port, early: Array) {
             let frame = chrome::get(&sender, "frameId").as_f64();
             let Some(tab) = tab.filter(|_| frame == Some(0.0)) else { return port.disconnect() };
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_tab_message(tab, m));
-            port.on_message().add_listener(on_message.as_ref().unchecked_ref());
+            messages.add_listener(on_message.as_ref().unchecked_ref());
             on_message.forget();
             // A reloaded page's new port may connect before the old one's disconnect arrives:
             // only the port still registered for the tab closes it.
@@ -288,7 +291,7 @@ fn adopt(port: Port, early: Array) {
                     rt.core.tab_closed(tab)
                 })
             });
-            port.on_disconnect().add_listener(on_disconnect.as_ref().unchecked_ref());
+            disconnects.add_listener(on_disconnect.as_ref().unchecked_ref());
             on_disconnect.forget();
             with(|rt| {
                 rt.tabs.insert(tab, port.clone());
@@ -307,7 +310,7 @@ fn adopt(port: Port, early: Array) {
             });
             let Some(panel) = panel else { return };
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_panel_message(panel, m));
-            port.on_message().add_listener(on_message.as_ref().unchecked_ref());
+            messages.add_listener(on_message.as_ref().unchecked_ref());
             on_message.forget();
             let on_disconnect = Closure::<dyn FnMut(JsValue)>::new(move |_| {
                 with(|rt| {
@@ -316,7 +319,7 @@ fn adopt(port: Port, early: Array) {
                     Vec::new()
                 })
             });
-            port.on_disconnect().add_listener(on_disconnect.as_ref().unchecked_ref());
+            disconnects.add_listener(on_disconnect.as_ref().unchecked_ref());
             on_disconnect.forget();
             with(|rt| {
                 rt.panels.insert(panel, port.clone());
@@ -349,7 +352,7 @@ fn on_panel_message(panel: PanelId, message: JsValue) {
 /// The name of the dock's keyboard shortcut in the manifest's `commands`.
 const TOGGLE_DOCK: &str = "toggle-dock";
 
-/// A keyboard shortcut (`chrome.commands.onCommand`): the dock's toggles the focused CCP tab's dock.
+/// A keyboard shortcut (`chrome.commands.onCommand`): `toggle-dock` toggles the dock of the focused CCP tab.
 pub fn command(name: &str) {
     if name == TOGGLE_DOCK {
         with(|rt| rt.core.toggle_dock());

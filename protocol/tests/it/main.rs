@@ -3,3 +3,4 @@
 
 mod docs;
 mod frames;
+mod panel;

@@ -1,11 +1,11 @@
 use protocol::hook::{CcpAgent, HookCommand, HookEvent};
-use protocol::panel::{Connection, FailedChat, OutboxEntry, PanelToWorker, Problem, WorkerToPanel};
+use protocol::panel::{Connection, FailedChat, OutboxEntry, PanelToWorker, Problem};
 use protocol::tab::{TabToWorker, WorkerToTab};
 use protocol::{
     AgentState, CallEvent, CallPhase, ChatMessage, ClientFrame, ErrorBody, ErrorCode, Limits, ServerFrame, StateKind,
 };
 
-use super::{Api, ApiReply, Core, Effect, PendingCall};
+use super::{Api, ApiReply, Core, Effect, PendingCall, WorkerToPanel};
 
 fn welcome(core: &mut Core, principal: &str) -> Vec<Effect> {
     welcome_listed(core, principal, None)
