@@ -56,7 +56,7 @@ impl App {
             html! { <span class={classes!("pill", class)}><bdi>{crate::i18n::state_name(&p.state.name)}</bdi></span> }
         });
         // Stored messages in order, then what is still on its way or refused, oldest first.
-        let mut waiting: Vec<Item<'_>> = self
+        let pending = self
             .state
             .outbox
             .iter()
@@ -68,10 +68,14 @@ impl App {
                     .filter(|u| u.to == peer && !self.state.outbox.iter().any(|e| e.client_id == u.client_id))
                     .map(|u| Item::Pending(&u.client_id, &u.text, self.now)),
             )
-            .chain(self.state.failed.iter().filter(|f| f.entry.to == peer).map(Item::Failed))
-            .collect();
-        waiting.sort_by_key(Item::at);
-        let items: Vec<Item<'_>> = self.messages.values().map(Item::Stored).chain(waiting).collect();
+            .chain(self.state.failed.iter().filter(|f| f.entry.to == peer).map(Item::Failed));
+        let mut items: Vec<Item<'_>> = self.messages.values().map(Item::Stored).collect();
+        let stored = items.len();
+        for item in pending {
+            // In time order after the stored ones (a few at most: an insertion, not a sort).
+            let at = stored + items[stored..].partition_point(|i| i.at() <= item.at());
+            items.insert(at, item);
+        }
         let days: Vec<format::Day> = items.iter().map(|i| day(i.at())).collect();
         let marks = format::day_marks(&days, day(self.now));
         let rows = items.iter().zip(marks).map(|(item, mark)| {

@@ -54,14 +54,10 @@ impl App {
     pub fn status_view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link().clone();
         let me = self.me().to_owned();
-        let mut colleagues: Vec<Presence> = self
-            .state
-            .roster
-            .iter()
-            .filter(|p| p.principal != me && format::matches(p, &self.search))
-            .cloned()
-            .collect();
-        colleagues.sort_by(format::roster_order);
+        let mut colleagues: Vec<&Presence> =
+            self.state.roster.iter().filter(|p| p.principal != me && format::matches(p, &self.search)).collect();
+        colleagues.sort_by(|a, b| format::roster_order(a, b));
+        let colleagues: Vec<Presence> = colleagues.into_iter().cloned().collect();
         let on_call = self
             .state
             .ccp

@@ -1,12 +1,15 @@
 // `cargo xtask bench extension`: sizes of the two Wasm modules, the panel's time to first render
 // after the CCP page's DOMContentLoaded, the time from a state change in one agent's CCP to its
-// display in another agent's panel, and the long tasks the extension adds to the CCP page.
+// display in another agent's panel, the long tasks the extension adds to the CCP page, and the
+// longest task in the panel while an agent types a search over a roster of 500 colleagues.
 // Prints one line of figures.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, DIST, launchAgent, online, sleep, startWorld } from '../e2e/harness.js';
+import { startSimulator } from '../ccp/server.js';
+import { CHROMIUM, DIST, launchAgent, online, panelFrame as findPanel, sleep, startRelay, startWorld } from '../e2e/harness.js';
 
 const gz = (file) => (gzipSync(readFileSync(join(DIST, 'pkg', file)), { level: 9 }).length / 1024).toFixed(1);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -39,6 +42,50 @@ async function longTasks(context, seconds, drive) {
   const n = await page.evaluate(() => window.__longTasks);
   await page.close();
   return n;
+}
+
+// The longest task (PerformanceObserver `longtask`, so over 50 ms; 0 when there was none) in the
+// panel's frame while an agent types a search over 500 colleagues, one character at a time, and
+// deletes it again: each step changes the rows shown by up to hundreds. A relay of its own, whose
+// directory seeds the 500 (Offline until they connect, as on a real floor at the start of a shift).
+async function searchLongTasks() {
+  const given = ['Aiko', 'Yuki', 'Haruto', 'Sota', 'Yui', 'Ren', 'Mei', 'Kaito', 'Hina', 'Riku', 'Sakura', 'Daiki', 'Emma',
+    'Liam', 'Noah', 'Olivia', 'Mia', 'Lucas', 'Amira', 'Omar', 'Chen', 'Wei', 'Priya', 'Arjun', 'Sofia'];
+  const family = ['Sato', 'Suzuki', 'Takahashi', 'Tanaka', 'Watanabe', 'Ito', 'Yamamoto', 'Nakamura', 'Kobayashi', 'Kato',
+    'Yoshida', 'Yamada', 'Sasaki', 'Smith', 'Garcia', 'Kim', 'Nguyen', 'Singh', 'Khan', 'Silva'];
+  const users = Array.from({ length: 500 }, (_, i) => ({
+    id: `u${i}@corp.test`, username: `u${i}`, display_name: `${given[i % given.length]} ${family[Math.floor(i / given.length) % family.length]}`,
+  }));
+  const file = join(mkdtempSync(join(tmpdir(), 'sidecar-roster-')), 'directory.json');
+  writeFileSync(file, JSON.stringify({ users }));
+  const world = { sim: await startSimulator(0), relay: await startRelay({ extraArgs: ['--directory-file', file] }) };
+  const agent = await launchAgent(world, { email: 'bench-search@example.com' });
+  try {
+    const { page, panel } = await agent.openCcp('bench-search');
+    await online(panel);
+    await panel.locator('li.agent[aria-setsize="500"]').first().waitFor({ timeout: 20000 });
+    const frame = await findPanel(page);
+    await frame.evaluate(() => {
+      window.__searchTasks = [];
+      window.__keystrokes = [];
+      new PerformanceObserver((l) => window.__searchTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+      // Event Timing: each key's time from input to the next paint (in 8 ms steps), from 16 ms.
+      new PerformanceObserver((l) => window.__keystrokes.push(...l.getEntries().map((e) => e.duration)))
+        .observe({ type: 'event', durationThreshold: 16 });
+    });
+    const box = panel.getByRole('searchbox');
+    for (const query of ['sato yu', 'tanaka', 'a']) {
+      await box.pressSequentially(query, { delay: 150 });
+      for (let i = 0; i < query.length; i++) await box.press('Backspace', { delay: 150 });
+    }
+    await sleep(500);
+    const [tasks, keys] = await frame.evaluate(() => [window.__searchTasks, window.__keystrokes]);
+    return { max: Math.round(Math.max(0, ...tasks)), count: tasks.length, slowestKey: Math.round(Math.max(0, ...keys)) };
+  } finally {
+    await agent.close();
+    await world.relay.stop();
+    world.sim.close();
+  }
 }
 
 const world = await startWorld();
@@ -79,13 +126,16 @@ try {
     args: ['--no-sandbox', '--disable-gpu', `--host-resolver-rules=MAP *.my.connect.aws:443 127.0.0.1:${world.sim.port}`, '--ignore-certificate-errors'] });
   const baseline = await longTasks(await plain.newContext({ viewport: { width: 1280, height: 800 } }), 10, drive);
   await plain.close();
+  const search = await searchLongTasks();
 
   console.log(`extension-bench panel_wasm_gz_kb=${gz('extension_bg.wasm')} worker_wasm_gz_kb=${gz('worker_bg.wasm')} ` +
     `panel_ready_ms=${Math.round(median(ready))} peer_status_p95_ms=${Math.round(p95(lags))} ` +
-    `long_tasks=${Math.max(0, withExtension - baseline)}`);
+    `long_tasks=${Math.max(0, withExtension - baseline)} search_500_longest_task_ms=${search.max}`);
   console.log(`  panel_ready_ms runs: ${ready.map(Math.round).join(' ')}`);
   console.log(`  peer_status_ms: median ${Math.round(median(lags))}, all ${lags.join(' ')}`);
   console.log(`  long tasks on the CCP page in 10 s: ${withExtension} with the extension, ${baseline} without`);
+  console.log(`  search over 500 agents: ${search.count} long tasks in the panel, the longest ${search.max} ms (0: none over 50 ms); ` +
+    `slowest key to next paint ${search.slowestKey} ms (Event Timing, 0: none over 16 ms)`);
 } finally {
   await a.close();
   await b.close();
