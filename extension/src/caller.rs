@@ -84,7 +84,8 @@ impl App {
                 CallOutcome::InProgress => "call_in_progress",
             };
             let duration = call.duration_s.map(|s| format!(" · {}:{:02}", s / 60, s % 60)).unwrap_or_default();
-            let via = call.caller_id.as_deref().map(|c| t1("call_via", c)).unwrap_or_default();
+            let via =
+                call.caller_id.as_deref().map(|c| t1("call_via", &crate::format::clean_name(c))).unwrap_or_default();
             let redial = {
                 let (number, queue) = (call.number.clone(), call.queue_arn.clone());
                 ctx.link().callback(move |_| Msg::Redial(number.clone(), queue.clone()))

@@ -261,6 +261,15 @@ test('the roster of 500 renders only the rows in view, and scrolls to any of the
   await page.locator('.vlist').evaluate((el) => { el.scrollTop = el.scrollHeight; });
   await page.getByRole('listitem', { name: 'Agent 499: Available' }).waitFor();
   assert.equal(await page.getByRole('listitem', { name: 'Agent 499: Available' }).getAttribute('aria-posinset'), '500');
+  // Tab walks through every row's Chat button (Transfer is disabled off a call): rows below the
+  // view are added as focus scrolls them in.
+  await page.locator('.vlist').evaluate((el) => { el.scrollTop = 0; });
+  await page.getByRole('searchbox').focus();
+  for (let i = 0; i < 45; i++) await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Chat with Agent 044');
+  assert.ok(await page.locator('.vlist').evaluate((el) => el.scrollTop > 0), 'the list scrolled with the focus');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Chat with Agent 043');
   // A search that leaves a few rows shows them, though the list was scrolled far down.
   await page.locator('.vlist').evaluate((el) => { el.scrollTop = 200 * 52; });
   await page.getByRole('searchbox').fill('agent00');
