@@ -18,3 +18,15 @@ fn time_and_numbers_format_in_wasm() {
     assert!(plausible_phone("03-1234-5678"));
     assert!(!plausible_phone("０３"));
 }
+
+#[wasm_bindgen_test]
+fn limits_bidi_and_the_virtual_window_agree_in_wasm() {
+    use extension::format::{length, reveal_controls, tab_key};
+    use extension::virtual_list::window;
+    // Characters as the relay counts them, not JavaScript's UTF-16 length.
+    assert!(!length(&"😀".repeat(2_000), Some(2_000)).over);
+    assert!(length(&"😀".repeat(2_001), Some(2_000)).over);
+    assert_eq!(reveal_controls("請求書 \u{202E}fdp.exe"), "請求書 ⟦U+202E⟧fdp.exe");
+    assert_eq!(tab_key("End", 0, 3), Some(2));
+    assert_eq!(window(500, 52, 0, 520, 6), 0..17);
+}
