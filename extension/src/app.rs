@@ -528,7 +528,9 @@ impl App {
                     0 => crate::i18n::t1("conn_retrying_now", &problem),
                     s => crate::i18n::tn("conn_retrying_in", &[&problem, &s.to_string()]),
                 };
-                html! { <p class="result error conn-problem" role="status">{text}</p> }
+                // Not a live region: the countdown changes every second (the header's status says
+                // "Offline, retrying" once).
+                html! { <p class="result error conn-problem">{text}</p> }
             }
             Connection::Failed { problem, detail } => html! {
                 <p class="result error conn-problem" role="status" title={detail.clone()}>

@@ -4,6 +4,7 @@
 //! worker gave up on, with the reason and Edit / Discard. User text is isolated (`dir="auto"`)
 //! and shows bidi controls instead of obeying them.
 
+use protocol::ConversationSummary;
 use yew::prelude::*;
 
 use crate::app::{App, Msg};
@@ -22,16 +23,32 @@ impl App {
         let link = ctx.link();
         let mut conversations = self.state.conversations.clone();
         conversations.sort_by(|a, b| b.last.as_ref().map(|m| m.sent_at).cmp(&a.last.as_ref().map(|m| m.sent_at)));
-        let rows = conversations.into_iter().map(|c| {
+        // A first message the relay refused has no conversation yet: its peer is listed too, first.
+        for f in self.state.failed.iter().rev() {
+            if !conversations.iter().any(|c| c.peer == f.entry.to) {
+                let peer = f.entry.to.clone();
+                conversations.insert(0, ConversationSummary { peer, last_seq: 0, read_seq: 0, unread: 0, last: None });
+            }
+        }
+        let rows = conversations.iter().map(|c| {
             let name = self.display_name(&c.peer);
             let peer = c.peer.clone();
             let preview = c.last.as_ref().map(|m| m.text.lines().next().unwrap_or_default().chars().take(80).collect::<String>());
-            let label = if c.unread > 0 { format!("{name}, {}", t1("unread_count", &c.unread.to_string())) } else { name.clone() };
+            let failed = self.state.failed.iter().filter(|f| f.entry.to == c.peer).count();
+            let mut label = name.clone();
+            if c.unread > 0 {
+                label = format!("{label}, {}", t1("unread_count", &c.unread.to_string()));
+            }
+            let not_sent = (failed > 0).then(|| t1("not_sent_count", &failed.to_string()));
+            if let Some(not_sent) = &not_sent {
+                label = format!("{label}, {not_sent}");
+            }
             html! {
                 <li key={c.peer.clone()}>
                     <button class="conversation" aria-label={label} onclick={link.callback(move |_| Msg::Open(peer.clone()))}>
                         <span class="conv-name" dir="auto" title={name.clone()}>{name}</span>
                         if c.unread > 0 { <span class="badge">{c.unread}</span> }
+                        if let Some(not_sent) = not_sent { <span class="not-sent">{not_sent}</span> }
                         <span class="preview" dir="auto">{format::reveal_controls(&preview.unwrap_or_default()).into_owned()}</span>
                     </button>
                 </li>
@@ -39,7 +56,7 @@ impl App {
         });
         html! {
             <>
-                if self.state.conversations.is_empty() {
+                if conversations.is_empty() {
                     <p class="empty">{t("no_conversations")}</p>
                 }
                 <ul class="conversations" aria-label={t("conversations")}>{for rows}</ul>

@@ -56,7 +56,7 @@ test('the relay limit is counted in characters, refused before the outbox, and a
 
   // The relay goes away: the header says so, with the retry, and a message typed now waits.
   await relay.stop();
-  await panel.getByRole('status').filter({ hasText: /^Relay unreachable — retrying (in \d+ s|now)$/ }).waitFor({ timeout: 20000 });
+  await panel.getByText(/^Relay unreachable — retrying (in \d+ s|now)$/).waitFor({ timeout: 20000 });
   const queued = 'う'.repeat(80);
   await box.fill(queued);
   await box.press('Enter');

@@ -123,9 +123,9 @@ test('a refused message shows in place with the reason and Edit / Discard', asyn
   const now = Date.now();
   const refused = { to: peer, text: 'x'.repeat(2100), client_id: 'c-long', queued_at: now - 5000 };
   const forbidden = { to: peer, text: 'second one', client_id: 'c-forbidden', queued_at: now - 4000 };
-  for (const [lang, reason, edit, discard, sending] of [
-    ['en-US', 'Too long to send. Edit it to shorten it, then send again.', 'Edit', 'Discard', 'Sending…'],
-    ['ja', '長すぎるため送信できません。編集して短くしてから送信してください。', '編集', '破棄', '送信中…'],
+  for (const [lang, reason, edit, discard, sending, chat, row] of [
+    ['en-US', 'Too long to send. Edit it to shorten it, then send again.', 'Edit', 'Discard', 'Sending…', 'Chat', '佐藤 愛子, 2 not sent'],
+    ['ja', '長すぎるため送信できません。編集して短くしてから送信してください。', '編集', '破棄', '送信中…', 'チャット', '佐藤 愛子, 未送信 2 件'],
   ]) {
     const { context, page } = await openPanel(lang, {
       roster: [presence(ME, 'You'), presence(peer, '佐藤 愛子')],
@@ -133,7 +133,10 @@ test('a refused message shows in place with the reason and Edit / Discard', asyn
       outbox: [refused],
       failed: [{ entry: refused, code: 'too_large' }, { entry: forbidden, code: 'forbidden' }],
     });
-    await openConversation(page, '佐藤 愛子', peer, [message(peer, ME, 1, 'こんにちは', now - 60_000)]);
+    // The first messages to someone, refused: the conversation is listed, saying so.
+    await page.getByRole('tab', { name: chat }).click();
+    await page.getByRole('button', { name: row }).click();
+    await toPanel(page, { type: 'history', peer, messages: [message(peer, ME, 1, 'こんにちは', now - 60_000)], more: false });
     const failed = page.locator('li.message.failed');
     assert.equal(await failed.count(), 2);
     await failed.first().getByText(reason).waitFor();
