@@ -81,6 +81,8 @@ impl App {
                     value={self.search.clone()} {oninput} />
                 if empty {
                     <p class="empty">{t("no_colleagues")}</p>
+                } else if len == 0 {
+                    <p class="empty" role="status">{t1("no_matches", self.search.trim())}</p>
                 }
                 <VirtualList class="agents" {len} row_height={ROW_HEIGHT} {row} label={t("colleagues")} />
                 {self.result_line()}

@@ -278,6 +278,9 @@ test('the roster of 500 renders only the rows in view, and scrolls to any of the
   await page.getByRole('searchbox').fill('agent00');
   await page.getByRole('listitem', { name: 'Agent 000: Available' }).waitFor();
   assert.equal(await rows.count(), 10);
+  await page.getByRole('searchbox').fill('nobody by this name');
+  await page.getByRole('status').filter({ hasText: 'No colleague matches “nobody by this name”.' }).waitFor();
+  assert.equal(await rows.count(), 0);
   await context.close();
 });
 
