@@ -357,7 +357,12 @@ impl Core {
                 Some(Waiting::History(panel)) => {
                     out.push(Effect::Panel(
                         panel,
-                        WorkerToPanel::Result { id: 0, ok: false, error: Some(error.message), code: None },
+                        WorkerToPanel::Result {
+                            id: 0,
+                            ok: false,
+                            error: Some(error.message),
+                            code: Some(error.code.as_str().to_owned()),
+                        },
                     ));
                 }
                 Some(Waiting::Call(contact, phase)) if !error.retryable => out.push(self.settle_call(&contact, phase)),
