@@ -42,9 +42,9 @@ export function startSimulator(port = 0) {
       res.writeHead(200, { 'content-type': FILES[file] });
       return res.end(readFileSync(join(here, file)));
     }
-    // Every CCP URL form gets the simulated CCP; so does /other/ (a page that is not the CCP,
-    // where the extension must not appear).
-    if (CCP_PATHS.some((p) => p.test(url.pathname)) || url.pathname.startsWith('/other')) {
+    // Every CCP URL form gets the simulated CCP; so do /other/ and /ccp-v2-other (pages that
+    // are not the CCP, where the extension must not appear).
+    if (CCP_PATHS.some((p) => p.test(url.pathname)) || /^\/(other|ccp-v2-other|connect\/ccp-v2-other)/.test(url.pathname)) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP });
       return res.end(page);
     }
