@@ -51,6 +51,7 @@
       }
       if (m && m.type === 'command' && hook) hook.postMessage(m.command);
       if (m && m.type === 'unread') setUnread(m.count);
+      if (m && m.type === 'toggle') toggleDock(true);
     });
     worker.onDisconnect.addListener(() => {
       worker = null;
@@ -72,17 +73,26 @@
   document.addEventListener('visibilitychange', reportFocus);
 
   // ---- the dock -------------------------------------------------------------------------------
+  // The CCP keeps at least CCP_MIN px: where the window has room for it and the panel, the dock
+  // sits beside the CCP (the page's root element gives up the dock's width); where it has not
+  // (the CCP in a narrow popup), the dock starts collapsed and opens over the CCP on demand. The
+  // handle has a column of its own, so it covers nothing either. `collapsed` is the choice kept
+  // for windows with room (chrome.storage.local, with the width); the narrow window's overlay is
+  // opened only for the moment.
+  const CCP_MIN = 320;
   const MIN = 260;
-  const NARROW = 640;
+  const HANDLE = 30;
+  const GRIP = 6;
   let width = 340;
-  let collapsed = window.innerWidth < NARROW;
-  let handleBadge = null;
+  let collapsed = false;
+  let overlayOpen = false;
+  let unread = 0;
   let applyLayout = () => {};
+  let toggleDock = () => {};
 
   function setUnread(count) {
-    if (!handleBadge) return;
-    handleBadge.textContent = count > 0 ? String(count) : '';
-    handleBadge.hidden = !(count > 0);
+    unread = typeof count === 'number' && count > 0 ? count : 0;
+    applyLayout();
   }
 
   function dock() {
@@ -92,24 +102,33 @@
     const style = document.createElement('style');
     style.textContent = `
       :host { all: initial; position: fixed; top: 0; right: 0; bottom: 0; z-index: 2147483646; display: flex;
+              padding-left: ${HANDLE}px; pointer-events: none;
               font: 13px "Amazon Ember", "Helvetica Neue", Roboto, Arial, sans-serif; }
-      .grip { width: 6px; cursor: col-resize; background: #eaeded; border-left: 1px solid #d5dbdb; }
+      .grip, .frame, .toggle { pointer-events: auto; }
+      .grip { width: ${GRIP - 1}px; cursor: col-resize; background: #eaeded; border-left: 1px solid #d5dbdb; }
       .grip:hover, .grip:focus { background: #c6d1d8; outline: none; }
       .frame { border: 0; height: 100%; background: #fff; box-shadow: -2px 0 6px rgba(0,0,0,.08); }
-      .toggle { position: absolute; top: 8px; left: -30px; width: 30px; height: 44px; border: 1px solid #d5dbdb;
+      :host([overlay]) .frame { box-shadow: -4px 0 12px rgba(0,0,0,.25); }
+      .toggle { position: absolute; top: 8px; left: 0; width: ${HANDLE}px; min-height: 44px; border: 1px solid #d5dbdb;
                 border-right: 0; border-radius: 6px 0 0 6px; background: #fff; color: #16191f; cursor: pointer;
-                font-size: 14px; padding: 0; }
-      .toggle:focus-visible { outline: 2px solid #0073bb; }
-      .badge { position: absolute; top: -6px; left: -6px; min-width: 16px; height: 16px; border-radius: 8px;
-               background: #d13212; color: #fff; font-size: 10px; line-height: 16px; text-align: center; }
+                font-size: 14px; padding: 6px 0; display: flex; flex-direction: column; align-items: center; gap: 4px;
+                box-sizing: border-box; }
+      .toggle:focus-visible { outline: 2px solid #0073bb; outline-offset: -2px; }
+      .badge { min-width: 18px; height: 18px; padding: 0 3px; box-sizing: border-box; border-radius: 9px;
+               background: #d13212; color: #fff; font: 700 11px/18px "Amazon Ember", Arial, sans-serif; text-align: center; }
+      .badge[hidden] { display: none; }
       :host([collapsed]) .frame, :host([collapsed]) .grip { display: none; }
     `;
     const toggle = document.createElement('button');
     toggle.className = 'toggle';
-    handleBadge = document.createElement('span');
-    handleBadge.className = 'badge';
-    handleBadge.hidden = true;
-    toggle.append(document.createTextNode(''), handleBadge);
+    toggle.type = 'button';
+    const arrow = document.createElement('span');
+    arrow.setAttribute('aria-hidden', 'true');
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    badge.setAttribute('aria-hidden', 'true');
+    badge.hidden = true;
+    toggle.append(arrow, badge);
     const grip = document.createElement('div');
     grip.className = 'grip';
     grip.tabIndex = 0;
@@ -123,30 +142,51 @@
     frame.allow = '';
     root.append(style, toggle, grip, frame);
 
+    // Whether the window has room for the CCP beside the narrowest panel.
+    const roomy = () => window.innerWidth - HANDLE - GRIP - MIN >= CCP_MIN;
     applyLayout = () => {
-      const narrow = window.innerWidth < NARROW;
-      const w = Math.max(MIN, Math.min(width, window.innerWidth - (narrow ? 0 : 320)));
+      const room = window.innerWidth;
+      const beside = roomy();
+      const open = beside ? !collapsed : overlayOpen;
+      const w = beside ? Math.max(MIN, Math.min(width, room - CCP_MIN - HANDLE - GRIP))
+        : Math.max(0, Math.min(width, room - HANDLE - GRIP));
       frame.style.width = w + 'px';
-      toggle.firstChild.textContent = collapsed ? '◀' : '▶';
-      toggle.setAttribute('aria-label', chrome.i18n.getMessage(collapsed ? 'dock_open' : 'dock_close'));
-      toggle.setAttribute('aria-expanded', String(!collapsed));
-      host.toggleAttribute('collapsed', collapsed);
-      // Beside the CCP in a wide window; over it in the narrow CCP popup.
-      document.documentElement.style.setProperty('margin-right', collapsed || narrow ? '0' : (w + 6) + 'px', 'important');
+      arrow.textContent = open ? '▶' : '◀';
+      const label = open ? chrome.i18n.getMessage('dock_close')
+        : unread > 0 ? chrome.i18n.getMessage('dock_open_unread', [String(unread)]) : chrome.i18n.getMessage('dock_open');
+      toggle.setAttribute('aria-label', label);
+      toggle.title = label;
+      toggle.setAttribute('aria-expanded', String(open));
+      badge.textContent = unread > 99 ? '99+' : String(unread);
+      badge.hidden = open || unread === 0;
+      host.toggleAttribute('collapsed', !open);
+      host.toggleAttribute('overlay', open && !beside);
+      // The page gives up what the dock takes beside it; an overlay takes nothing but the handle,
+      // and the handle only while the CCP keeps its minimum width without it.
+      const reserve = beside && open ? HANDLE + GRIP + w : room - HANDLE >= CCP_MIN ? HANDLE : 0;
+      document.documentElement.style.setProperty('margin-right', reserve + 'px', 'important');
     };
-    toggle.addEventListener('click', () => {
-      collapsed = !collapsed;
+    const save = () => chrome.storage.local.set({ dock: { width, collapsed } }).catch(() => {});
+    // The handle and the keyboard shortcut (chrome.commands, through the worker).
+    toggleDock = (focusPanel) => {
+      if (roomy()) {
+        collapsed = !collapsed;
+        save();
+      } else {
+        overlayOpen = !overlayOpen;
+      }
       applyLayout();
-      chrome.storage.local.set({ dock: { width, collapsed } }).catch(() => {});
-    });
+      if (focusPanel && !host.hasAttribute('collapsed')) frame.focus();
+    };
+    toggle.addEventListener('click', () => toggleDock(false));
     const resize = (w) => {
       width = Math.max(MIN, Math.round(w));
       applyLayout();
-      chrome.storage.local.set({ dock: { width, collapsed } }).catch(() => {});
+      save();
     };
     grip.addEventListener('pointerdown', (e) => {
       grip.setPointerCapture(e.pointerId);
-      const move = (m) => { width = Math.max(MIN, window.innerWidth - m.clientX); applyLayout(); };
+      const move = (m) => { width = Math.max(MIN, window.innerWidth - m.clientX - GRIP); applyLayout(); };
       const up = () => {
         grip.removeEventListener('pointermove', move);
         grip.removeEventListener('pointerup', up);
@@ -159,11 +199,14 @@
       if (e.key === 'ArrowLeft') resize(width + 20);
       if (e.key === 'ArrowRight') resize(width - 20);
     });
-    window.addEventListener('resize', () => applyLayout());
+    window.addEventListener('resize', () => {
+      if (roomy()) overlayOpen = false;
+      applyLayout();
+    });
     chrome.storage.local.get('dock').then((items) => {
       const saved = items && items.dock;
       if (saved && typeof saved.width === 'number') width = saved.width;
-      if (saved && typeof saved.collapsed === 'boolean' && window.innerWidth >= NARROW) collapsed = saved.collapsed;
+      if (saved && typeof saved.collapsed === 'boolean') collapsed = saved.collapsed;
       applyLayout();
     }).catch(() => applyLayout());
     applyLayout();

@@ -1,6 +1,6 @@
 // CCP Sidecar: the service worker's loader. Chrome's listeners are registered synchronously
 // here, as Manifest V3 requires; everything else is the Rust module (pkg/worker.js).
-import init, { start, connect_port, reconfigure } from './pkg/worker.js';
+import init, { start, connect_port, reconfigure, command } from './pkg/worker.js';
 
 const ready = init({ module_or_path: './pkg/worker_bg.wasm' }).then(() => start());
 
@@ -18,3 +18,9 @@ chrome.runtime.onConnect.addListener((port) => {
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area === 'managed' || (area === 'local' && 'options' in changes)) ready.then(() => reconfigure());
 });
+
+// The dock's keyboard shortcut (manifest "commands"). The end-to-end tests call the same function
+// through `self.sidecarCommand`, since a headless browser does not deliver extension shortcuts.
+const onCommand = (name) => { ready.then(() => command(name)); };
+chrome.commands.onCommand.addListener(onCommand);
+self.sidecarCommand = onCommand;
