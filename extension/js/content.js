@@ -212,9 +212,12 @@
     applyLayout();
     (document.body || document.documentElement).appendChild(host);
   }
+  // The dock is built in a task of its own rather than inside the page's DOMContentLoaded
+  // dispatch: the CCP does its own start-up work there, and the two together made a long task.
+  const later = () => setTimeout(dock, 0);
   if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', dock, { once: true });
+    document.addEventListener('DOMContentLoaded', later, { once: true });
   } else {
-    dock();
+    later();
   }
 })();
