@@ -2,12 +2,14 @@
 // built extension on it, signed in through the relay's development issuer as the demo agent.
 // With a display it opens a window to use; without one it runs headless and writes screenshots
 // of the status, chat and caller-ID panels (English and Japanese, one chat message and one call
-// each) into the folder it is given; the README's screenshots are these.
+// each) and of the dock collapsed in that wide window and in a narrow CCP popup (400×700),
+// collapsed with an unread message and open, into the folder it is given; the README's
+// screenshots are these.
 // Runs until it is stopped.
 //   node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR
 import { mkdirSync } from 'node:fs';
 import { startSimulator } from '../ccp/server.js';
-import { launchAgent, online, sleep } from '../e2e/harness.js';
+import { devToken, launchAgent, online, relayClient, sleep } from '../e2e/harness.js';
 
 const [relayUrl, email, username, shots] = process.argv.slice(2);
 if (!relayUrl || !email || !username || !shots) {
@@ -55,6 +57,28 @@ async function screenshots(lang) {
   await sleep(1500);
   await panel.getByRole('textbox').fill('090-1234-5678');
   await page.screenshot({ path: `${shots}/caller-${tag}.png` });
+  // The dock collapsed in the wide window, then the narrow CCP popup (400×700): collapsed, with
+  // a colleague's unread message on the handle, and opened over the CCP.
+  await panel.getByRole('tab', { name: /^(Status|ステータス)$/ }).click();
+  const yui = await devToken(relay, { email: 'yui.suzuki@example.com', name: '鈴木 結衣' });
+  await relayClient(agent.currentWorker(), {
+    url: relay.ws, token: yui, waitMs: 300, frames: [{ type: 'send_chat', id: 1, to: email, client_id: `demo-${tag}-${Date.now()}`,
+      text: tag === 'ja' ? '少しお時間ありますか？' : 'Have you got a minute?' }],
+  });
+  await page.getByRole('button', { name: /^(Collapse CCP Sidecar|CCP Sidecar を折りたたむ)$/ }).click();
+  const handle = page.getByRole('button', { name: /^(Open CCP Sidecar|CCP Sidecar を開く)/ });
+  await page.getByRole('button', { name: /unread|未読/ }).waitFor({ timeout: 10000 });
+  await sleep(500);
+  await page.screenshot({ path: `${shots}/wide-collapsed-${tag}.png` });
+  await page.setViewportSize({ width: 400, height: 700 });
+  await sleep(800);
+  await page.screenshot({ path: `${shots}/narrow-collapsed-${tag}.png` });
+  await handle.click();
+  await sleep(1000);
+  await page.screenshot({ path: `${shots}/narrow-open-${tag}.png` });
+  // As it was, for whoever uses this browser next: a wide window, the dock open.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await handle.click();
   return agent;
 }
 
