@@ -168,7 +168,10 @@
     };
     const save = () => chrome.storage.local.set({ dock: { width, collapsed } }).catch(() => {});
     // The handle and the keyboard shortcut (chrome.commands, through the worker).
-    toggleDock = (focusPanel) => {
+    // The shortcut takes the keyboard into the panel it opens, and back to where it was in the
+    // CCP when it closes it (focus left in a hidden frame would be lost).
+    let returnTo = null;
+    toggleDock = (byShortcut) => {
       if (roomy()) {
         collapsed = !collapsed;
         save();
@@ -176,7 +179,14 @@
         overlayOpen = !overlayOpen;
       }
       applyLayout();
-      if (focusPanel && !host.hasAttribute('collapsed')) frame.focus();
+      const open = !host.hasAttribute('collapsed');
+      if (open && byShortcut) {
+        returnTo = document.activeElement !== host ? document.activeElement : null;
+        frame.focus();
+      } else if (!open && root.activeElement === frame) {
+        (returnTo && returnTo.isConnected ? returnTo : toggle).focus();
+        returnTo = null;
+      }
     };
     toggle.addEventListener('click', () => toggleDock(false));
     const resize = (w) => {

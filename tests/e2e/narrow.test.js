@@ -128,6 +128,7 @@ test('the keyboard shortcut toggles the dock of the focused CCP tab', async () =
     const { page } = await openAt(width, height);
     try {
       await page.bringToFront();
+      await page.locator('#state').focus();
       const before = (await dockFrame(page)).shown;
       await waitFor(async () => {
         await command();
@@ -136,8 +137,14 @@ test('the keyboard shortcut toggles the dock of the focused CCP tab', async () =
       }, `the shortcut to toggle the dock at ${width} px`);
       const name = before ? 'Open CCP Sidecar' : 'Collapse CCP Sidecar';
       await page.getByRole('button', { name }).waitFor();
+      const focused = () => page.evaluate(() => {
+        const host = document.getElementById('ccp-sidecar-dock');
+        return document.activeElement === host ? `dock ${host.shadowRoot.activeElement?.localName}` : document.activeElement?.id;
+      });
+      if (!before) assert.equal(await focused(), 'dock iframe', 'the keyboard is in the panel it opened');
       await command();
       await waitFor(async () => (await dockFrame(page)).shown === before, `the shortcut to toggle it back at ${width} px`);
+      if (!before) assert.equal(await focused(), 'state', 'and back in the CCP when it closes');
     } finally {
       await page.close();
     }
