@@ -130,11 +130,16 @@ test('the keyboard shortcut toggles the dock of the focused CCP tab', async () =
       await page.bringToFront();
       await page.locator('#state').focus();
       const before = (await dockFrame(page)).shown;
+      // The worker toggles the tab it knows as focused or as the last to report; until the new
+      // page has reported, a command finds no tab and does nothing (it is never delayed).
+      const shows = async (want) => {
+        for (let i = 0; i < 40; i++, await sleep(50)) if ((await dockFrame(page)).shown === want) return true;
+        return false;
+      };
       await waitFor(async () => {
         await command();
-        await sleep(300);
-        return (await dockFrame(page)).shown !== before;
-      }, `the shortcut to toggle the dock at ${width} px`);
+        return shows(!before);
+      }, `the shortcut to toggle the dock at ${width} px`, 20000);
       const name = before ? 'Open CCP Sidecar' : 'Collapse CCP Sidecar';
       await page.getByRole('button', { name }).waitFor();
       const focused = () => page.evaluate(() => {
@@ -143,7 +148,7 @@ test('the keyboard shortcut toggles the dock of the focused CCP tab', async () =
       });
       if (!before) assert.equal(await focused(), 'dock iframe', 'the keyboard is in the panel it opened');
       await command();
-      await waitFor(async () => (await dockFrame(page)).shown === before, `the shortcut to toggle it back at ${width} px`);
+      assert.ok(await shows(before), `the shortcut toggles it back at ${width} px`);
       if (!before) assert.equal(await focused(), 'state', 'and back in the CCP when it closes');
     } finally {
       await page.close();
