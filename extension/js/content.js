@@ -73,7 +73,8 @@
   document.addEventListener('visibilitychange', reportFocus);
 
   // ---- the dock -------------------------------------------------------------------------------
-  // The CCP keeps at least CCP_MIN px: where the window has room for it and the panel, the dock
+  // The CCP is responsive and designed down to 320 px wide (amazon-connect-streams' README), so
+  // it keeps at least CCP_MIN px: where the window has room for it and the panel, the dock
   // sits beside the CCP (the page's root element gives up the dock's width); where it has not
   // (the CCP in a narrow popup), the dock starts collapsed and opens over the CCP on demand. The
   // handle has a column of its own, so it covers nothing either. `collapsed` is the choice kept
