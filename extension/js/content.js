@@ -168,9 +168,9 @@
       document.documentElement.style.setProperty('margin-right', reserve + 'px', 'important');
     };
     const save = () => chrome.storage.local.set({ dock: { width, collapsed } }).catch(() => {});
-    // The handle and the keyboard shortcut (chrome.commands, through the worker).
-    // The shortcut takes the keyboard into the panel it opens, and back to where it was in the
-    // CCP when it closes it (focus left in a hidden frame would be lost).
+    // The handle, and the keyboard shortcut (chrome.commands, through the worker): the shortcut
+    // takes the keyboard into the panel it opens, and back to where it was in the CCP when it
+    // closes it (focus left in a hidden frame would be lost).
     let returnTo = null;
     toggleDock = (byShortcut) => {
       if (roomy()) {
