@@ -127,7 +127,8 @@ test('a relay down at the start of a shift is shown as unreachable, and the sign
   const c = await launchAgent(world, { email: 'suzuki@example.com' });
   try {
     const C = await c.openCcp('suzuki');
-    await C.panel.getByRole('status').filter({ hasText: /Relay unreachable — retrying/ }).first().waitFor({ timeout: 20000 });
+    // The countdown under the header (not a live region: it changes every second).
+    await C.panel.getByText(/Relay unreachable — retrying/).first().waitFor({ timeout: 20000 });
     const said = (await C.panel.getByRole('status').allTextContents()).join(' | ');
     assert.doesNotMatch(said, /Signed out/, said);
     assert.equal(await C.panel.getByRole('button', { name: /^Sign in$/ }).count(), 0, 'nothing asks the agent to sign in');
