@@ -40,6 +40,9 @@ pub enum Effect {
         body: String,
     },
     SaveOutbox(Vec<OutboxEntry>),
+    /// Messages that will not be sent as they are, kept (with their text) until the agent edits
+    /// or discards them, across worker restarts.
+    SaveFailed(Vec<FailedChat>),
     /// Call reports the relay has not confirmed, kept across worker restarts.
     SaveCalls(Vec<PendingCall>),
     /// The chat cursors, kept in storage under `owner` (the key they were restored from, see
@@ -156,6 +159,12 @@ impl Core {
         Self { outbox, cursors: cursors.into_iter().map(|c| (c.peer, c.seq)).collect(), next_id: 1, ..Self::default() }
     }
 
+    /// Refused messages storage kept from before the worker stopped.
+    pub fn with_failed(mut self, failed: Vec<FailedChat>) -> Self {
+        self.failed = failed;
+        self
+    }
+
     /// Call reports storage kept from before the worker stopped.
     pub fn with_pending_calls(mut self, calls: Vec<PendingCall>) -> Self {
         self.calls_pending = calls;
@@ -235,7 +244,12 @@ impl Core {
         self.calls_pending.clear();
         self.caller_ids = None;
         self.calls = None;
-        let mut out = vec![Effect::SaveOutbox(Vec::new()), Effect::SaveCalls(Vec::new()), Effect::Badge(0)];
+        let mut out = vec![
+            Effect::SaveOutbox(Vec::new()),
+            Effect::SaveFailed(Vec::new()),
+            Effect::SaveCalls(Vec::new()),
+            Effect::Badge(0),
+        ];
         out.push(self.unread_to_tabs());
         for (&panel, &tab) in self.panels.iter() {
             out.push(Effect::Panel(panel, WorkerToPanel::Snapshot { snapshot: Box::new(self.snapshot(tab)) }));
@@ -265,7 +279,7 @@ impl Core {
                 if !over.is_empty() {
                     self.failed.extend(over.into_iter().map(|entry| FailedChat { entry, code: ErrorCode::TooLarge }));
                     out.extend(self.outbox_changed());
-                    out.push(self.failed_push());
+                    out.extend(self.failed_changed());
                 }
                 self.connection = Connection::Online;
                 out.push(Effect::Panels(WorkerToPanel::Me { me: Some(me) }));
@@ -373,7 +387,7 @@ impl Core {
                         let entry = self.outbox.remove(at);
                         self.failed.push(FailedChat { entry, code: error.code });
                         out.extend(self.outbox_changed());
-                        out.push(self.failed_push());
+                        out.extend(self.failed_changed());
                     }
                     out.extend(self.pump());
                 }
@@ -520,8 +534,8 @@ impl Core {
         ]
     }
 
-    fn failed_push(&self) -> Effect {
-        Effect::Panels(WorkerToPanel::Failed { failed: self.failed.clone() })
+    fn failed_changed(&self) -> [Effect; 2] {
+        [Effect::SaveFailed(self.failed.clone()), Effect::Panels(WorkerToPanel::Failed { failed: self.failed.clone() })]
     }
 
     fn conversations_push(&self) -> Effect {
@@ -672,7 +686,7 @@ impl Core {
                 let limit = self.me.as_ref().map(|m| m.limits.max_text_chars as usize);
                 if limit.is_some_and(|limit| entry.text.chars().count() > limit) {
                     self.failed.push(FailedChat { entry, code: ErrorCode::TooLarge });
-                    return vec![self.failed_push()];
+                    return self.failed_changed().to_vec();
                 }
                 self.outbox.push(entry);
                 let mut out = self.outbox_changed().to_vec();
@@ -682,7 +696,7 @@ impl Core {
             PanelToWorker::Dismiss { client_id } => {
                 let before = self.failed.len();
                 self.failed.retain(|f| f.entry.client_id != client_id);
-                if self.failed.len() == before { Vec::new() } else { vec![self.failed_push()] }
+                if self.failed.len() == before { Vec::new() } else { self.failed_changed().to_vec() }
             }
             PanelToWorker::History { peer, before } => {
                 if self.connection != Connection::Online {

@@ -31,6 +31,7 @@ use crate::map::VecMap;
 use crate::signin;
 
 const OUTBOX_KEY: &str = "outbox";
+const FAILED_KEY: &str = "failed_chats";
 const CURSORS_KEY: &str = "cursors";
 const CALLS_KEY: &str = "pending_calls";
 const SESSION_KEY: &str = "session";
@@ -130,6 +131,7 @@ fn perform(effects: Vec<Effect>) {
                 Effect::Badge(count) => badge(count),
                 Effect::Notify { peer, title, body } => notify(&peer, &title, &body),
                 Effect::SaveOutbox(outbox) => save(OUTBOX_KEY, to_js(&outbox), false),
+                Effect::SaveFailed(failed) => save(FAILED_KEY, to_js(&failed), false),
                 Effect::SaveCalls(calls) => save(CALLS_KEY, to_js(&calls), false),
                 Effect::SaveCursors { owner, cursors } => {
                     save(&format!("{CURSORS_KEY}:{owner}"), to_js(&cursors), false)
@@ -212,12 +214,14 @@ pub async fn start() {
     let config = load_config().await;
     let outbox: Vec<OutboxEntry> = from_js(read(chrome::local_get(&OUTBOX_KEY.into()), OUTBOX_KEY).await);
     let calls: Vec<crate::core::PendingCall> = from_js(read(chrome::local_get(&CALLS_KEY.into()), CALLS_KEY).await);
+    let failed: Vec<protocol::panel::FailedChat> =
+        from_js(read(chrome::local_get(&FAILED_KEY.into()), FAILED_KEY).await);
     let session: Option<Session> = from_js(read(chrome::session_get(&SESSION_KEY.into()), SESSION_KEY).await);
     let signed_out = read(chrome::local_get(&SIGNED_OUT_KEY.into()), SIGNED_OUT_KEY).await.as_bool() == Some(true);
     let session = session.filter(|s| !signed_out && s.expires_at > now() + 60_000);
     RUNTIME.with(|r| {
         *r.borrow_mut() = Some(Runtime {
-            core: Core::new(outbox, Vec::new()).with_pending_calls(calls),
+            core: Core::new(outbox, Vec::new()).with_pending_calls(calls).with_failed(failed),
             config,
             session,
             socket: None,

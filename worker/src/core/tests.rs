@@ -401,6 +401,10 @@ fn a_queued_message_the_relay_refuses_leaves_the_outbox_and_shows_why() {
     assert!(effects.contains(&Effect::SaveOutbox(Vec::new())));
     let failed = failed_list(&effects).expect("the refusal reaches the message");
     assert_eq!((failed[0].entry.text.as_str(), failed[0].code), ("hello", ErrorCode::Forbidden));
+    // Kept in storage with its text, so a worker restart loses nothing the agent typed.
+    assert!(effects.contains(&Effect::SaveFailed(failed.clone())));
+    let restarted = Core::new(Vec::new(), Vec::new()).with_failed(failed.clone());
+    assert_eq!(restarted.snapshot(None).failed, failed);
     // A refusal for now (rate) keeps it queued.
     let effects = send(&mut core, "c2", "again");
     let Some(ClientFrame::SendChat { id, .. }) = relayed(&effects).into_iter().next().cloned() else { panic!() };
