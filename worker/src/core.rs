@@ -551,12 +551,17 @@ impl Core {
         if self.connection != Connection::Online {
             return Vec::new();
         }
-        let Some(agent) = self.agent_for(None).cloned() else { return Vec::new() };
         // A CCP logged in as someone else: the panel says so, and nothing is published under
         // either name until one of the two sign-ins changes.
-        if !self.me.as_ref().is_some_and(|me| me.is_agent(&agent.username)) {
-            return Vec::new();
-        }
+        let Some(agent) = self.my_agent().cloned() else {
+            // No CCP of this person's reports any more (closed, or now logged in as someone
+            // else): presence follows the CCP, so the relay is told to stop counting on it.
+            if self.published.take().is_none() {
+                return Vec::new();
+            }
+            let id = self.id();
+            return vec![Effect::Relay(ClientFrame::ClearPresence { id })];
+        };
         let key = (agent.state.name.clone(), agent.since, agent.contact.clone());
         if self.published.as_ref() == Some(&key) {
             return Vec::new();
@@ -572,6 +577,19 @@ impl Core {
         })]
     }
 
+    /// The CCP agent to publish: the active tab's when it is this person's, else the newest tab
+    /// logged in as them (a colleague's CCP opened beside theirs does not hide theirs).
+    fn my_agent(&self) -> Option<&CcpAgent> {
+        fn mine<'a>(me: &Me, tab: &'a Tab) -> Option<&'a CcpAgent> {
+            tab.agent.as_ref().filter(|a| me.is_agent(&a.username))
+        }
+        let me = self.me.as_ref()?;
+        self.active_tab
+            .and_then(|t| self.tabs.get(&t))
+            .and_then(|t| mine(me, t))
+            .or_else(|| self.tabs.values().rev().find_map(|t| mine(me, t)))
+    }
+
     // ---- tabs -----------------------------------------------------------------------------
 
     pub fn tab_opened(&mut self, tab: TabId) -> Vec<Effect> {
@@ -585,16 +603,15 @@ impl Core {
     pub fn tab_closed(&mut self, tab: TabId) -> Vec<Effect> {
         self.tabs.remove(&tab);
         if self.active_tab == Some(tab) {
-            self.active_tab = self.tabs.iter().rev().find(|(_, t)| t.agent.is_some()).map(|(&t, _)| t);
+            // The newest tab with this person's CCP, else the newest with any.
+            let is_me =
+                |t: &Tab| t.agent.as_ref().is_some_and(|a| self.me.as_ref().is_some_and(|me| me.is_agent(&a.username)));
+            let newest = |mine: bool| {
+                self.tabs.iter().rev().find(|(_, t)| t.agent.is_some() && (!mine || is_me(t))).map(|(&t, _)| t)
+            };
+            self.active_tab = newest(true).or_else(|| newest(false));
         }
-        if self.active_tab.is_some() {
-            return self.publish();
-        }
-        if self.published.take().is_none() || self.connection != Connection::Online {
-            return Vec::new();
-        }
-        let id = self.id();
-        vec![Effect::Relay(ClientFrame::ClearPresence { id })]
+        self.publish()
     }
 
     /// The dock's keyboard shortcut (`chrome.commands`): toggles the dock of the focused CCP tab,

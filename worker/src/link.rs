@@ -56,19 +56,29 @@ impl SignInError {
     }
 }
 
-/// What the panel shows after a failed sign-in, and the wait before trying again by itself
-/// (`None`: only the person's click signs in).
+/// A sign-in to try again by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub wait_ms: u32,
+    /// The failed attempt's own: a sign-in the person asked for (after a sign-out, say) is not
+    /// turned into a silent one, which a sign-out forbids.
+    pub prompt: Prompt,
+}
+
+/// What the panel shows after a failed sign-in, and whether to try again by itself (`None`:
+/// only the person's click signs in).
 pub fn after_sign_in_failure(
     error: &SignInError,
     prompt: Prompt,
     attempt: u32,
     now: Millis,
     jitter: f64,
-) -> (Connection, Option<u32>) {
+) -> (Connection, Option<Retry>) {
     match error {
         SignInError::Unreachable(_) => {
             let wait = backoff_ms(attempt, jitter);
-            (Connection::Offline { retry_at: now + Millis::from(wait), problem: Problem::Unreachable }, Some(wait))
+            let shown = Connection::Offline { retry_at: now + Millis::from(wait), problem: Problem::Unreachable };
+            (shown, Some(Retry { wait_ms: wait, prompt }))
         }
         SignInError::Refused(detail) if prompt.interactive() => {
             (Connection::Failed { problem: Problem::SignInFailed, detail: detail.clone() }, None)
@@ -105,13 +115,16 @@ mod tests {
     #[test]
     fn an_unreachable_relay_is_retried_and_shown_as_such_not_as_signed_out() {
         let down = SignInError::Unreachable("cannot reach http://127.0.0.1:8787/dev/.well-known".into());
-        for prompt in [Prompt::Silent, Prompt::Interactive] {
+        // The retry keeps the attempt's prompt: a click to sign in after a sign-out is retried as
+        // such, not silently (which a sign-out refuses, leaving the agent signed out for good).
+        for prompt in [Prompt::Silent, Prompt::Interactive, Prompt::Login] {
             let (shown, retry) = after_sign_in_failure(&down, prompt, 2, 10_000, 0.0);
-            assert_eq!(retry, Some(1000));
+            assert_eq!(retry, Some(Retry { wait_ms: 1000, prompt }));
             assert_eq!(shown, Connection::Offline { retry_at: 11_000, problem: Problem::Unreachable });
         }
         // Attempts later, the waits stay bounded: the sign-in keeps trying until the relay is back.
-        assert!(after_sign_in_failure(&down, Prompt::Silent, 50, 0, 1.0).1 <= Some(30_000));
+        let later = after_sign_in_failure(&down, Prompt::Silent, 50, 0, 1.0).1;
+        assert!(later.is_some_and(|r| r.wait_ms <= 30_000));
     }
 
     #[test]

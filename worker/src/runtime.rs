@@ -448,11 +448,11 @@ async fn sign_in(prompt: Prompt) {
                 let (connection, retry) = link::after_sign_in_failure(&error, prompt, failures, now(), jitter);
                 // Tried again silently while this attempt is the newest; a click, a sign-out or
                 // new settings in the meantime make it moot.
-                rt.sign_in_retry = retry.map(|wait| {
-                    Timeout::new(wait, move || {
+                rt.sign_in_retry = retry.map(|retry| {
+                    Timeout::new(retry.wait_ms, move || {
                         let current = RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.sign_ins)) == Some(attempt);
                         if current {
-                            spawn_local(sign_in(Prompt::Silent));
+                            spawn_local(sign_in(retry.prompt));
                         }
                     })
                 });

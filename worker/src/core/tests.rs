@@ -461,3 +461,40 @@ fn the_dock_shortcut_toggles_the_focused_ccp_tab() {
     core.on_tab(4, TabToWorker::Focus { focused: false });
     assert_eq!(core.toggle_dock(), [Effect::Tab(3, WorkerToTab::Toggle)]);
 }
+
+#[test]
+fn presence_is_withdrawn_when_the_ccp_left_open_is_someone_elses() {
+    let other = |tab: &str| TabToWorker::Hook {
+        event: HookEvent::Agent {
+            agent: CcpAgent {
+                username: tab.into(),
+                name: tab.into(),
+                state: AgentState { name: "Available".into(), kind: StateKind::Routable },
+                since: 1_000,
+                contact: None,
+                queues: Vec::new(),
+                default_queue: None,
+            },
+        },
+    };
+    let mut core = Core::new(Vec::new(), Vec::new());
+    welcome(&mut core, "sato@example.com");
+    core.tab_opened(3);
+    core.on_tab(3, other("tanaka")); // A colleague's CCP left open at a shared desk.
+    core.tab_opened(4);
+    assert!(relayed(&core.on_tab(4, agent("Available"))).iter().any(|f| matches!(f, ClientFrame::SetPresence { .. })));
+    // Sato closes her own tab: the colleague's is still open, but it is not hers.
+    let effects = core.tab_closed(4);
+    assert!(matches!(relayed(&effects)[..], [ClientFrame::ClearPresence { .. }]), "{effects:?}");
+    // Her CCP tab, logged out and then in as the colleague, withdraws her presence too.
+    core.tab_opened(5);
+    core.on_tab(5, agent("Available"));
+    let effects = core.on_tab(5, other("tanaka"));
+    assert!(matches!(relayed(&effects)[..], [ClientFrame::ClearPresence { .. }]), "{effects:?}");
+    // With one of her tabs and a colleague's open, closing the colleague's keeps hers published.
+    core.tab_opened(6);
+    core.on_tab(6, agent("Available"));
+    core.tab_opened(7);
+    assert!(relayed(&core.on_tab(7, other("tanaka"))).is_empty(), "a colleague's CCP opening changes nothing");
+    assert!(relayed(&core.tab_closed(7)).is_empty(), "nor does it closing");
+}
