@@ -34,13 +34,19 @@ struct Agent {
     /// The last reported presence (state as the CCP reported it, `online` as the relay sees it).
     presence: Presence,
     /// The connections on which a CCP of the agent's reports (`set_presence` without a later
-    /// `clear_presence`). The agent is present only while one does: a socket kept open by the
-    /// worker with no CCP tab does not count.
-    reporting: Vec<ConnId>,
+    /// `clear_presence`), each with its last report. The agent is present only while one does (a
+    /// socket kept open by the worker with no CCP tab does not count), and shows the latest of
+    /// them by state start.
+    reporting: Vec<(ConnId, Report)>,
     /// Since when no connection reports, while the relay still shows the agent online (the
     /// grace period runs from here).
     absent_since: Option<Millis>,
     offline_since: Millis,
+}
+
+/// The order of reports: by the state's start, then the contact's.
+fn key(report: &Report) -> (Millis, Millis) {
+    (report.since, report.contact.as_ref().map_or(0, |c| c.since))
 }
 
 impl Agent {
@@ -81,13 +87,31 @@ impl Agent {
         PresenceRecord { presence: self.presence.clone(), seen_at }
     }
 
-    /// `conn` no longer reports; with no other, the grace period starts.
-    fn stop_reporting(&mut self, conn: ConnId, now: Millis) {
-        let before = self.reporting.len();
-        self.reporting.retain(|&c| c != conn);
-        if before > 0 && self.reporting.is_empty() {
-            self.absent_since = Some(now);
+    /// Shows `report` (from a live connection).
+    fn show(&mut self, report: Report) {
+        self.presence.state = report.state;
+        self.presence.since = report.since;
+        self.presence.contact = report.contact;
+        if report.username.is_some() {
+            self.presence.username = report.username;
         }
+        self.presence.online = true;
+    }
+
+    /// `conn` no longer reports. With no other, the grace period starts; otherwise the latest
+    /// report still made is shown (it may be older than the one that went away). Returns the
+    /// presence shown when that changed it.
+    fn stop_reporting(&mut self, conn: ConnId, now: Millis) -> Option<Presence> {
+        let at = self.reporting.iter().position(|(c, _)| *c == conn)?;
+        self.reporting.remove(at);
+        let Some((_, latest)) = self.reporting.iter().max_by_key(|(_, r)| key(r)).cloned() else {
+            self.absent_since = Some(now);
+            return None;
+        };
+        let before = self.effective();
+        self.show(latest);
+        let after = self.effective();
+        (after != before).then_some(after)
     }
 }
 
@@ -222,47 +246,51 @@ impl PresenceHub {
 
     /// A connection of `principal` closed; if it was the last one reporting, Offline follows
     /// after the grace period unless a CCP reports again.
-    pub fn disconnect(&self, principal: &str, conn: ConnId, now: Millis) {
-        self.clear(principal, conn, now);
+    /// Returns the record to store when another connection's report is shown instead.
+    pub fn disconnect(&self, principal: &str, conn: ConnId, now: Millis, metrics: &Metrics) -> Option<PresenceRecord> {
+        self.clear(principal, conn, now, metrics)
     }
 
     /// No CCP reports on this connection any more (`clear_presence`: the last CCP tab closed).
-    pub fn clear(&self, principal: &str, conn: ConnId, now: Millis) {
-        let Ok(mut inner) = self.inner.lock() else { return };
-        if let Some(agent) = inner.agents.get_mut(principal) {
-            agent.stop_reporting(conn, now);
-        }
+    /// Returns the record to store when another connection's report is shown instead.
+    pub fn clear(&self, principal: &str, conn: ConnId, now: Millis, metrics: &Metrics) -> Option<PresenceRecord> {
+        let Ok(mut inner) = self.inner.lock() else { return None };
+        let agent = inner.agents.get_mut(principal)?;
+        let shown = agent.stop_reporting(conn, now)?;
+        let record = agent.record(now);
+        metrics.presence_updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let fanout = inner.fanout(shown);
+        self.deliver(fanout, metrics);
+        Some(record)
     }
 
     /// Applies a report from `principal`'s CCP.
     ///
-    /// Among reports while the agent is online, the later state start wins (two tabs or devices).
-    /// An agent the relay holds Offline (no CCP reported for the grace period) takes any
-    /// report: the Offline was the relay's, not a later state of the CCP's, and a device whose
-    /// clock or start time differs must not stay Offline while its CCP says otherwise.
+    /// The agent shows the latest report (by state start) among the connections reporting now
+    /// (two devices; a lagging report on one connection is older than that connection's own
+    /// last and is ignored). A state no connection reports any more (its device closed, within
+    /// the grace period; held through a restart; the relay's Offline) gives way to any report,
+    /// and when the connection showing the latest goes, the latest of the others is shown: a
+    /// device whose clock or start time differs is never held to a state nobody reports.
     pub fn report(&self, principal: &str, conn: ConnId, report: Report, now: Millis, metrics: &Metrics) -> Applied {
         let Ok(mut inner) = self.inner.lock() else { return Applied::Stale };
         let Some(agent) = inner.agents.get_mut(principal) else { return Applied::Stale };
-        if !agent.reporting.contains(&conn) {
-            agent.reporting.push(conn);
-        }
         agent.absent_since = None;
-        let key = |since: Millis, contact: &Option<ContactSummary>| (since, contact.as_ref().map_or(0, |c| c.since));
-        if agent.presence.online
-            && key(report.since, &report.contact) < key(agent.presence.since, &agent.presence.contact)
-        {
+        let stale = || {
             metrics.presence_stale.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Applied::Stale;
+            Applied::Stale
+        };
+        match agent.reporting.iter_mut().find(|(c, _)| *c == conn) {
+            Some((_, own)) if key(&report) < key(own) => return stale(),
+            Some((_, own)) => *own = report.clone(),
+            None => agent.reporting.push((conn, report.clone())),
+        }
+        let others = agent.reporting.iter().filter(|(c, _)| *c != conn).map(|(_, r)| key(r)).max();
+        if others.is_some_and(|latest| key(&report) < latest) {
+            return stale();
         }
         let before = agent.effective();
-        agent.presence.state = report.state;
-        agent.presence.since = report.since;
-        agent.presence.contact = report.contact;
-        if report.username.is_some() {
-            agent.presence.username = report.username;
-        }
-        // Reports come only from live connections.
-        agent.presence.online = true;
+        agent.show(report);
         let after = agent.effective();
         if after == before {
             return Applied::Accepted(None);
@@ -378,7 +406,7 @@ mod tests {
         hub.report("aiko", 1, report("Available", 1_000), 2_000, &metrics);
         assert!(seen(&hub, "aiko").online);
         // The last CCP tab closed; the worker's socket stays open.
-        hub.clear("aiko", 1, 3_000);
+        hub.clear("aiko", 1, 3_000, &metrics);
         assert!(hub.sweep(3_000 + GRACE as Millis - 1, &metrics).is_empty(), "still within the grace period");
         assert!(seen(&hub, "aiko").online);
         let gone = hub.sweep(3_000 + GRACE as Millis, &metrics);
@@ -390,7 +418,7 @@ mod tests {
     fn a_reloaded_tab_within_the_grace_period_does_not_flap() {
         let (hub, metrics) = hub();
         hub.report("aiko", 1, report("Available", 1_000), 2_000, &metrics);
-        hub.clear("aiko", 1, 3_000);
+        hub.clear("aiko", 1, 3_000, &metrics);
         hub.report("aiko", 1, report("Available", 1_000), 4_000, &metrics);
         assert!(hub.sweep(3_000 + GRACE as Millis * 2, &metrics).is_empty());
         assert!(seen(&hub, "aiko").online);
@@ -401,9 +429,9 @@ mod tests {
         let (hub, metrics) = hub();
         hub.report("aiko", 1, report("Available", 1_000), 2_000, &metrics);
         hub.report("aiko", 2, report("Available", 1_000), 2_000, &metrics);
-        hub.clear("aiko", 1, 3_000);
+        hub.clear("aiko", 1, 3_000, &metrics);
         assert!(hub.sweep(3_000 + GRACE as Millis, &metrics).is_empty());
-        hub.disconnect("aiko", 2, 4_000);
+        hub.disconnect("aiko", 2, 4_000, &metrics);
         assert_eq!(hub.sweep(4_000 + GRACE as Millis, &metrics).len(), 1);
     }
 
@@ -443,13 +471,56 @@ mod tests {
     }
 
     #[test]
+    fn a_state_nobody_reports_any_more_gives_way_to_an_older_start() {
+        let (hub, metrics) = hub();
+        // Device B (clock ahead) reported; it closes; within the grace period device A reports
+        // a start before B's: A's state is shown, not B's dead one.
+        hub.report("aiko", 2, report("Busy", 9_000), 9_000, &metrics);
+        hub.disconnect("aiko", 2, 9_500, &metrics);
+        let applied = hub.report("aiko", 1, report("Available", 5_000), 10_000, &metrics);
+        assert!(matches!(applied, Applied::Accepted(Some(_))), "{applied:?}");
+        assert_eq!(seen(&hub, "aiko").state.name, "Available");
+        // The same after a restart, when the stored state came from the other device.
+        let hub = PresenceHub::new(GRACE);
+        let record = PresenceRecord {
+            presence: Presence { online: true, since: 9_000, ..seen(&hub_with("aiko", "Busy"), "aiko") },
+            seen_at: 9_000,
+        };
+        hub.load(vec![record], &[], 20_000);
+        let applied = hub.report("aiko", 1, report("Available", 5_000), 21_000, &metrics);
+        assert!(matches!(applied, Applied::Accepted(Some(_))), "{applied:?}");
+    }
+
+    #[test]
+    fn when_the_device_shown_goes_the_other_devices_state_is_shown() {
+        let (hub, metrics) = hub();
+        hub.report("aiko", 1, report("Busy", 9_000), 9_000, &metrics);
+        // Device 2's start is older (its clock is behind): not shown while device 1 reports.
+        assert_eq!(hub.report("aiko", 2, report("Available", 5_000), 9_100, &metrics), Applied::Stale);
+        // Device 1 closes: device 2's state is shown at once, with no Offline and no need for it
+        // to report again.
+        let stored = hub.disconnect("aiko", 1, 9_500, &metrics).expect("the change is stored");
+        assert_eq!(stored.presence.state.name, "Available");
+        let aiko = seen(&hub, "aiko");
+        assert_eq!((aiko.state.name.as_str(), aiko.since, aiko.online), ("Available", 5_000, true));
+        assert!(hub.sweep(9_500 + GRACE as Millis * 2, &metrics).is_empty(), "device 2 still reports");
+    }
+
+    fn hub_with(principal: &str, state: &str) -> PresenceHub {
+        let hub = PresenceHub::new(GRACE);
+        hub.connect(principal, principal, "r");
+        hub.report(principal, 1, report(state, 1), 1, &Metrics::default());
+        hub
+    }
+
+    #[test]
     fn an_agent_held_offline_takes_a_report_with_an_older_start() {
         let (hub, metrics) = hub();
         hub.report("aiko", 1, report("Available", 5_000), 6_000, &metrics);
         // While online, the later start wins (another device with an older state is ignored).
         assert_eq!(hub.report("aiko", 2, report("Busy", 4_000), 6_100, &metrics), Applied::Stale);
-        hub.disconnect("aiko", 1, 7_000);
-        hub.disconnect("aiko", 2, 7_000);
+        hub.disconnect("aiko", 1, 7_000, &metrics);
+        hub.disconnect("aiko", 2, 7_000, &metrics);
         hub.sweep(7_000 + GRACE as Millis, &metrics);
         assert!(!seen(&hub, "aiko").online);
         // A device whose CCP reports a start before the one held: the Offline was the relay's,

@@ -73,8 +73,11 @@ pub trait Store: Send + Sync + 'static {
     /// it, never past the last message) and returns the marker now stored.
     async fn mark_read(&self, principal: &str, peer: &str, seq: u64) -> Result<u64, StoreError>;
 
-    /// Stores a presence record unless the stored one has a later state start (`since`).
-    /// Returns whether it was stored.
+    /// Stores a presence record unless the stored one was applied later (`seen_at`, the relay's
+    /// clock when it applied the change: writes may arrive out of order, but the presence hub
+    /// decides which report wins, and may take one with an earlier state start, e.g. from a
+    /// device whose clock differs once the other stopped reporting). Returns whether it was
+    /// stored.
     async fn put_presence(&self, record: &PresenceRecord) -> Result<bool, StoreError>;
 
     /// Every stored presence record.

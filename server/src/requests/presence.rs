@@ -75,14 +75,7 @@ pub fn set(
     let app = &session.app;
     let report = Report { state, since, contact, username };
     match app.presence.report(&session.principal, session.outbox.id, report, now, &app.metrics) {
-        Applied::Accepted(Some(record)) => {
-            let store = app.store.clone();
-            tokio::spawn(async move {
-                if let Err(e) = store.put_presence(&record).await {
-                    tracing::warn!(error = %e, "could not store presence");
-                }
-            });
-        }
+        Applied::Accepted(Some(record)) => store(app, record),
         // A stale report is not an error: another tab or device already reported a newer
         // state. The client learns the current one from its roster.
         Applied::Accepted(None) | Applied::Stale => {}
@@ -93,6 +86,19 @@ pub fn set(
 /// No CCP of the sender's reports on this connection any more: presence follows the CCP, so
 /// the agent goes Offline after the grace period unless one reports again.
 pub fn clear(session: &Session, id: u64) -> ServerFrame {
-    session.app.presence.clear(&session.principal, session.outbox.id, clock::now_ms());
+    let app = &session.app;
+    if let Some(record) = app.presence.clear(&session.principal, session.outbox.id, clock::now_ms(), &app.metrics) {
+        store(app, record);
+    }
     ServerFrame::Ok { id }
+}
+
+/// Stores a presence change in the background (the hub has already shown it).
+pub fn store(app: &crate::app::App, record: crate::store::PresenceRecord) {
+    let store = app.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.put_presence(&record).await {
+            tracing::warn!(error = %e, "could not store presence");
+        }
+    });
 }

@@ -107,6 +107,10 @@ async fn read_markers_only_rise(s: &dyn Store) {
 }
 
 fn presence(principal: &str, name: &str, since: i64) -> PresenceRecord {
+    applied(principal, name, since, since)
+}
+
+fn applied(principal: &str, name: &str, since: i64, seen_at: i64) -> PresenceRecord {
     PresenceRecord {
         presence: Presence {
             principal: principal.into(),
@@ -118,19 +122,25 @@ fn presence(principal: &str, name: &str, since: i64) -> PresenceRecord {
             contact: None,
             online: true,
         },
-        seen_at: since,
+        seen_at,
     }
 }
 
 async fn presence_keeps_the_latest_state(s: &dyn Store) {
     assert!(s.put_presence(&presence("pres-a", "Available", 100)).await.unwrap());
     assert!(s.put_presence(&presence("pres-a", "休憩", 200)).await.unwrap());
-    assert!(!s.put_presence(&presence("pres-a", "Stale", 150)).await.unwrap(), "older refused");
-    assert!(s.put_presence(&presence("pres-a", "休憩", 200)).await.unwrap(), "same start accepted");
+    assert!(!s.put_presence(&presence("pres-a", "Stale", 150)).await.unwrap(), "a write applied earlier is refused");
+    assert!(s.put_presence(&presence("pres-a", "休憩", 200)).await.unwrap(), "the same write again is accepted");
     assert!(s.put_presence(&presence("pres-b", "Lunch", 50)).await.unwrap());
     let all = s.load_presence().await.unwrap();
     let a = all.iter().find(|r| r.presence.principal == "pres-a").expect("pres-a stored");
     assert_eq!((a.presence.state.name.as_str(), a.presence.since), ("休憩", 200));
+    // Applied later with an earlier state start (another device, once the first stopped
+    // reporting): stored, so a restart shows what the relay last showed.
+    assert!(s.put_presence(&applied("pres-a", "Available", 120, 300)).await.unwrap());
+    let all = s.load_presence().await.unwrap();
+    let a = all.iter().find(|r| r.presence.principal == "pres-a").expect("pres-a stored");
+    assert_eq!((a.presence.state.name.as_str(), a.presence.since), ("Available", 120));
     assert!(all.iter().any(|r| r.presence.principal == "pres-b"));
 }
 

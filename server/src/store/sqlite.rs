@@ -345,7 +345,7 @@ fn put_presence(tx: &Connection, record: &PresenceRecord) -> Result<bool, StoreE
         .execute(
             "INSERT INTO presence (principal, since, record) VALUES (?1, ?2, ?3)
              ON CONFLICT (principal) DO UPDATE SET since = excluded.since, record = excluded.record
-             WHERE excluded.since >= presence.since",
+             WHERE json_extract(excluded.record, '$.seen_at') >= json_extract(presence.record, '$.seen_at')",
             params![record.presence.principal, record.presence.since, json],
         )
         .map_err(unavailable)?;
