@@ -151,7 +151,7 @@ impl App {
 
     /// The chat text limit the relay announced, in characters.
     pub fn max_text_chars(&self) -> Option<u32> {
-        self.state.me.as_ref().map(|m| m.limits.max_text_chars)
+        self.state.me.as_ref().and_then(|m| m.limits.text_limit())
     }
 
     pub fn display_name(&self, principal: &str) -> String {

@@ -196,6 +196,7 @@ async fn build(listener: &TcpListener, config: Config, store: Arc<dyn Store>) ->
     let limits = Limits {
         max_frame_bytes: config.max_frame_bytes,
         max_text_chars: config.max_text_chars,
+        max_text_bytes: Some(config.max_text_chars),
         frames_per_second: config.frames_per_second,
         max_page: config.max_page,
         heartbeat_ms: u32::try_from(config.idle_timeout_ms / 3).unwrap_or(u32::MAX),

@@ -154,7 +154,8 @@ impl Verifier {
         // The library checks `nbf` but not `iat`: a token issued beyond the skew allowance in the
         // future (a clock set ahead, a forged lifetime) is not valid yet either.
         let now_s = crate::clock::now_ms() / 1000;
-        if data.claims.get("iat").and_then(Value::as_i64).is_some_and(|iat| iat > now_s + LEEWAY_S as i64) {
+        // NumericDate may be written with a fraction: read it as a number either way.
+        if data.claims.get("iat").and_then(Value::as_f64).is_some_and(|iat| iat > (now_s + LEEWAY_S as i64) as f64) {
             return Err(AuthError::NotYetValid);
         }
         self.identity(&data.claims)

@@ -272,7 +272,7 @@ impl Core {
                 self.me = Some(me.clone());
                 // Messages queued before the limits were known (or kept from an older version)
                 // that the relay would refuse leave the outbox now, not after a refusal each.
-                let limit = me.limits.max_text_chars as usize;
+                let limit = me.limits.text_limit().map_or(usize::MAX, |n| n as usize);
                 let (fit, over): (Vec<OutboxEntry>, Vec<OutboxEntry>) =
                     std::mem::take(&mut self.outbox).into_iter().partition(|e| e.text.chars().count() <= limit);
                 self.outbox = fit;
@@ -700,7 +700,7 @@ impl Core {
                 let entry = OutboxEntry { to, text, client_id, queued_at: now };
                 // Over the relay's limit: refused here, before it enters the outbox (the panel
                 // refuses it too; this holds for any panel).
-                let limit = self.me.as_ref().map(|m| m.limits.max_text_chars as usize);
+                let limit = self.me.as_ref().and_then(|m| m.limits.text_limit()).map(|n| n as usize);
                 if limit.is_some_and(|limit| entry.text.chars().count() > limit) {
                     self.failed.push(FailedChat { entry, code: ErrorCode::TooLarge });
                     return self.failed_changed().to_vec();

@@ -48,7 +48,7 @@ fn server_cases() -> Vec<Value> {
         json!({"type": "welcome", "protocol": 1, "principal": "aiko@example.com",
                "display_name": "佐藤 愛子", "supervisor": false, "roster": "tokyo",
                "expires_at": 1_764_003_600_000_i64,
-               "limits": {"max_frame_bytes": 16384, "max_text_chars": 2000, "frames_per_second": 20,
+               "limits": {"max_frame_bytes": 16384, "max_text_chars": 2000, "max_text_bytes": 2000, "frames_per_second": 20,
                           "max_page": 100, "heartbeat_ms": 20000}}),
         json!({"type": "ok", "id": 1}),
         json!({"type": "pong", "id": 2}),
@@ -144,4 +144,23 @@ fn server_frames_never_fail_to_encode() {
         let frame: ServerFrame = serde_json::from_value(case).unwrap();
         assert!(frame.encode().starts_with('{'));
     }
+}
+
+#[test]
+fn welcomes_of_relays_before_and_after_the_character_limit_both_decode() {
+    let limits = |extra: Value| {
+        let mut l = json!({"max_frame_bytes": 16384, "frames_per_second": 20, "max_page": 100, "heartbeat_ms": 20000});
+        l.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let welcome = json!({"type": "welcome", "protocol": 1, "principal": "a@x", "display_name": "A",
+                             "supervisor": false, "roster": "r", "expires_at": 1, "limits": l});
+        match decode_server(&welcome.to_string()).unwrap() {
+            ServerFrame::Welcome { limits, .. } => limits,
+            other => panic!("{other:?}"),
+        }
+    };
+    // An older relay announced bytes only: its number is the best limit there is.
+    assert_eq!(limits(json!({"max_text_bytes": 4000})).text_limit(), Some(4000));
+    // A newer relay announces characters, and the old name too for older clients.
+    assert_eq!(limits(json!({"max_text_chars": 2000, "max_text_bytes": 2000})).text_limit(), Some(2000));
+    assert_eq!(limits(json!({})).text_limit(), None, "neither: no limit known, the relay decides");
 }

@@ -62,6 +62,12 @@ async fn bad_tokens_are_refused_with_a_reason_and_a_do_not_reconnect_code() {
             4100,
         ),
         (
+            "issued in the future, with a fraction",
+            issuer.token_with("a@x", |c| c["iat"] = json!(now as f64 + 300.5)),
+            ErrorCode::Unauthenticated,
+            4100,
+        ),
+        (
             "wrong issuer",
             issuer.token_with("a@x", |c| c["iss"] = json!("https://evil.example")),
             ErrorCode::Unauthenticated,
@@ -86,7 +92,7 @@ async fn bad_tokens_are_refused_with_a_reason_and_a_do_not_reconnect_code() {
         assert_eq!(refused(&relay, &token).await, (code, close), "{name}");
     }
     let metrics = relay.metrics().await;
-    assert!(metrics.contains("sidecar_auth_failures_total 13"), "{metrics}");
+    assert!(metrics.contains("sidecar_auth_failures_total 14"), "{metrics}");
     assert!(metrics.contains("sidecar_connections 0"), "{metrics}");
 }
 

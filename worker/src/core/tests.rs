@@ -24,6 +24,7 @@ fn welcome_listed(core: &mut Core, principal: &str, username: Option<&str>) -> V
         limits: Limits {
             max_frame_bytes: 16_384,
             max_text_chars: 20,
+            max_text_bytes: None,
             frames_per_second: 1,
             max_page: 1,
             heartbeat_ms: 1,
