@@ -320,9 +320,7 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         match msg {
-            Msg::FromWorker(value) => match js_sys::JSON::stringify(&value)
-                .ok()
-                .and_then(|text| serde_json::from_str::<WorkerToPanel>(&String::from(text)).ok())
+            Msg::FromWorker(value) => match js_sys::JSON::stringify(&value).ok().and_then(|t| decode(&String::from(t)))
             {
                 Some(message) => self.on_worker(ctx, message),
                 None => return false,
@@ -589,6 +587,19 @@ impl App {
             </>
         }
     }
+}
+
+/// A message from the worker. The caller IDs and call pages in it are the relay's JSON, passed on
+/// unread by the worker (`protocol::Relayed`): one this panel cannot read costs only itself,
+/// never the rest of a snapshot (the connection, the roster, the chat).
+fn decode(text: &str) -> Option<WorkerToPanel> {
+    serde_json::from_str::<WorkerToPanel>(text).ok().or_else(|| {
+        let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let snapshot = value.get_mut("snapshot")?.as_object_mut()?;
+        snapshot.remove("caller_ids");
+        snapshot.remove("calls");
+        serde_json::from_value(value).ok()
+    })
 }
 
 /// Cleans bidi controls out of every name in a message from the worker, once, where it enters the

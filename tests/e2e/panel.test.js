@@ -284,6 +284,19 @@ test('the roster of 500 renders only the rows in view, and scrolls to any of the
   await context.close();
 });
 
+test('caller IDs the panel cannot read cost only themselves, not the rest of the snapshot', async () => {
+  const peer = 'tanaka@example.com';
+  // The worker passes the relay's caller-ID JSON on unread; here it has a field this panel
+  // does not know (a newer relay, say).
+  const { context, page } = await openPanel('en-US', {
+    roster: [presence(ME, 'You'), presence(peer, '田中 健二')],
+    caller_ids: { caller_ids: [], default_queue_arn: null, added_later: true },
+  });
+  await page.getByRole('listitem', { name: /^田中 健二/ }).waitFor();
+  await page.getByRole('status').filter({ hasText: /Connected/ }).first().waitFor();
+  await context.close();
+});
+
 test('screenshots of the chat and status views', { skip: !SHOTS && 'set SIDECAR_SHOTS=DIR to write them' }, async () => {
   const peer = 'tanaka@example.com';
   const now = Date.now();
