@@ -165,7 +165,8 @@ pub struct Config {
     pub max_frame_bytes: u32,
 
     /// Largest chat message text, in characters (Unicode scalar values, whatever the script:
-    /// 2,000 Japanese characters are a long paragraph). Must fit a frame at six bytes each.
+    /// 2,000 Japanese characters are a long paragraph). Must fit a frame at six bytes each (JSON
+    /// as browsers write it).
     #[arg(long, env = "SIDECAR_MAX_TEXT_CHARS", default_value_t = 2000)]
     pub max_text_chars: u32,
 
@@ -292,8 +293,9 @@ impl Config {
                 "--connect-rate must be in (0, 100] and --connect-burst at least 1".into(),
             ));
         }
-        // Six bytes a character is the most JSON can take (`\u001f`), so a text at the limit
-        // always fits a frame and a refusal can always name the request.
+        // Six bytes a character is the most JSON takes as browsers and serde_json write it
+        // (`\u001f`; other characters raw as UTF-8), so a text at the limit fits a frame. (A
+        // client escaping non-BMP characters as surrogate pairs, 12 bytes, gets `too_large`.)
         if u64::from(self.max_text_chars) * 6 + 512 > u64::from(self.max_frame_bytes) {
             return Err(ConfigError::Invalid(
                 "--max-frame-bytes must be at least 6 × --max-text-chars + 512 (a text at the limit must fit a frame)"
