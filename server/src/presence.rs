@@ -244,15 +244,10 @@ impl PresenceHub {
         agent.presence.roster = roster.to_owned();
     }
 
-    /// A connection of `principal` closed; if it was the last one reporting, Offline follows
-    /// after the grace period unless a CCP reports again.
-    /// Returns the record to store when another connection's report is shown instead.
-    pub fn disconnect(&self, principal: &str, conn: ConnId, now: Millis, metrics: &Metrics) -> Option<PresenceRecord> {
-        self.clear(principal, conn, now, metrics)
-    }
-
-    /// No CCP reports on this connection any more (`clear_presence`: the last CCP tab closed).
-    /// Returns the record to store when another connection's report is shown instead.
+    /// No CCP reports on this connection any more: `clear_presence` (the last CCP tab closed), or
+    /// the connection closed. If it was the last one reporting, Offline follows after the grace
+    /// period unless a CCP reports again. Returns the record to store when another connection's
+    /// report is shown instead.
     pub fn clear(&self, principal: &str, conn: ConnId, now: Millis, metrics: &Metrics) -> Option<PresenceRecord> {
         let Ok(mut inner) = self.inner.lock() else { return None };
         let agent = inner.agents.get_mut(principal)?;
@@ -431,7 +426,7 @@ mod tests {
         hub.report("aiko", 2, report("Available", 1_000), 2_000, &metrics);
         hub.clear("aiko", 1, 3_000, &metrics);
         assert!(hub.sweep(3_000 + GRACE as Millis, &metrics).is_empty());
-        hub.disconnect("aiko", 2, 4_000, &metrics);
+        hub.clear("aiko", 2, 4_000, &metrics);
         assert_eq!(hub.sweep(4_000 + GRACE as Millis, &metrics).len(), 1);
     }
 
@@ -439,19 +434,7 @@ mod tests {
     fn after_a_restart_agents_keep_their_last_state_through_the_grace_period() {
         let hub = PresenceHub::new(GRACE);
         let metrics = Metrics::default();
-        let stored = |principal: &str, online: bool| PresenceRecord {
-            presence: Presence {
-                principal: principal.into(),
-                username: None,
-                display_name: principal.into(),
-                roster: "r".into(),
-                state: AgentState { name: "管理業務中".into(), kind: StateKind::NotRoutable },
-                since: 1_000,
-                contact: None,
-                online,
-            },
-            seen_at: 1_500,
-        };
+        let stored = |principal: &str, online: bool| stored(principal, "管理業務中", 1_000, online);
         hub.load(vec![stored("aiko", true), stored("ben", false)], &[], 50_000);
         let aiko = seen(&hub, "aiko");
         assert_eq!((aiko.state.name.as_str(), aiko.since, aiko.online), ("管理業務中", 1_000, true));
@@ -476,17 +459,13 @@ mod tests {
         // Device B (clock ahead) reported; it closes; within the grace period device A reports
         // a start before B's: A's state is shown, not B's dead one.
         hub.report("aiko", 2, report("Busy", 9_000), 9_000, &metrics);
-        hub.disconnect("aiko", 2, 9_500, &metrics);
+        hub.clear("aiko", 2, 9_500, &metrics);
         let applied = hub.report("aiko", 1, report("Available", 5_000), 10_000, &metrics);
         assert!(matches!(applied, Applied::Accepted(Some(_))), "{applied:?}");
         assert_eq!(seen(&hub, "aiko").state.name, "Available");
         // The same after a restart, when the stored state came from the other device.
         let hub = PresenceHub::new(GRACE);
-        let record = PresenceRecord {
-            presence: Presence { online: true, since: 9_000, ..seen(&hub_with("aiko", "Busy"), "aiko") },
-            seen_at: 9_000,
-        };
-        hub.load(vec![record], &[], 20_000);
+        hub.load(vec![stored("aiko", "Busy", 9_000, true)], &[], 20_000);
         let applied = hub.report("aiko", 1, report("Available", 5_000), 21_000, &metrics);
         assert!(matches!(applied, Applied::Accepted(Some(_))), "{applied:?}");
     }
@@ -499,18 +478,28 @@ mod tests {
         assert_eq!(hub.report("aiko", 2, report("Available", 5_000), 9_100, &metrics), Applied::Stale);
         // Device 1 closes: device 2's state is shown at once, with no Offline and no need for it
         // to report again.
-        let stored = hub.disconnect("aiko", 1, 9_500, &metrics).expect("the change is stored");
+        let stored = hub.clear("aiko", 1, 9_500, &metrics).expect("the change is stored");
         assert_eq!(stored.presence.state.name, "Available");
         let aiko = seen(&hub, "aiko");
         assert_eq!((aiko.state.name.as_str(), aiko.since, aiko.online), ("Available", 5_000, true));
         assert!(hub.sweep(9_500 + GRACE as Millis * 2, &metrics).is_empty(), "device 2 still reports");
     }
 
-    fn hub_with(principal: &str, state: &str) -> PresenceHub {
-        let hub = PresenceHub::new(GRACE);
-        hub.connect(principal, principal, "r");
-        hub.report(principal, 1, report(state, 1), 1, &Metrics::default());
-        hub
+    /// A record as the store keeps it, for `load`.
+    fn stored(principal: &str, state: &str, since: Millis, online: bool) -> PresenceRecord {
+        PresenceRecord {
+            presence: Presence {
+                principal: principal.into(),
+                username: None,
+                display_name: principal.into(),
+                roster: "r".into(),
+                state: AgentState { name: state.into(), kind: StateKind::NotRoutable },
+                since,
+                contact: None,
+                online,
+            },
+            seen_at: since + 500,
+        }
     }
 
     #[test]
@@ -519,8 +508,8 @@ mod tests {
         hub.report("aiko", 1, report("Available", 5_000), 6_000, &metrics);
         // While online, the later start wins (another device with an older state is ignored).
         assert_eq!(hub.report("aiko", 2, report("Busy", 4_000), 6_100, &metrics), Applied::Stale);
-        hub.disconnect("aiko", 1, 7_000, &metrics);
-        hub.disconnect("aiko", 2, 7_000, &metrics);
+        hub.clear("aiko", 1, 7_000, &metrics);
+        hub.clear("aiko", 2, 7_000, &metrics);
         hub.sweep(7_000 + GRACE as Millis, &metrics);
         assert!(!seen(&hub, "aiko").online);
         // A device whose CCP reports a start before the one held: the Offline was the relay's,

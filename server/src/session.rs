@@ -338,8 +338,7 @@ fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
     let app = &session.app;
     app.presence.unsubscribe(session.outbox.id);
     app.hub.unregister(&session.principal, session.outbox.id);
-    if let Some(record) = app.presence.disconnect(&session.principal, session.outbox.id, clock::now_ms(), &app.metrics)
-    {
+    if let Some(record) = app.presence.clear(&session.principal, session.outbox.id, clock::now_ms(), &app.metrics) {
         crate::requests::presence::store(app, record);
     }
     tracing::debug!(principal = %session.principal, conn = session.outbox.id, ?close, "disconnected");

@@ -2,7 +2,7 @@
 // the real relay: presence, chat, resilience (relay restart, worker stopped), forged messages.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchAgent, online, sleep, startRelay, startWorld, waitFor } from './harness.js';
+import { online, openChat, row, sleep, startAgents, startRelay, stopAgents, waitFor } from './harness.js';
 
 let world;
 let a;
@@ -10,27 +10,9 @@ let b;
 let A;
 let B;
 before(async () => {
-  world = await startWorld();
-  a = await launchAgent(world, { email: 'sato@example.com' });
-  b = await launchAgent(world, { email: 'tanaka@example.com' });
-  A = await a.openCcp('sato');
-  B = await b.openCcp('tanaka');
-  await online(A.panel);
-  await online(B.panel);
+  ({ world, a, b, A, B } = await startAgents());
 });
-after(async () => {
-  await a?.close();
-  await b?.close();
-  await world?.relay.stop();
-  world?.sim.close();
-});
-
-const row = (panel, who) => panel.getByRole('listitem', { name: new RegExp(`^${who}`) });
-
-async function openChat(panel, who) {
-  await panel.getByRole('tab', { name: /Status|ステータス/ }).click();
-  await panel.getByRole('button', { name: new RegExp(`Chat with ${who}|${who} さんとチャット`) }).click();
-}
+after(() => stopAgents({ world, a, b }));
 
 async function messages(panel) {
   return panel.locator('.messages .message:not(.pending) .text').allTextContents();

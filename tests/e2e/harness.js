@@ -140,6 +140,37 @@ export async function launchAgent(world, { email, lang = 'en-US', configure = tr
   };
 }
 
+/**
+ * Two agents on one world: sato@example.com and tanaka@example.com, each in their own Chromium
+ * profile with the extension, on the simulated CCP, both online. `stopAgents` ends it all.
+ */
+export async function startAgents() {
+  const world = await startWorld();
+  const a = await launchAgent(world, { email: 'sato@example.com' });
+  const b = await launchAgent(world, { email: 'tanaka@example.com' });
+  const A = await a.openCcp('sato');
+  const B = await b.openCcp('tanaka');
+  await online(A.panel);
+  await online(B.panel);
+  return { world, a, b, A, B };
+}
+
+export async function stopAgents({ world, a, b } = {}) {
+  await a?.close();
+  await b?.close();
+  await world?.relay.stop();
+  world?.sim.close();
+}
+
+/** A colleague's row in the status view, by the start of its accessible name. */
+export const row = (panel, who) => panel.getByRole('listitem', { name: new RegExp(`^${who}`) });
+
+/** Opens the chat with `who` from the status view. */
+export async function openChat(panel, who) {
+  await panel.getByRole('tab', { name: /Status|ステータス/ }).click();
+  await panel.getByRole('button', { name: new RegExp(`Chat with ${who}|${who} さんとチャット`) }).click();
+}
+
 /** Waits until the panel says it is connected to the relay. */
 export async function online(panel) {
   await panel.getByRole('status').filter({ hasText: /Connected|接続済み/ }).first().waitFor({ timeout: 20000 });

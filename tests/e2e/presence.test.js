@@ -4,7 +4,7 @@
 // returns; chat cursors are kept under the account's own key.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchAgent, online, panelFrame, startRelay, startWorld, waitFor } from './harness.js';
+import { launchAgent, online, openChat, panelFrame, row, startAgents, startRelay, stopAgents, waitFor } from './harness.js';
 
 let world;
 let a;
@@ -12,22 +12,10 @@ let b;
 let A;
 let B;
 before(async () => {
-  world = await startWorld();
-  a = await launchAgent(world, { email: 'sato@example.com' });
-  b = await launchAgent(world, { email: 'tanaka@example.com' });
-  A = await a.openCcp('sato');
-  B = await b.openCcp('tanaka');
-  await online(A.panel);
-  await online(B.panel);
+  ({ world, a, b, A, B } = await startAgents());
 });
-after(async () => {
-  await a?.close();
-  await b?.close();
-  await world?.relay.stop();
-  world?.sim.close();
-});
+after(() => stopAgents({ world, a, b }));
 
-const row = (panel, who) => panel.getByRole('listitem', { name: new RegExp(`^${who}`) });
 const label = async (panel, who) => (await row(panel, who).getAttribute('aria-label')) || '';
 
 /**
@@ -76,11 +64,7 @@ test('closing every CCP tab takes the agent Offline for colleagues; a reload doe
   await waitFor(async () => (await label(B.panel, 'sato@example.com')).endsWith('Offline'), 'B sees A Offline', 20000);
   // Chat still reaches A's worker: its unread count grows without a CCP open.
   const unread = () => a.currentWorker().evaluate(() => chrome.action.getBadgeText({}));
-  const openChat = async () => {
-    await B.panel.getByRole('tab', { name: /Status/ }).click();
-    await B.panel.getByRole('button', { name: /Chat with sato@example.com/ }).click();
-  };
-  await openChat();
+  await openChat(B.panel, 'sato@example.com');
   const box = B.panel.getByRole('textbox', { name: /Message to/ });
   await box.fill('are you still there?');
   await box.press('Enter');

@@ -272,9 +272,8 @@ impl Core {
                 self.me = Some(me.clone());
                 // Messages queued before the limits were known (or kept from an older version)
                 // that the relay would refuse leave the outbox now, not after a refusal each.
-                let limit = me.limits.text_limit().map_or(usize::MAX, |n| n as usize);
-                let (fit, over): (Vec<OutboxEntry>, Vec<OutboxEntry>) =
-                    std::mem::take(&mut self.outbox).into_iter().partition(|e| e.text.chars().count() <= limit);
+                let (over, fit): (Vec<OutboxEntry>, Vec<OutboxEntry>) =
+                    std::mem::take(&mut self.outbox).into_iter().partition(|e| self.too_long(&e.text));
                 self.outbox = fit;
                 if !over.is_empty() {
                     self.failed.extend(over.into_iter().map(|entry| FailedChat { entry, code: ErrorCode::TooLarge }));
@@ -329,8 +328,7 @@ impl Core {
                     let message = ChatMessage { from, to: peer, seq, client_id, text: entry.text, sent_at };
                     out.extend(self.on_message(message));
                     out.extend(self.after_messages());
-                    out.push(Effect::SaveOutbox(self.outbox.clone()));
-                    out.push(Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }));
+                    out.extend(self.outbox_changed());
                 }
                 out.extend(self.pump());
             }
@@ -527,6 +525,12 @@ impl Core {
         out
     }
 
+    /// Whether the relay would refuse `text` for its length (counted as it counts: characters).
+    fn too_long(&self, text: &str) -> bool {
+        let limit = self.me.as_ref().and_then(|m| m.limits.text_limit());
+        limit.is_some_and(|limit| text.chars().count() > limit as usize)
+    }
+
     fn outbox_changed(&self) -> [Effect; 2] {
         [
             Effect::SaveOutbox(self.outbox.clone()),
@@ -603,14 +607,9 @@ impl Core {
     pub fn tab_closed(&mut self, tab: TabId) -> Vec<Effect> {
         self.tabs.remove(&tab);
         if self.active_tab == Some(tab) {
-            // The newest tab with this person's CCP, else the newest with any.
-            let is_me =
-                |t: &Tab| t.agent.as_ref().is_some_and(|a| self.me.as_ref().is_some_and(|me| me.is_agent(&a.username)));
-            let newest = |mine: bool| {
-                self.tabs.iter().rev().find(|(_, t)| t.agent.is_some() && (!mine || is_me(t))).map(|(&t, _)| t)
-            };
-            self.active_tab = newest(true).or_else(|| newest(false));
+            self.active_tab = self.tabs.iter().rev().find(|(_, t)| t.agent.is_some()).map(|(&t, _)| t);
         }
+        // Publishing looks for this person's own CCP among the tabs left, or withdraws.
         self.publish()
     }
 
@@ -700,8 +699,7 @@ impl Core {
                 let entry = OutboxEntry { to, text, client_id, queued_at: now };
                 // Over the relay's limit: refused here, before it enters the outbox (the panel
                 // refuses it too; this holds for any panel).
-                let limit = self.me.as_ref().and_then(|m| m.limits.text_limit()).map(|n| n as usize);
-                if limit.is_some_and(|limit| entry.text.chars().count() > limit) {
+                if self.too_long(&entry.text) {
                     self.failed.push(FailedChat { entry, code: ErrorCode::TooLarge });
                     return self.failed_changed().to_vec();
                 }

@@ -24,12 +24,11 @@ pub fn backoff_ms(attempt: u32, jitter: f64) -> u32 {
 pub fn after_close(code: u16) -> (Problem, bool) {
     match CloseCode::from_code(code) {
         Some(CloseCode::Restarting) => (Problem::Restarting, true),
+        // Whether to come back is the close code's own (`CloseCode::reconnect`).
+        Some(c) if c.reconnect() => (Problem::Dropped, true),
         Some(CloseCode::Replaced) => (Problem::Replaced, false),
         Some(CloseCode::Unauthenticated) => (Problem::Refused, false),
-        Some(CloseCode::ForbiddenOrigin | CloseCode::UnsupportedProtocol | CloseCode::ProtocolViolation) => {
-            (Problem::Incompatible, false)
-        }
-        Some(_) => (Problem::Dropped, true),
+        Some(_) => (Problem::Incompatible, false),
         // The standard codes: 1001 going away and 1012 service restart are a restart; 1006 (no
         // close frame: the relay was never reached, or went away) and the rest, unreachable.
         None if matches!(code, 1001 | 1012) => (Problem::Restarting, true),

@@ -446,8 +446,8 @@ async fn sign_in(prompt: Prompt) {
                 rt.sign_in_failures = failures.min(16);
                 let jitter = js_sys::Math::random();
                 let (connection, retry) = link::after_sign_in_failure(&error, prompt, failures, now(), jitter);
-                // Tried again silently while this attempt is the newest; a click, a sign-out or
-                // new settings in the meantime make it moot.
+                // Tried again (with this attempt's prompt) while it is the newest; a click, a
+                // sign-out or new settings in the meantime make it moot.
                 rt.sign_in_retry = retry.map(|retry| {
                     Timeout::new(retry.wait_ms, move || {
                         let current = RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.sign_ins)) == Some(attempt);
