@@ -32,13 +32,6 @@ impl<T> Relayed<T> {
     }
 }
 
-impl<T: Serialize> Relayed<T> {
-    /// The JSON of `value` (for tests and tools; the worker takes text as it came).
-    pub fn of(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(|raw| Self { raw, kind: PhantomData })
-    }
-}
-
 impl<T: DeserializeOwned> Relayed<T> {
     /// Reads it as a `T`.
     pub fn decode(&self) -> Result<T, serde_json::Error> {
