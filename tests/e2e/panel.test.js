@@ -267,6 +267,8 @@ test('the roster of 500 renders only the rows in view, and scrolls to any of the
   // Tab walks through every row's Chat button (Transfer is disabled off a call): rows below the
   // view are added as focus scrolls them in.
   await page.locator('.vlist').evaluate((el) => { el.scrollTop = 0; });
+  // The list re-renders on the scroll event: wait for the top rows before walking from them.
+  await page.getByRole('listitem', { name: 'Agent 000: Available' }).waitFor();
   await page.getByRole('searchbox').focus();
   for (let i = 0; i < 45; i++) await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Chat with Agent 044');
