@@ -2,10 +2,12 @@
 //!
 //! # Layout
 //! - [`config`]: flags, environment and TOML file.
-//! - [`app`]: shared state, routes (`/ws`, `/healthz`, `/readyz`, `/metrics`, `/dev/oidc`),
-//!   start-up and graceful shutdown; [`run`] is what `main` and the tests call.
+//! - [`state`]: the shared state ([`state::App`]) and its construction at start.
+//! - [`serve`]: [`run`] (what `main` and the tests call), the routes (`/ws`, `/healthz`,
+//!   `/readyz`, `/metrics`, `/dev/oidc`), the accept loop and graceful shutdown.
+//! - [`jobs`]: the sweeper, key refresh, retention, Connect sync and presence lanes.
 //! - [`session`]: one WebSocket connection, from `hello` to close.
-//! - [`requests`]: one handler per request frame, by concern.
+//! - [`requests`]: one handler per request frame, by concern, each answering with a `Reply`.
 //! - [`presence`]: per-agent presence, last-writer-wins, grace period, roster fan-out.
 //! - [`hub`]: live connections, bounded outbound queues, the slow-client policy.
 //! - [`auth`]: OIDC token validation (JWKS discovery, cache, rotation) and the dev issuer.
@@ -21,7 +23,6 @@
 //! - [`ws`]: the relay's WebSocket framing.
 //! - [`metrics`], [`limits`], [`clock`]: small utilities.
 
-pub mod app;
 pub mod auth;
 pub mod callerids;
 pub mod calls;
@@ -29,6 +30,7 @@ pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod hub;
+pub mod jobs;
 pub mod limits;
 pub mod metrics;
 pub mod network;
@@ -37,12 +39,15 @@ pub mod presence;
 pub mod quota;
 pub mod requests;
 pub mod rest;
+pub mod serve;
 pub mod session;
+pub mod state;
 pub mod store;
 #[cfg(feature = "connect")]
 pub mod sync;
 pub mod tickets;
 pub mod ws;
 
-pub use app::{StartError, run};
 pub use config::Config;
+pub use serve::run;
+pub use state::StartError;

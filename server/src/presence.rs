@@ -12,6 +12,28 @@ use crate::hub::{ConnId, Outbox, encode};
 use crate::metrics::Metrics;
 use crate::store::PresenceRecord;
 
+/// The roster name that means every roster (supervisors only).
+pub const EVERY_ROSTER: &str = "*";
+
+/// Agents per `roster` frame: about 1.5 KiB, so that a client can process a large roster in
+/// small steps.
+pub const ROSTER_CHUNK: usize = 6;
+
+/// A roster snapshot as the answer to request `id`: [`ROSTER_CHUNK`] agents a frame, the last
+/// one `complete` (one empty frame for an empty roster).
+fn roster_frames(id: u64, roster: &str, agents: Vec<Presence>) -> Vec<ServerFrame> {
+    let chunks = agents.len().div_ceil(ROSTER_CHUNK).max(1);
+    let mut agents = agents.into_iter();
+    (1..=chunks)
+        .map(|n| ServerFrame::Roster {
+            id,
+            roster: roster.to_owned(),
+            agents: agents.by_ref().take(ROSTER_CHUNK).collect(),
+            complete: n == chunks,
+        })
+        .collect()
+}
+
 /// A presence report from the agent's CCP.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -327,22 +349,17 @@ impl PresenceHub {
         records
     }
 
-    /// Subscribes a connection to a roster (`None`: every roster) and returns its snapshot.
-    /// Registration and snapshot happen under one lock, so no change falls between them.
-    /// A connection has one subscription: a new one replaces the old, so no push comes twice.
-    ///
-    /// `send_snapshot` turns the snapshot into frames; they are written while the lock is held,
-    /// so every change computed after the registration reaches the socket after the snapshot.
-    pub fn subscribe(
-        &self,
-        outbox: &Outbox,
-        roster: Option<&str>,
-        metrics: &Metrics,
-        send_snapshot: impl FnOnce(Vec<Presence>) -> Vec<ServerFrame>,
-    ) {
+    /// Subscribes a connection to `roster` ([`EVERY_ROSTER`]: all of them) and writes its
+    /// snapshot, the answer to request `id`, in frames of [`ROSTER_CHUNK`] agents.
+    /// Registration and snapshot happen under one lock, so no change falls between them, and the
+    /// snapshot is written while the lock is held, so every change computed after the
+    /// registration reaches the socket after the snapshot. A connection has one subscription: a
+    /// new one replaces the old, so no push comes twice.
+    pub fn subscribe(&self, outbox: &Outbox, id: u64, roster: &str, metrics: &Metrics) {
+        let scope = (roster != EVERY_ROSTER).then_some(roster);
         let Ok(mut inner) = self.inner.lock() else { return };
         inner.remove_subscriber(outbox.id);
-        match roster {
+        match scope {
             Some(r) => {
                 inner.rosters.entry(r.to_owned()).or_default().insert(outbox.id, outbox.clone());
             }
@@ -353,12 +370,12 @@ impl PresenceHub {
         let mut agents: Vec<Presence> = inner
             .agents
             .values()
-            .filter(|a| roster.is_none_or(|r| a.presence.roster == r))
+            .filter(|a| scope.is_none_or(|r| a.presence.roster == r))
             .map(Agent::effective)
             .collect();
         agents.sort_by(|a, b| a.display_name.cmp(&b.display_name).then_with(|| a.principal.cmp(&b.principal)));
         // One write for the whole snapshot: its frames back to back.
-        let frames: Vec<u8> = send_snapshot(agents).iter().flat_map(|f| encode(f).to_vec()).collect();
+        let frames: Vec<u8> = roster_frames(id, roster, agents).iter().flat_map(|f| encode(f).to_vec()).collect();
         outbox.push(frames.into(), metrics);
     }
 

@@ -1,20 +1,67 @@
 //! Request frames after the handshake: one function per frame, in files by concern
-//! (`requests/presence.rs`, `requests/chat.rs`, `requests/calls.rs`), each validating, applying and answering.
+//! (`requests/presence.rs`, `requests/chat.rs`, `requests/calls.rs`), each validating,
+//! applying and answering with a [`Reply`]. Handlers see the connection as a [`Ctx`] and never
+//! write to a socket: the session performs every reply, in one order.
 
 pub mod calls;
 pub mod chat;
 pub mod presence;
 
-use protocol::{ChatMessage, ClientFrame, CloseCode, ErrorBody, ErrorCode, ServerFrame};
+use std::sync::Arc;
 
-use crate::session::Session;
+use protocol::{ClientFrame, CloseCode, ErrorBody, ErrorCode, ServerFrame};
 
-/// What a request produced: a reply, and for a new chat message the delivery that follows it.
-pub enum Outcome {
-    Reply(ServerFrame),
-    /// The reply was already written (a roster snapshot, in order with the pushes after it).
-    Sent,
-    ReplyThenDeliver(ServerFrame, ChatMessage),
+use crate::auth::Identity;
+use crate::hub::ConnId;
+use crate::state::App;
+
+/// The context a request runs in: the relay, and the authenticated connection that sent it.
+pub struct Ctx {
+    pub app: Arc<App>,
+    pub conn: ConnId,
+    pub principal: Arc<str>,
+    pub identity: Identity,
+    /// The Connect username the directory holds for the principal, if any.
+    pub username: Option<String>,
+    pub roster: String,
+}
+
+/// What a request produced. The session performs it in this order: the answer to the
+/// connection that asked, then the push to other connections.
+pub struct Reply {
+    pub answer: Answer,
+    pub push: Option<Push>,
+}
+
+/// The answer to the connection that asked.
+pub enum Answer {
+    Frame(ServerFrame),
+    /// A roster subscription (`roster` as the client named it, `*` for every one): registered
+    /// and its snapshot written under the presence lock (`PresenceHub::subscribe`), so that
+    /// every change after the snapshot reaches the socket after it.
+    Roster {
+        id: u64,
+        roster: String,
+    },
+}
+
+/// A frame for every connection of these principals except the one that asked.
+pub struct Push {
+    pub frame: ServerFrame,
+    pub to: Vec<String>,
+}
+
+impl Reply {
+    /// The answer, then `frame` to the other connections of `to`.
+    pub fn then_push(self, frame: ServerFrame, to: Vec<String>) -> Self {
+        Self { push: Some(Push { frame, to }), ..self }
+    }
+}
+
+impl From<ServerFrame> for Reply {
+    fn from(frame: ServerFrame) -> Self {
+        Self { answer: Answer::Frame(frame), push: None }
+    }
 }
 
 /// A refused request: the error frame to send, and whether to close the connection after it.
@@ -41,45 +88,41 @@ impl From<crate::store::StoreError> for Refusal {
     }
 }
 
-pub async fn dispatch(session: &mut Session, frame: ClientFrame) -> Result<Outcome, Refusal> {
-    let reply = match frame {
+pub async fn dispatch(ctx: &mut Ctx, frame: ClientFrame) -> Result<Reply, Refusal> {
+    Ok(match frame {
         ClientFrame::Hello { .. } => {
             return Err(Refusal::new(
                 ErrorCode::ProtocolViolation,
                 "already authenticated; hello is the first frame only",
             ));
         }
-        ClientFrame::Ping { id } => ServerFrame::Pong { id },
-        ClientFrame::Reauth { id, token } => reauth(session, id, &token).await?,
-        ClientFrame::Subscribe { id, roster } => {
-            presence::subscribe(session, id, roster)?;
-            return Ok(Outcome::Sent);
-        }
+        ClientFrame::Ping { id } => ServerFrame::Pong { id }.into(),
+        ClientFrame::Reauth { id, token } => reauth(ctx, id, &token).await?.into(),
+        ClientFrame::Subscribe { id, roster } => presence::subscribe(ctx, id, roster)?,
         ClientFrame::SetPresence { id, state, since, contact, username } => {
-            presence::set(session, id, state, since, contact, username)?
+            presence::set(ctx, id, state, since, contact, username)?.into()
         }
-        ClientFrame::ClearPresence { id } => presence::clear(session, id),
-        ClientFrame::SendChat { id, to, client_id, text } => return chat::send(session, id, to, client_id, text).await,
-        ClientFrame::Conversations { id } => chat::conversations(session, id).await?,
-        ClientFrame::Sync { id, cursors } => chat::sync(session, id, cursors).await?,
-        ClientFrame::History { id, peer, before, limit } => chat::history(session, id, peer, before, limit).await?,
-        ClientFrame::MarkRead { id, peer, seq } => chat::mark_read(session, id, peer, seq).await?,
-        ClientFrame::ReportCall { id, call } => calls::report(session, id, call).await?,
-    };
-    Ok(Outcome::Reply(reply))
+        ClientFrame::ClearPresence { id } => presence::clear(ctx, id).into(),
+        ClientFrame::SendChat { id, to, client_id, text } => chat::send(ctx, id, to, client_id, text).await?,
+        ClientFrame::Conversations { id } => chat::conversations(ctx, id).await?.into(),
+        ClientFrame::Sync { id, cursors } => chat::sync(ctx, id, cursors).await?.into(),
+        ClientFrame::History { id, peer, before, limit } => chat::history(ctx, id, peer, before, limit).await?.into(),
+        ClientFrame::MarkRead { id, peer, seq } => chat::mark_read(ctx, id, peer, seq).await?,
+        ClientFrame::ReportCall { id, call } => calls::report(ctx, id, call).await?.into(),
+    })
 }
 
 /// Replaces the connection's token; the principal must stay the same.
-async fn reauth(session: &mut Session, id: u64, token: &str) -> Result<ServerFrame, Refusal> {
-    let app = session.app.clone();
+async fn reauth(ctx: &mut Ctx, id: u64, token: &str) -> Result<ServerFrame, Refusal> {
+    let app = &ctx.app;
     let identity = app.verifier.verify(token, &app.metrics).await.map_err(|e| Refusal::new(e.code(), e.to_string()))?;
-    if identity.principal != session.identity.principal {
+    if identity.principal != ctx.identity.principal {
         return Err(Refusal::closing(
             ErrorCode::Forbidden,
             "reauth must keep the same principal",
             CloseCode::Unauthenticated,
         ));
     }
-    session.identity = identity;
+    ctx.identity = identity;
     Ok(ServerFrame::Ok { id })
 }

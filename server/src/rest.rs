@@ -22,9 +22,9 @@ use axum::routing::{get, post};
 use protocol::{CallPage, ErrorBody, ErrorCode, NormalizeRequest, Normalized};
 use serde::Deserialize;
 
-use crate::app::App;
 use crate::auth::Identity;
 use crate::numbers;
+use crate::state::App;
 
 pub fn router(app: Arc<App>) -> Router<Arc<App>> {
     Router::new()

@@ -12,24 +12,18 @@ use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
 
-use crate::app::App;
 use crate::auth::Identity;
 use crate::clock;
 use crate::hub::{Outbox, encode};
 use crate::limits::TokenBucket;
-use crate::requests::{self, Outcome, Refusal};
+use crate::requests::{self, Answer, Ctx, Refusal, Reply};
+use crate::state::App;
 use crate::ws::{self, Incoming, WsError};
 
-/// A connection after a successful `hello`.
-pub struct Session {
-    pub app: Arc<App>,
-    pub principal: Arc<str>,
-    pub identity: Identity,
-    pub display_name: String,
-    /// The Connect username the directory holds for the principal, if any.
-    pub username: Option<String>,
-    pub roster: String,
-    pub outbox: Outbox,
+/// A connection after a successful `hello`: what its requests see, and its sending side.
+struct Session {
+    ctx: Ctx,
+    outbox: Outbox,
 }
 
 /// The reading side of a connection.
@@ -85,8 +79,18 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
         return;
     }
     // Boxed: the handshake's state is large and needed once; the idle connection stays small.
-    let identity = match Box::pin(hello(&app, &outbox, &mut inbound)).await {
-        Ok(identity) => identity,
+    // A handshake still waiting for its `hello` when the relay shuts down is refused at once.
+    let handshake = tokio::select! {
+        identity = Box::pin(hello(&app, &outbox, &mut inbound)) => identity,
+        () = app.stopping() => Err(HelloEnd::ShuttingDown),
+    };
+    let identity = match handshake {
+        Ok(identity) if !app.shutting_down() => identity,
+        Ok(_) | Err(HelloEnd::ShuttingDown) => {
+            let body = ErrorBody::new(ErrorCode::Unavailable, "relay shutting down; reconnect");
+            Box::pin(refuse(&app, &outbox, &mut inbound, body, CloseCode::Restarting)).await;
+            return;
+        }
         Err(HelloEnd::Refused(body, code)) => {
             Box::pin(refuse(&app, &outbox, &mut inbound, body, code)).await;
             return;
@@ -98,11 +102,6 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
         }
         Err(HelloEnd::Gone) => return,
     };
-    if app.shutting_down() {
-        let body = ErrorBody::new(ErrorCode::Unavailable, "relay shutting down; reconnect");
-        Box::pin(refuse(&app, &outbox, &mut inbound, body, CloseCode::Restarting)).await;
-        return;
-    }
     if !app.connects.try_take(&identity.principal) {
         // A principal reconnecting in a loop (a flood, or a client without backoff) costs every
         // connection's set-up; beyond the allowance it is told to back off.
@@ -128,12 +127,11 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
         .unwrap_or_else(|| principal.to_string());
     let roster = app.directory.roster_of(&principal);
     app.presence.connect(&principal, &display_name, &roster);
-    let session =
-        Session { app: app.clone(), principal: principal.clone(), identity, display_name, username, roster, outbox };
-    tracing::debug!(principal = %principal, conn = session.outbox.id, "connected");
+    let ctx = Ctx { app: app.clone(), conn: outbox.id, principal: principal.clone(), identity, username, roster };
+    tracing::debug!(principal = %principal, conn = outbox.id, "connected");
 
-    let outbox = session.outbox.clone();
-    let close = run(session, &mut inbound).await;
+    let session = Session { ctx, outbox: outbox.clone() };
+    let close = run(session, display_name, &mut inbound).await;
     if let Some(close) = close {
         Box::pin(close_with(&app, &outbox, &mut inbound, close)).await;
     }
@@ -148,6 +146,8 @@ enum HelloEnd {
     Ws(WsError),
     /// The client went away.
     Gone,
+    /// The relay started shutting down first.
+    ShuttingDown,
 }
 
 /// Waits for the `hello` frame and authenticates it.
@@ -210,16 +210,17 @@ async fn hello(app: &App, outbox: &Outbox, inbound: &mut Inbound) -> Result<Iden
 }
 
 /// The connection loop. Returns how to close, if the relay is the one closing.
-async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
-    let app = session.app.clone();
+async fn run(mut session: Session, display_name: String, inbound: &mut Inbound) -> Option<Close> {
+    let app = session.ctx.app.clone();
+    let ctx = &session.ctx;
     let welcome = ServerFrame::Welcome {
         protocol: PROTOCOL_VERSION,
-        principal: session.principal.to_string(),
-        display_name: session.display_name.clone(),
-        supervisor: session.identity.supervisor,
-        roster: session.roster.clone(),
-        username: session.username.clone(),
-        expires_at: session.identity.expires_at,
+        principal: ctx.principal.to_string(),
+        display_name,
+        supervisor: ctx.identity.supervisor,
+        roster: ctx.roster.clone(),
+        username: ctx.username.clone(),
+        expires_at: ctx.identity.expires_at,
         limits: app.limits.clone(),
     };
     session.outbox.push(encode(&welcome), &app.metrics);
@@ -230,11 +231,10 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
     // serving the rate would, however the flood is paced or mixed.
     let mut refusals = TokenBucket::new(app.config.frames_per_second, app.config.frames_per_second * 2);
     let mut last_heard = Instant::now();
-    let mut shutdown = app.shutdown_signal();
     // The close signals and the timer live across iterations, so a connection does not
     // re-register its waiters every time it wakes.
     let outbox = session.outbox.clone();
-    let stopping = shutdown.changed();
+    let stopping = app.stopping();
     let closed = outbox.closed();
     let timer = tokio::time::sleep(Duration::from_millis(0));
     tokio::pin!(stopping, closed, timer);
@@ -243,10 +243,10 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
         tokio::select! {
             biased;
             code = &mut closed => break Some(Close::Code(code)),
-            _ = &mut stopping => break Some(Close::Code(CloseCode::Restarting)),
+            () = &mut stopping => break Some(Close::Code(CloseCode::Restarting)),
             () = &mut timer => {
                 let now = Instant::now();
-                let token_left = crate::auth::time_left(&session.identity, clock::now_ms());
+                let token_left = crate::auth::time_left(&session.ctx.identity, clock::now_ms());
                 if token_left.is_zero() {
                     let body = ErrorBody::new(ErrorCode::TokenExpired, "token expired; reconnect with a fresh token");
                     reply_error(&app, &outbox, None, body);
@@ -281,7 +281,7 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
                     // WebSocket pings and binary frames count against the rates like any frame.
                     Ok(Incoming::Ping(payload)) => {
                         last_heard = Instant::now();
-                        match charge(&session, &mut bucket) {
+                        match charge(&session.ctx, &mut bucket) {
                             Ok(()) => {
                                 outbox.push(ws::frame(ws::OP_PONG, &payload), &app.metrics);
                                 continue;
@@ -292,21 +292,15 @@ async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
                     Ok(Incoming::Binary) => {
                         last_heard = Instant::now();
                         let binary = || Refusal::new(ErrorCode::BadFrame, "binary frames are not accepted; send JSON text");
-                        (None, charge(&session, &mut bucket).map_or_else(|refusal| refusal, |()| binary()))
+                        (None, charge(&session.ctx, &mut bucket).map_or_else(|refusal| refusal, |()| binary()))
                     }
                     Ok(Incoming::Text(text)) => {
                         last_heard = Instant::now();
                         app.metrics.frames_in.fetch_add(1, Relaxed);
                         // Boxed so that a connection waiting for frames does not carry a request's state.
-                        match Box::pin(handle(&mut session, &mut bucket, &text)).await {
-                            Ok(Outcome::Sent) => continue,
-                            Ok(Outcome::Reply(reply)) => {
-                                outbox.push(encode(&reply), &app.metrics);
-                                continue;
-                            }
-                            Ok(Outcome::ReplyThenDeliver(reply, message)) => {
-                                outbox.push(encode(&reply), &app.metrics);
-                                requests::chat::deliver(&session, &message);
+                        match Box::pin(handle(&mut session.ctx, &mut bucket, &text)).await {
+                            Ok(reply) => {
+                                perform(&session, reply);
                                 continue;
                             }
                             Err(refused) => refused,
@@ -334,24 +328,39 @@ fn count_ws_error(app: &App, e: WsError) {
     }
 }
 
-fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
-    let app = &session.app;
-    app.presence.unsubscribe(session.outbox.id);
-    app.hub.unregister(&session.principal, session.outbox.id);
-    if let Some(record) = app.presence.clear(&session.principal, session.outbox.id, clock::now_ms(), &app.metrics) {
-        crate::requests::presence::store(app, record);
+/// Performs a request's reply: the answer to this connection, then the push to others.
+fn perform(session: &Session, reply: Reply) {
+    let Session { ctx, outbox } = session;
+    let app = &ctx.app;
+    match reply.answer {
+        Answer::Frame(frame) => {
+            outbox.push(encode(&frame), &app.metrics);
+        }
+        Answer::Roster { id, roster } => app.presence.subscribe(outbox, id, &roster, &app.metrics),
     }
-    tracing::debug!(principal = %session.principal, conn = session.outbox.id, ?close, "disconnected");
+    if let Some(push) = reply.push {
+        let frame = encode(&push.frame);
+        for principal in &push.to {
+            app.hub.send_to(principal, &frame, Some(ctx.conn), &app.metrics);
+        }
+    }
+}
+
+fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
+    let Session { ctx, outbox } = session;
+    let app = &ctx.app;
+    app.presence.unsubscribe(outbox.id);
+    app.hub.unregister(&ctx.principal, outbox.id);
+    if let Some(record) = app.presence.clear(&ctx.principal, outbox.id, clock::now_ms(), &app.metrics) {
+        app.store_presence(record);
+    }
+    tracing::debug!(principal = %ctx.principal, conn = outbox.id, ?close, "disconnected");
     close
 }
 
 /// Size, rate and shape checks, then the request itself.
-async fn handle(
-    session: &mut Session,
-    bucket: &mut TokenBucket,
-    text: &str,
-) -> Result<Outcome, (Option<u64>, Refusal)> {
-    let app = session.app.clone();
+async fn handle(ctx: &mut Ctx, bucket: &mut TokenBucket, text: &str) -> Result<Reply, (Option<u64>, Refusal)> {
+    let app = ctx.app.clone();
     let oversized = text.len() > app.config.max_frame_bytes as usize;
     // Every frame counts against the rates, malformed and oversized ones too: refusing costs the
     // relay as well, and a flood of bad frames must not be free.
@@ -359,7 +368,7 @@ async fn handle(
     // already read (the reader stops at four times the limit), and a client must be able to tell
     // which message was refused instead of waiting for an answer forever.
     let id = || lenient_id(text);
-    charge(session, bucket).map_err(|refusal| (id(), refusal))?;
+    charge(ctx, bucket).map_err(|refusal| (id(), refusal))?;
     if oversized {
         app.metrics.oversized_frames.fetch_add(1, Relaxed);
         let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
@@ -368,19 +377,19 @@ async fn handle(
     let frame = protocol::decode_client(text).map_err(|e| (id(), Refusal::new(ErrorCode::BadFrame, e.0)))?;
     let id = frame.id();
     let started = Instant::now();
-    let outcome = requests::dispatch(session, frame).await.map_err(|r| (id, r));
+    let outcome = requests::dispatch(ctx, frame).await.map_err(|r| (id, r));
     app.metrics.request_seconds.observe(started.elapsed());
     outcome
 }
 
 /// Takes one frame from the connection's rate and the principal's quota.
-fn charge(session: &Session, bucket: &mut TokenBucket) -> Result<(), Refusal> {
-    let app = &session.app;
+fn charge(ctx: &Ctx, bucket: &mut TokenBucket) -> Result<(), Refusal> {
+    let app = &ctx.app;
     if !bucket.try_take() {
         let message = format!("more than {} frames per second; slow down", app.config.frames_per_second);
         return Err(Refusal::new(ErrorCode::RateLimited, message));
     }
-    if !app.quota.try_take(&session.principal) {
+    if !app.quota.try_take(&ctx.principal) {
         return Err(Refusal::new(ErrorCode::RateLimited, app.quota.refusal()));
     }
     Ok(())

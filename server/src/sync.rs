@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use connect_sync::{Connect, Settings};
 
-use crate::app::App;
 use crate::clock;
+use crate::state::App;
 
 /// The Connect client for the configured instance (credentials from the default chain).
 pub async fn connect(app: &App, instance_id: &str) -> Connect {
@@ -26,16 +26,12 @@ pub async fn connect(app: &App, instance_id: &str) -> Connect {
     Connect::from_default_chain(&settings).await
 }
 
-/// Reads the directory now and then every interval, until the relay shuts down.
+/// Reads the directory now and then every interval, for ever (the jobs stop it at shutdown).
 pub async fn run(app: Arc<App>, connect: Connect) {
     let interval = Duration::from_secs(app.config.connect_sync_interval_s.max(1));
-    let mut shutdown = app.shutdown_signal();
     loop {
         once(&app, &connect).await;
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
+        tokio::time::sleep(interval).await;
     }
 }
 

@@ -7,10 +7,8 @@ use std::time::Instant;
 
 use protocol::{ChatMessage, Cursor, ErrorCode, ServerFrame};
 
-use super::{Outcome, Refusal};
+use super::{Ctx, Refusal, Reply};
 use crate::clock;
-use crate::hub::encode;
-use crate::session::Session;
 use crate::store::NewMessage;
 
 /// Longest principal name accepted as a peer.
@@ -24,19 +22,19 @@ pub const REPLY_BUDGET_BYTES: usize = 16 * 1024;
 /// History page when the client names none.
 const DEFAULT_PAGE: u32 = 50;
 
-fn check_peer(session: &Session, peer: &str) -> Result<(), Refusal> {
+fn check_peer(ctx: &Ctx, peer: &str) -> Result<(), Refusal> {
     if peer.is_empty() || peer.len() > MAX_PEER_BYTES {
         return Err(Refusal::new(ErrorCode::Invalid, "peer must be 1 to 320 bytes"));
     }
-    if peer == &*session.principal {
+    if peer == &*ctx.principal {
         return Err(Refusal::new(ErrorCode::Invalid, "a conversation needs two different principals"));
     }
     Ok(())
 }
 
-pub async fn send(session: &Session, id: u64, to: String, client_id: String, text: String) -> Result<Outcome, Refusal> {
-    let app = &session.app;
-    check_peer(session, &to)?;
+pub async fn send(ctx: &Ctx, id: u64, to: String, client_id: String, text: String) -> Result<Reply, Refusal> {
+    let app = &ctx.app;
+    check_peer(ctx, &to)?;
     if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_BYTES {
         return Err(Refusal::new(ErrorCode::Invalid, "client_id must be 1 to 64 bytes"));
     }
@@ -49,7 +47,7 @@ pub async fn send(session: &Session, id: u64, to: String, client_id: String, tex
         return Err(Refusal::new(ErrorCode::TooLarge, message));
     }
     let started = Instant::now();
-    let new = NewMessage { from: session.principal.to_string(), to, client_id, text, sent_at: clock::now_ms() };
+    let new = NewMessage { from: ctx.principal.to_string(), to, client_id, text, sent_at: clock::now_ms() };
     let appended = app.store.append_message(new).await?;
     app.metrics.chat_ack_seconds.observe(started.elapsed());
     let m = &appended.message;
@@ -63,31 +61,25 @@ pub async fn send(session: &Session, id: u64, to: String, client_id: String, tex
     };
     if appended.duplicate {
         app.metrics.chat_duplicates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Ok(Outcome::Reply(ack));
+        return Ok(ack.into());
     }
     app.metrics.chat_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(Outcome::ReplyThenDeliver(ack, appended.message))
-}
-
-/// Pushes a stored message to every connection of both participants but the sending one.
-pub fn deliver(session: &Session, message: &ChatMessage) {
-    let app = &session.app;
-    let frame = encode(&ServerFrame::Chat { message: message.clone() });
-    app.hub.send_to(&message.to, &frame, None, &app.metrics);
-    app.hub.send_to(&message.from, &frame, Some(session.outbox.id), &app.metrics);
+    // The new message goes to every connection of both participants but the sending one.
+    let to = vec![appended.message.to.clone(), appended.message.from.clone()];
+    Ok(Reply::from(ack).then_push(ServerFrame::Chat { message: appended.message }, to))
 }
 
 /// Longest preview of a conversation's last message, in characters.
 pub const PREVIEW_CHARS: usize = 140;
 
-pub async fn conversations(session: &Session, id: u64) -> Result<ServerFrame, Refusal> {
-    let conversations = summaries(session).await?;
+pub async fn conversations(ctx: &Ctx, id: u64) -> Result<ServerFrame, Refusal> {
+    let conversations = summaries(ctx).await?;
     Ok(ServerFrame::Conversations { id, conversations })
 }
 
 /// The principal's conversations, with the last message cut to a preview.
-async fn summaries(session: &Session) -> Result<Vec<protocol::ConversationSummary>, Refusal> {
-    let mut conversations = session.app.store.conversations(&session.principal).await?;
+async fn summaries(ctx: &Ctx) -> Result<Vec<protocol::ConversationSummary>, Refusal> {
+    let mut conversations = ctx.app.store.conversations(&ctx.principal).await?;
     for summary in &mut conversations {
         if let Some(last) = &mut summary.last
             && let Some((cut, _)) = last.text.char_indices().nth(PREVIEW_CHARS)
@@ -99,15 +91,15 @@ async fn summaries(session: &Session) -> Result<Vec<protocol::ConversationSummar
 }
 
 /// Everything after the client's cursors, oldest first, within one page.
-pub async fn sync(session: &Session, id: u64, cursors: Vec<Cursor>) -> Result<ServerFrame, Refusal> {
-    let app = &session.app;
+pub async fn sync(ctx: &Ctx, id: u64, cursors: Vec<Cursor>) -> Result<ServerFrame, Refusal> {
+    let app = &ctx.app;
     if cursors.len() > MAX_CURSORS {
         return Err(Refusal::new(ErrorCode::TooLarge, format!("at most {MAX_CURSORS} cursors per sync")));
     }
     for cursor in &cursors {
-        check_peer(session, &cursor.peer)?;
+        check_peer(ctx, &cursor.peer)?;
     }
-    let conversations = summaries(session).await?;
+    let conversations = summaries(ctx).await?;
     let mut page = Page::new(app.config.max_page);
     for cursor in &cursors {
         if page.full() {
@@ -118,39 +110,38 @@ pub async fn sync(session: &Session, id: u64, cursors: Vec<Cursor>) -> Result<Se
         if known <= cursor.seq {
             continue;
         }
-        let batch = app.store.messages_after(&session.principal, &cursor.peer, cursor.seq, page.room() + 1).await?;
+        let batch = app.store.messages_after(&ctx.principal, &cursor.peer, cursor.seq, page.room() + 1).await?;
         page.extend(batch);
     }
     Ok(ServerFrame::Synced { id, conversations, messages: page.messages, more: page.more })
 }
 
 pub async fn history(
-    session: &Session,
+    ctx: &Ctx,
     id: u64,
     peer: String,
     before: Option<u64>,
     limit: Option<u32>,
 ) -> Result<ServerFrame, Refusal> {
-    let app = &session.app;
-    check_peer(session, &peer)?;
+    let app = &ctx.app;
+    check_peer(ctx, &peer)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE.min(app.config.max_page));
     if limit == 0 || limit > app.config.max_page {
         let code = if limit == 0 { ErrorCode::Invalid } else { ErrorCode::TooLarge };
         return Err(Refusal::new(code, format!("limit must be 1 to {}", app.config.max_page)));
     }
-    let batch = app.store.history(&session.principal, &peer, before, limit + 1).await?;
+    let batch = app.store.history(&ctx.principal, &peer, before, limit + 1).await?;
     let mut page = Page::new(limit);
     page.extend(batch);
     Ok(ServerFrame::History { id, peer, messages: page.messages, more: page.more })
 }
 
-pub async fn mark_read(session: &Session, id: u64, peer: String, seq: u64) -> Result<ServerFrame, Refusal> {
-    let app = &session.app;
-    check_peer(session, &peer)?;
-    let stored = app.store.mark_read(&session.principal, &peer, seq).await?;
-    let frame = encode(&ServerFrame::ReadMarker { peer, seq: stored });
-    app.hub.send_to(&session.principal, &frame, Some(session.outbox.id), &app.metrics);
-    Ok(ServerFrame::Ok { id })
+/// Stores how far the principal has read, and tells its other connections.
+pub async fn mark_read(ctx: &Ctx, id: u64, peer: String, seq: u64) -> Result<Reply, Refusal> {
+    check_peer(ctx, &peer)?;
+    let stored = ctx.app.store.mark_read(&ctx.principal, &peer, seq).await?;
+    let marker = ServerFrame::ReadMarker { peer, seq: stored };
+    Ok(Reply::from(ServerFrame::Ok { id }).then_push(marker, vec![ctx.principal.to_string()]))
 }
 
 /// A reply page bounded by a count and by [`REPLY_BUDGET_BYTES`].
