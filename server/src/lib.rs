@@ -9,6 +9,7 @@
 //! - [`session`]: one WebSocket connection, from `hello` to close.
 //! - [`requests`]: one handler per request frame, by concern, each answering with a `Reply`.
 //! - [`presence`]: per-agent presence, last-writer-wins, grace period, roster fan-out.
+//! - [`chat`]: the rules of 1:1 conversations (text limits, peers, acks and deliveries, pages).
 //! - [`hub`]: live connections, bounded outbound queues, the slow-client policy.
 //! - [`auth`]: OIDC token validation (JWKS discovery, cache, rotation) and the dev issuer.
 //! - [`directory`]: users and rosters.
@@ -26,6 +27,7 @@
 pub mod auth;
 pub mod callerids;
 pub mod calls;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod directory;

@@ -81,6 +81,12 @@ impl Refusal {
     }
 }
 
+impl From<crate::chat::Refused> for Refusal {
+    fn from(refused: crate::chat::Refused) -> Self {
+        Self::new(refused.code, refused.message)
+    }
+}
+
 impl From<crate::store::StoreError> for Refusal {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "store error");
