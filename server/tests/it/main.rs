@@ -7,6 +7,7 @@ mod callerids;
 mod chat;
 mod crash;
 mod demo;
+mod layering;
 mod limits;
 mod network;
 mod operations;
