@@ -104,7 +104,7 @@ impl Verifier {
             self.verified.insert(token, identity, generation);
         }
         if let Err(e) = &result {
-            metrics.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            metrics.auth_failures.inc();
             tracing::info!(reason = %e, "token refused");
         }
         result

@@ -107,14 +107,14 @@ impl Outbox {
         } else if backlog.frames.len() >= self.shared.limit && !over_limit {
             drop(backlog);
             if self.close(CloseCode::SlowConsumer) {
-                metrics.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                metrics.slow_consumers.inc();
                 tracing::info!(conn = self.id, "closing slow consumer");
             }
             return false;
         } else {
             backlog.frames.push_back(frame);
         }
-        metrics.frames_out.fetch_add(1, Ordering::Relaxed);
+        metrics.frames_out.inc();
         true
     }
 

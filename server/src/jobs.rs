@@ -3,7 +3,6 @@
 //! fan-out lanes. Started once by `run`, stopped together after the connections are gone.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -124,8 +123,8 @@ async fn expire(app: Arc<App>) {
                 }
             }
         }
-        app.metrics.expired_messages.fetch_add(messages, Ordering::Relaxed);
-        app.metrics.expired_calls.fetch_add(calls, Ordering::Relaxed);
+        app.metrics.expired_messages.inc_by(messages);
+        app.metrics.expired_calls.inc_by(calls);
         if messages + calls > 0 {
             tracing::info!(messages, calls, "deleted what is past the retention period");
         }

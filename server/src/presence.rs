@@ -174,7 +174,7 @@ pub fn write_all(frame: &bytes::Bytes, targets: &[Outbox], metrics: &Metrics) {
     for outbox in targets {
         outbox.push(frame.clone(), metrics);
     }
-    metrics.presence_pushes.fetch_add(targets.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    metrics.presence_pushes.inc_by(targets.len() as u64);
     metrics.presence_fanout_seconds.observe(started.elapsed());
 }
 
@@ -275,7 +275,7 @@ impl PresenceHub {
         let agent = inner.agents.get_mut(principal)?;
         let shown = agent.stop_reporting(conn, now)?;
         let record = agent.record(now);
-        metrics.presence_updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics.presence_updates.inc();
         let fanout = inner.fanout(shown);
         self.deliver(fanout, metrics);
         Some(record)
@@ -294,7 +294,7 @@ impl PresenceHub {
         let Some(agent) = inner.agents.get_mut(principal) else { return Applied::Stale };
         agent.absent_since = None;
         let stale = || {
-            metrics.presence_stale.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            metrics.presence_stale.inc();
             Applied::Stale
         };
         match agent.reporting.iter_mut().find(|(c, _)| *c == conn) {
@@ -313,7 +313,7 @@ impl PresenceHub {
             return Applied::Accepted(None);
         }
         let record = agent.record(now);
-        metrics.presence_updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics.presence_updates.inc();
         // Handed to the lanes before the lock is released, so that two reports for one agent
         // (two tabs) reach every subscriber in the order they were applied.
         let fanout = inner.fanout(after);

@@ -88,7 +88,7 @@ async fn identify(app: &App, headers: &HeaderMap) -> Result<Identity, ApiError> 
 async fn ws_ticket(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let me = identify(&app, &headers).await?;
     let (ticket, expires_at) = app.tickets.issue(me, crate::clock::now_ms());
-    app.metrics.tickets_issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    app.metrics.tickets_issued.inc();
     Ok(axum::Json(protocol::WsTicket { ticket, expires_at }).into_response())
 }
 
@@ -150,7 +150,7 @@ async fn cors(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
     if origin.is_some() && !allowed {
         // A page of another origin holding a stolen token: refused outright, not only hidden
         // from it by the browser's CORS check.
-        app.metrics.origin_refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        app.metrics.origin_refusals.inc();
         app.metrics.error(ErrorCode::Forbidden);
         return ApiError::new(ErrorCode::Forbidden, "origin not allowed").into_response();
     }

@@ -3,7 +3,6 @@
 //! upgrades handed to [`session`] as raw TCP streams) and the graceful shutdown.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -73,7 +72,7 @@ async fn allowed_network(State(app): State<Arc<App>>, request: Request, next: Ne
     if allowed {
         return next.run(request).await;
     }
-    app.metrics.network_refusals.fetch_add(1, Ordering::Relaxed);
+    app.metrics.network_refusals.inc();
     app.metrics.error(protocol::ErrorCode::Forbidden);
     let body =
         protocol::ErrorBody::new(protocol::ErrorCode::Forbidden, "your network is not allowed to use this relay");
@@ -198,5 +197,5 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], app.metrics.render()).into_response()
 }

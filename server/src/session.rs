@@ -3,7 +3,6 @@
 //! closes with a code that tells the client whether to reconnect.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -73,7 +72,7 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
     reader.prefill(&early);
     let mut inbound = Inbound { read, reader };
     if !origin_ok {
-        app.metrics.origin_refusals.fetch_add(1, Relaxed);
+        app.metrics.origin_refusals.inc();
         let body = ErrorBody::new(ErrorCode::Forbidden, "origin not allowed");
         refuse(&app, &outbox, &mut inbound, body, CloseCode::ForbiddenOrigin).await;
         return;
@@ -105,7 +104,7 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
     if !app.connects.try_take(&identity.principal) {
         // A principal reconnecting in a loop (a flood, or a client without backoff) costs every
         // connection's set-up; beyond the allowance it is told to back off.
-        app.metrics.rate_closes.fetch_add(1, Relaxed);
+        app.metrics.rate_closes.inc();
         let message = format!(
             "more than {} new connections per second for you; reconnect after a backoff",
             app.config.principal_connects_per_second
@@ -114,11 +113,11 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
         Box::pin(refuse(&app, &outbox, &mut inbound, body, CloseCode::RateExceeded)).await;
         return;
     }
-    app.metrics.connections.fetch_add(1, Relaxed);
-    app.metrics.connections_total.fetch_add(1, Relaxed);
+    app.metrics.connections.inc();
+    app.metrics.connections_total.inc();
     let principal: Arc<str> = Arc::from(identity.principal.as_str());
     let replaced = app.hub.register(&principal, &outbox);
-    app.metrics.connections_replaced.fetch_add(replaced as u64, Relaxed);
+    app.metrics.connections_replaced.inc_by(replaced as u64);
     let listed = app.directory.user(&principal);
     let username = listed.as_ref().and_then(|u| u.username.clone());
     let display_name = listed
@@ -135,7 +134,7 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
     if let Some(close) = close {
         Box::pin(close_with(&app, &outbox, &mut inbound, close)).await;
     }
-    app.metrics.connections.fetch_sub(1, Relaxed);
+    app.metrics.connections.dec();
 }
 
 /// How a handshake failed.
@@ -197,8 +196,8 @@ async fn hello(app: &App, outbox: &Outbox, inbound: &mut Inbound) -> Result<Iden
             HelloEnd::Refused(ErrorBody::new(e.code(), e.to_string()), code)
         }),
         (None, Some(ticket)) => app.tickets.redeem(&ticket, clock::now_ms()).ok_or_else(|| {
-            app.metrics.auth_failures.fetch_add(1, Relaxed);
-            app.metrics.ticket_refusals.fetch_add(1, Relaxed);
+            app.metrics.auth_failures.inc();
+            app.metrics.ticket_refusals.inc();
             let body = ErrorBody::new(
                 ErrorCode::Unauthenticated,
                 "unknown, used or expired ticket; ask POST /api/v1/ws-ticket for a new one",
@@ -296,7 +295,7 @@ async fn run(mut session: Session, display_name: String, inbound: &mut Inbound) 
                     }
                     Ok(Incoming::Text(text)) => {
                         last_heard = Instant::now();
-                        app.metrics.frames_in.fetch_add(1, Relaxed);
+                        app.metrics.frames_in.inc();
                         // Boxed so that a connection waiting for frames does not carry a request's state.
                         match Box::pin(handle(&mut session.ctx, &mut bucket, &text)).await {
                             Ok(reply) => {
@@ -312,7 +311,7 @@ async fn run(mut session: Session, display_name: String, inbound: &mut Inbound) 
                     break Some(Close::Code(code));
                 }
                 if !refusals.try_take() {
-                    app.metrics.rate_closes.fetch_add(1, Relaxed);
+                    app.metrics.rate_closes.inc();
                     break Some(Close::Code(CloseCode::RateExceeded));
                 }
             }
@@ -323,7 +322,7 @@ async fn run(mut session: Session, display_name: String, inbound: &mut Inbound) 
 
 fn count_ws_error(app: &App, e: WsError) {
     if e == WsError::TooBig {
-        app.metrics.oversized_frames.fetch_add(1, Relaxed);
+        app.metrics.oversized_frames.inc();
         app.metrics.error(ErrorCode::TooLarge);
     }
 }
@@ -370,7 +369,7 @@ async fn handle(ctx: &mut Ctx, bucket: &mut TokenBucket, text: &str) -> Result<R
     let id = || lenient_id(text);
     charge(ctx, bucket).map_err(|refusal| (id(), refusal))?;
     if oversized {
-        app.metrics.oversized_frames.fetch_add(1, Relaxed);
+        app.metrics.oversized_frames.inc();
         let message = format!("frame of {} bytes exceeds the limit of {}", text.len(), app.config.max_frame_bytes);
         return Err((id(), Refusal::new(ErrorCode::TooLarge, message)));
     }
@@ -419,7 +418,10 @@ async fn refuse(app: &App, outbox: &Outbox, inbound: &mut Inbound, body: ErrorBo
 /// lets the socket go.
 async fn close_with(app: &App, outbox: &Outbox, inbound: &mut Inbound, close: Close) {
     let (code, reason) = match close {
-        Close::Code(code) => (code.code(), code.reason()),
+        Close::Code(code) => {
+            app.metrics.close(code);
+            (code.code(), code.reason())
+        }
         Close::Ws(e) => (e.close_code(), e.reason()),
         Close::Answer => (1000, ""),
     };

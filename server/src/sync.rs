@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use connect_sync::{Connect, Settings};
 
 use crate::clock;
+use crate::metrics::Metrics;
 use crate::state::App;
 
 /// The Connect client for the configured instance (credentials from the default chain).
@@ -39,12 +40,12 @@ pub async fn run(app: Arc<App>, connect: Connect) {
 pub async fn once(app: &App, connect: &Connect) {
     let started = Instant::now();
     let result = connect.read().await;
-    app.metrics.connect_calls.store(connect.calls(), Relaxed);
-    app.metrics.connect_retries.store(connect.retries(), Relaxed);
+    Metrics::set_total(&app.metrics.connect_calls, connect.calls());
+    Metrics::set_total(&app.metrics.connect_retries, connect.retries());
     let snapshot = match result {
         Ok(snapshot) => snapshot,
         Err(e) => {
-            app.metrics.directory_sync_failures.fetch_add(1, Relaxed);
+            app.metrics.directory_sync_failures.inc();
             tracing::warn!(error = %e, "Connect directory sync failed; serving the last good directory");
             return;
         }
@@ -55,7 +56,7 @@ pub async fn once(app: &App, connect: &Connect) {
         app.store.put_routing_profiles(&snapshot.routing_profiles, Some(synced_at)).await
     };
     if let Err(e) = stored.await {
-        app.metrics.directory_sync_failures.fetch_add(1, Relaxed);
+        app.metrics.directory_sync_failures.inc();
         tracing::warn!(error = %e, "could not store the Connect directory; serving the last good one");
         return;
     }
@@ -72,5 +73,5 @@ pub async fn once(app: &App, connect: &Connect) {
     app.directory.replace(snapshot.users);
     app.caller_ids.replace(snapshot.routing_profiles, Some(synced_at));
     app.metrics.directory_synced_at_ms.store(synced_at, Relaxed);
-    app.metrics.directory_sync_ms.store(started.elapsed().as_millis() as i64, Relaxed);
+    app.metrics.directory_sync_ms.set(started.elapsed().as_millis() as i64);
 }

@@ -154,7 +154,7 @@ impl Issuer {
                 discovery.jwks_uri
             }
         };
-        metrics.jwks_fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics.jwks_fetches.inc();
         let set: JwkSet = get_json(http, &jwks_uri).await?;
         let keys = decode_set(&set);
         tracing::info!(issuer = %self.issuer, keys = keys.len(), "fetched JWKS");

@@ -4,7 +4,6 @@
 //! The sender of a message is always the connection's principal, and every read names the
 //! conversation by the peer, so a principal can only ever reach conversations it is part of.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use protocol::{Cursor, ServerFrame};
@@ -25,11 +24,11 @@ pub async fn send(ctx: &Ctx, id: u64, to: String, client_id: String, text: Strin
     let reply = Reply::from(sent.ack);
     match sent.deliver {
         None => {
-            app.metrics.chat_duplicates.fetch_add(1, Relaxed);
+            app.metrics.chat_duplicates.inc();
             Ok(reply)
         }
         Some((frame, to)) => {
-            app.metrics.chat_messages.fetch_add(1, Relaxed);
+            app.metrics.chat_messages.inc();
             Ok(reply.then_push(frame, to))
         }
     }
