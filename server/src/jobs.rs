@@ -77,8 +77,12 @@ async fn sweep(app: Arc<App>) {
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        for record in app.presence.sweep(clock::now_ms(), &app.metrics) {
+        // A manual clock moved by a test is swept at once, not at the next tick.
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = app.clock.moved() => {}
+        }
+        for record in app.presence.sweep(app.clock.now_ms(), &app.metrics) {
             if let Err(e) = app.store.put_presence(&record).await {
                 tracing::warn!(error = %e, "could not store presence");
             }

@@ -87,7 +87,7 @@ async fn identify(app: &App, headers: &HeaderMap) -> Result<Identity, ApiError> 
 
 async fn ws_ticket(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let me = identify(&app, &headers).await?;
-    let (ticket, expires_at) = app.tickets.issue(me, crate::clock::now_ms());
+    let (ticket, expires_at) = app.tickets.issue(me, app.clock.now_ms());
     app.metrics.tickets_issued.inc();
     Ok(axum::Json(protocol::WsTicket { ticket, expires_at }).into_response())
 }

@@ -16,12 +16,13 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
 use crate::auth::dev_issuer::DEV_PATH;
+use crate::clock::{self, Clock};
 use crate::config::Config;
 use crate::jobs::Jobs;
 use crate::network::Peer;
+use crate::session;
 use crate::state::{self, App, StartError};
 use crate::store::Store;
-use crate::{clock, session};
 
 /// Runs the relay on `listener` until `shutdown` resolves, then tells every client to
 /// reconnect and waits (up to the configured grace) for them to go.
@@ -31,8 +32,19 @@ pub async fn run(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    run_with_clock(listener, config, store, Clock::system(), shutdown).await
+}
+
+/// [`run`] with what expires going by `clock` (tests move a manual one instead of sleeping).
+pub async fn run_with_clock(
+    listener: TcpListener,
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Clock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let addr = listener.local_addr()?;
-    let app = state::build(addr, config, store).await?;
+    let app = state::build(addr, config, store, clock).await?;
     tracing::info!(%addr, dev_issuer = app.dev.is_some(), "relay listening");
     let jobs = Jobs::start(&app).await?;
     accept(listener, router(app.clone()), &app, shutdown).await;

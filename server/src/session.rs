@@ -12,7 +12,6 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
 
 use crate::auth::Identity;
-use crate::clock;
 use crate::hub::{Outbox, encode};
 use crate::limits::TokenBucket;
 use crate::requests::{self, Answer, Ctx, Refusal, Reply};
@@ -195,7 +194,7 @@ async fn hello(app: &App, outbox: &Outbox, inbound: &mut Inbound) -> Result<Iden
             };
             HelloEnd::Refused(ErrorBody::new(e.code(), e.to_string()), code)
         }),
-        (None, Some(ticket)) => app.tickets.redeem(&ticket, clock::now_ms()).ok_or_else(|| {
+        (None, Some(ticket)) => app.tickets.redeem(&ticket, app.clock.now_ms()).ok_or_else(|| {
             app.metrics.auth_failures.inc();
             app.metrics.ticket_refusals.inc();
             let body = ErrorBody::new(
@@ -236,7 +235,8 @@ async fn run(mut session: Session, display_name: String, inbound: &mut Inbound) 
     let stopping = app.stopping();
     let closed = outbox.closed();
     let timer = tokio::time::sleep(Duration::from_millis(0));
-    tokio::pin!(stopping, closed, timer);
+    let moved = app.clock.moved();
+    tokio::pin!(stopping, closed, timer, moved);
 
     let close = loop {
         tokio::select! {
@@ -245,7 +245,7 @@ async fn run(mut session: Session, display_name: String, inbound: &mut Inbound) 
             () = &mut stopping => break Some(Close::Code(CloseCode::Restarting)),
             () = &mut timer => {
                 let now = Instant::now();
-                let token_left = crate::auth::time_left(&session.ctx.identity, clock::now_ms());
+                let token_left = crate::auth::time_left(&session.ctx.identity, app.clock.now_ms());
                 if token_left.is_zero() {
                     let body = ErrorBody::new(ErrorCode::TokenExpired, "token expired; reconnect with a fresh token");
                     reply_error(&app, &outbox, None, body);
@@ -256,6 +256,11 @@ async fn run(mut session: Session, display_name: String, inbound: &mut Inbound) 
                 }
                 let next = (last_heard + idle).min(now + token_left);
                 timer.as_mut().reset(next.into());
+            }
+            () = &mut moved => {
+                // A manual clock was moved (tests): look at the token's time again now.
+                moved.set(app.clock.moved());
+                timer.as_mut().reset(tokio::time::Instant::now());
             }
             () = outbox.backlogged() => {
                 // A client that stops reading blocks this write; the slow-consumer close must
@@ -350,7 +355,7 @@ fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
     let app = &ctx.app;
     app.presence.unsubscribe(outbox.id);
     app.hub.unregister(&ctx.principal, outbox.id);
-    if let Some(record) = app.presence.clear(&ctx.principal, outbox.id, clock::now_ms(), &app.metrics) {
+    if let Some(record) = app.presence.clear(&ctx.principal, outbox.id, app.clock.now_ms(), &app.metrics) {
         app.store_presence(record);
     }
     tracing::debug!(principal = %ctx.principal, conn = outbox.id, ?close, "disconnected");

@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::dev_issuer::{DEV_AUDIENCE, DEV_PATH};
 use crate::auth::{ClaimNames, DevIssuer, Issuer, KeySource, Verifier};
 use crate::callerids::CallerIdDirectory;
-use crate::clock;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::hub::Hub;
@@ -43,6 +43,8 @@ pub struct App {
     pub connects: Quota,
     pub tickets: Tickets,
     pub dev: Option<Arc<DevIssuer>>,
+    /// What expires goes by this clock (see `clock`).
+    pub clock: Clock,
     /// Every connection's task (HTTP and WebSocket), waited for at shutdown.
     pub connections: TaskTracker,
     /// Cancelled when the relay starts shutting down.
@@ -97,7 +99,12 @@ pub enum StartError {
 
 /// The relay's state for a listener on `addr`: token issuers, the directory file imported
 /// into the store, caller IDs and rosters read back, presence seeded from the store.
-pub async fn build(addr: SocketAddr, config: Config, store: Arc<dyn Store>) -> Result<Arc<App>, StartError> {
+pub async fn build(
+    addr: SocketAddr,
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Clock,
+) -> Result<Arc<App>, StartError> {
     let dev = config.dev_issuer.then(|| Arc::new(DevIssuer::new(format!("http://{addr}{DEV_PATH}"))));
     let verifier = verifier(&config, dev.as_ref())?;
     if let Some(path) = &config.directory_file {
@@ -125,7 +132,7 @@ pub async fn build(addr: SocketAddr, config: Config, store: Arc<dyn Store>) -> R
             (u.id, u.display_name, roster)
         })
         .collect();
-    presence.load(store.load_presence().await?, &seeds, clock::now_ms());
+    presence.load(store.load_presence().await?, &seeds, clock.now_ms());
 
     let limits = Limits {
         max_frame_bytes: config.max_frame_bytes,
@@ -154,6 +161,7 @@ pub async fn build(addr: SocketAddr, config: Config, store: Arc<dyn Store>) -> R
         connects,
         tickets,
         dev,
+        clock,
         connections: TaskTracker::new(),
         shutdown: CancellationToken::new(),
     }))

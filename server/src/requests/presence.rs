@@ -3,7 +3,6 @@
 use protocol::{AgentState, ContactSummary, ErrorCode, Millis, ServerFrame};
 
 use super::{Answer, Ctx, Refusal, Reply};
-use crate::clock;
 use crate::presence::{Applied, Report};
 
 /// Longest state name or Connect username accepted.
@@ -32,7 +31,7 @@ pub fn set(
     contact: Option<ContactSummary>,
     username: Option<String>,
 ) -> Result<ServerFrame, Refusal> {
-    let now = clock::now_ms();
+    let now = ctx.app.clock.now_ms();
     let invalid = |m: &str| Err(Refusal::new(ErrorCode::Invalid, m));
     if state.name.trim().is_empty() || state.name.chars().count() > MAX_NAME_CHARS {
         return invalid("state name must be 1 to 128 characters");
@@ -67,7 +66,7 @@ pub fn set(
 /// the agent goes Offline after the grace period unless one reports again.
 pub fn clear(ctx: &Ctx, id: u64) -> ServerFrame {
     let app = &ctx.app;
-    if let Some(record) = app.presence.clear(&ctx.principal, ctx.conn, clock::now_ms(), &app.metrics) {
+    if let Some(record) = app.presence.clear(&ctx.principal, ctx.conn, app.clock.now_ms(), &app.metrics) {
         app.store_presence(record);
     }
     ServerFrame::Ok { id }

@@ -9,6 +9,7 @@ use loadgen::Client;
 use protocol::{ClientFrame, CloseCode, ErrorCode, ServerFrame};
 use serde_json::json;
 use server::auth::DevIssuer;
+use server::clock::Clock;
 
 use crate::support::{Issuer, Relay, error_code, now_ms};
 
@@ -210,22 +211,25 @@ async fn the_handshake_must_be_a_timely_hello_in_our_protocol() {
 #[tokio::test]
 async fn an_expiring_token_closes_the_connection_unless_renewed() {
     let issuer = Issuer::start().await;
-    let relay = Relay::start(&issuer, |_| {}).await;
+    let clock = Clock::manual(now_ms());
+    let relay = Relay::start_clocked(&issuer, &clock, |_| {}).await;
     // Expired 27 s ago: still inside the relay's 30 s clock-skew leeway, so it is accepted and
-    // the connection lasts about 3 s more.
+    // the connection lasts 3 s more, by the relay's clock.
     let short = |email: &str| issuer.token_with(email, |c| c["exp"] = json!(now_ms() / 1000 - 27));
 
     let mut lapsing = relay.login(&short("aiko@example.com")).await;
-    let started = std::time::Instant::now();
-    assert_eq!(error_code(&lapsing.frame().await.unwrap()), ErrorCode::TokenExpired);
-    assert_eq!(lapsing.closed().await.unwrap().0, CloseCode::TokenExpired.code());
-    assert!(started.elapsed() < Duration::from_secs(5));
-
     let mut renewing = relay.login(&short("ben@example.com")).await;
     let fresh = issuer.token("ben@example.com");
     let ok = renewing.request(|id| ClientFrame::Reauth { id, token: fresh }).await.unwrap();
     assert!(matches!(ok, ServerFrame::Ok { .. }), "{ok:?}");
-    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    let started = std::time::Instant::now();
+    clock.advance(4_000);
+    assert_eq!(error_code(&lapsing.frame().await.unwrap()), ErrorCode::TokenExpired);
+    assert_eq!(lapsing.closed().await.unwrap().0, CloseCode::TokenExpired.code());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(1), "the expiry follows the relay's clock, not a real 3 s");
+
     let pong = renewing.request(|id| ClientFrame::Ping { id }).await.unwrap();
     assert!(matches!(pong, ServerFrame::Pong { .. }), "still open after the first token expired");
 

@@ -73,7 +73,8 @@ async fn messages_and_presence_survive_a_restart() {
 #[tokio::test]
 async fn after_a_restart_whoever_does_not_come_back_goes_offline_after_the_grace_period() {
     let issuer = Issuer::start().await;
-    let relay = Relay::start(&issuer, |_| {}).await;
+    let clock = server::clock::Clock::manual(now_ms());
+    let relay = Relay::start_clocked(&issuer, &clock, |_| {}).await;
     let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
     set_state(&mut aiko, "Available", StateKind::Routable, now_ms() - 1000).await;
     drop(aiko);
@@ -82,6 +83,7 @@ async fn after_a_restart_whoever_does_not_come_back_goes_offline_after_the_grace
     let roster = subscribe(&mut ben, None).await;
     let ServerFrame::Roster { agents, .. } = roster else { panic!() };
     assert!(agents.iter().any(|p| p.principal == "aiko@example.com" && p.online), "{agents:?}");
+    clock.advance(300);
     let gone = crate::support::next_presence_of(&mut ben, "aiko@example.com").await;
     assert_eq!((gone.state.name.as_str(), gone.online), ("Offline", false));
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use protocol::{Channel, ClientFrame, ContactState, ContactSummary, ErrorCode, ServerFrame, StateKind};
 use serde_json::json;
+use server::clock::Clock;
 use server::config::RosterBy;
 
 use crate::support::{Issuer, Relay, error_code, expect_silence, next_presence_of, now_ms, set_state, subscribe};
@@ -56,7 +57,8 @@ async fn subscribers_get_a_snapshot_then_every_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tabs_are_one_agent_and_a_quick_reconnect_does_not_flap() {
     let issuer = Issuer::start().await;
-    let relay = Relay::start(&issuer, |c| c.presence_grace_ms = 500).await;
+    let clock = Clock::manual(now_ms());
+    let relay = Relay::start_clocked(&issuer, &clock, |c| c.presence_grace_ms = 500).await;
     let token = issuer.token("aiko@example.com");
     let mut tab1 = relay.login(&token).await;
     let mut tab2 = relay.login(&token).await;
@@ -71,12 +73,21 @@ async fn two_tabs_are_one_agent_and_a_quick_reconnect_does_not_flap() {
 
     tab1.close().await;
     tab2.close().await;
-    // Back within the grace period: no Offline is ever shown.
+    // Back within the grace period: no Offline is ever shown, however long the relay's clock
+    // then runs on.
+    clock.advance(400);
     let mut tab3 = relay.login(&token).await;
     set_state(&mut tab3, "Available", StateKind::Routable, since).await;
-    expect_silence(&mut ben, Duration::from_millis(1200)).await;
+    clock.advance(1200);
+    expect_silence(&mut ben, Duration::from_millis(300)).await;
 
     tab3.close().await;
+    // Once the relay has let the tab go (only Ben is left), the grace period runs.
+    while !relay.metrics().await.contains("\nsidecar_connections 1\n") {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    expect_silence(&mut ben, Duration::from_millis(100)).await;
+    clock.advance(500);
     let offline = next_presence_of(&mut ben, "aiko@example.com").await;
     assert_eq!((offline.state.kind, offline.online), (StateKind::Offline, false));
     assert_eq!(offline.state.name, "Offline");
@@ -198,7 +209,8 @@ async fn a_large_roster_arrives_in_small_frames() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_follows_the_ccp_not_the_socket() {
     let issuer = Issuer::start().await;
-    let relay = Relay::start(&issuer, |c| c.presence_grace_ms = 300).await;
+    let clock = Clock::manual(now_ms());
+    let relay = Relay::start_clocked(&issuer, &clock, |c| c.presence_grace_ms = 300).await;
     let mut aiko = relay.login(&issuer.token("aiko@example.com")).await;
     let since = now_ms() - 1000;
     set_state(&mut aiko, "Available", StateKind::Routable, since).await;
@@ -208,6 +220,7 @@ async fn presence_follows_the_ccp_not_the_socket() {
     // Her last CCP tab closed; the worker keeps its socket (and pings) for chat.
     let reply = aiko.request(|id| ClientFrame::ClearPresence { id }).await.unwrap();
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    clock.advance(300);
     let gone = next_presence_of(&mut ben, "aiko@example.com").await;
     assert_eq!((gone.state.name.as_str(), gone.online), ("Offline", false));
     let pong = aiko.request(|id| ClientFrame::Ping { id }).await.unwrap();

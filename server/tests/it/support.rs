@@ -9,6 +9,7 @@ use protocol::{AgentState, ClientFrame, ServerFrame, StateKind};
 use serde_json::{Value, json};
 use server::Config;
 use server::auth::DevIssuer;
+use server::clock::Clock;
 use server::store::SqliteStore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -64,6 +65,8 @@ pub struct Relay {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), server::StartError>>>,
     _dir: Option<Arc<tempfile::TempDir>>,
+    /// What expires in the relay goes by this clock, kept across restarts.
+    clock: Clock,
 }
 
 impl Relay {
@@ -75,14 +78,27 @@ impl Relay {
         Self::start_with(config, Some(dir)).await
     }
 
+    /// Like [`Relay::start`], with grace periods and token lifetimes going by `clock`, which
+    /// the test moves (`Clock::advance`) instead of sleeping.
+    pub async fn start_clocked(issuer: &Issuer, clock: &Clock, edit: impl FnOnce(&mut Config)) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let mut config = test_config(issuer, dir.path().to_path_buf());
+        edit(&mut config);
+        Self::launch(config, Some(dir), clock.clone()).await
+    }
+
     pub async fn start_with(config: Config, dir: Option<Arc<tempfile::TempDir>>) -> Self {
+        Self::launch(config, dir, Clock::system()).await
+    }
+
+    async fn launch(config: Config, dir: Option<Arc<tempfile::TempDir>>, clock: Clock) -> Self {
         config.validate().unwrap();
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let store = Arc::new(SqliteStore::open(&config.data_dir).unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let data = config.data_dir.clone();
-        let task = tokio::spawn(server::run(listener, config, store, async move {
+        let task = tokio::spawn(server::serve::run_with_clock(listener, config, store, clock.clone(), async move {
             let _ = stopped.await;
         }));
         Self {
@@ -92,6 +108,7 @@ impl Relay {
             stop: Some(stop),
             task: Some(task),
             _dir: dir,
+            clock,
         }
     }
 
@@ -110,7 +127,7 @@ impl Relay {
         self.stop().await;
         let mut config = test_config(issuer, self.data.clone());
         edit(&mut config);
-        Self::start_with(config, self._dir.take()).await
+        Self::launch(config, self._dir.take(), self.clock.clone()).await
     }
 
     pub async fn login(&self, token: &str) -> Client {
