@@ -3,8 +3,9 @@
 //! # Layout
 //! - [`config`]: flags, environment and TOML file.
 //! - [`state`]: the shared state ([`state::App`]) and its construction at start.
-//! - [`serve`]: [`run`] (what `main` and the tests call), the routes (`/ws`, `/healthz`,
-//!   `/readyz`, `/metrics`, `/dev/oidc`), the accept loop and graceful shutdown.
+//! - [`serve`]: [`run`] (what `main` calls; the tests call `run_with_clock`), the routes
+//!   (`/ws`, `/healthz`, `/readyz`, `/metrics`, `/dev/oidc`), the accept loop and graceful
+//!   shutdown.
 //! - [`jobs`]: the sweeper, key refresh, retention, Connect sync and presence lanes.
 //! - [`session`]: one WebSocket connection, from `hello` to close.
 //! - [`requests`]: one handler per request frame, by concern, each answering with a `Reply`.
@@ -22,7 +23,8 @@
 //! - `sync` (feature `connect`): the Amazon Connect directory sync job.
 //! - [`store`]: the storage trait, its SQLite backend and its conformance suite.
 //! - [`ws`]: the relay's WebSocket framing.
-//! - [`metrics`], [`limits`], [`clock`]: small utilities.
+//! - [`metrics`]: every metric, declared once; [`limits`]: a token bucket.
+//! - [`clock`]: the relay's clock for what expires (moved by hand in tests).
 
 pub mod auth;
 pub mod callerids;
