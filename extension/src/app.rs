@@ -74,6 +74,9 @@ pub struct App {
     pub queue: Option<String>,
     pub phone: String,
     pub result: Option<(bool, String)>,
+    /// A chat request the relay refused, by peer: shown in that conversation until its history
+    /// next arrives.
+    pub refused: Option<(String, protocol::ErrorCode)>,
     /// Call history pages after the newest one, oldest last.
     pub older_calls: Vec<CallRecord>,
     pub more_calls: Option<i64>,
@@ -232,6 +235,9 @@ impl App {
                 self.mark_read();
             }
             WorkerToPanel::History { peer, messages, more } => {
+                if self.refused.as_ref().is_some_and(|(p, _)| *p == peer) {
+                    self.refused = None;
+                }
                 if self.open.as_deref() == Some(peer.as_str()) {
                     self.more = more;
                     for m in messages {
@@ -239,6 +245,10 @@ impl App {
                     }
                     self.mark_read();
                 }
+            }
+            WorkerToPanel::ChatRefused { peer, code, message } => {
+                web_sys::console::warn_1(&JsValue::from_str(&format!("CCP Sidecar: chat request refused: {message}")));
+                self.refused = Some((peer, code));
             }
             WorkerToPanel::Result { ok, error, code, .. } => {
                 let text = if ok { crate::i18n::t("dial_ok") } else { crate::i18n::failure(code.as_deref(), error) };
@@ -307,6 +317,7 @@ impl Component for App {
             queue: None,
             phone: String::new(),
             result: None,
+            refused: None,
             older_calls: Vec::new(),
             more_calls: None,
             picked: false,

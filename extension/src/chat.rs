@@ -168,6 +168,9 @@ impl App {
                 if self.more {
                     <button class="link older" onclick={link.callback(|_| Msg::Older)}>{t("older")}</button>
                 }
+                if let Some((_, code)) = self.refused.as_ref().filter(|(p, _)| p == peer) {
+                    <p class="result error refused" role="alert">{t(&format!("error_{}", code.as_str()))}</p>
+                }
                 <ol class="messages" aria-label={t1("conversation_with", &name)} aria-live="polite">
                     {for rows}
                 </ol>

@@ -119,6 +119,13 @@ pub enum WorkerToPanel<C = CallerIds, P = CallPage> {
         before: Option<i64>,
         page: P,
     },
+    /// A chat request the relay refused (a conversation's history, say): shown in that
+    /// conversation, in the agent's language by `code`, never in another view.
+    ChatRefused {
+        peer: String,
+        code: ErrorCode,
+        message: String,
+    },
     /// The answer to a dial or transfer. On failure `code` names the reason for the panel to put
     /// in words: `invalid_number` (the relay's check) or a Streams error type.
     Result {

@@ -50,3 +50,16 @@ fn relayed_payloads_write_what_the_panel_reads() {
     }
     assert!(Relayed::<CallerIds>::from_json("{not json".into()).is_err(), "only JSON is passed on");
 }
+
+#[test]
+fn a_refused_chat_request_names_its_conversation() {
+    let refused: WorkerToPanel = WorkerToPanel::ChatRefused {
+        peer: "tanaka@example.com".into(),
+        code: protocol::ErrorCode::RateLimited,
+        message: "slow down".into(),
+    };
+    let text =
+        json!({"type": "chat_refused", "peer": "tanaka@example.com", "code": "rate_limited", "message": "slow down"});
+    assert_eq!(serde_json::to_value(&refused).unwrap(), text);
+    assert_eq!(serde_json::from_value::<WorkerToPanel>(text).unwrap(), refused);
+}
