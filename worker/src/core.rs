@@ -1,7 +1,10 @@
 //! The worker's state and every decision it makes, as plain Rust: events in, [`Effect`]s out.
 //!
 //! Nothing here touches the browser, so the whole behaviour (resume, outbox, unread counts,
-//! routing of CCP commands) is unit-tested on the host. `runtime.rs` performs the effects.
+//! routing of CCP commands, and in `session.rs` sign-in, renewal, reconnects and timers) is
+//! unit-tested on the host. `runtime.rs` performs the effects and feeds their results back.
+//! Every id the worker makes (relay requests, CCP commands, sockets, sign-ins, panels) comes
+//! from one allocator, [`Core::id`].
 
 use protocol::hook::{CcpAgent, HookCommand, HookEvent};
 use protocol::panel::{Connection, FailedChat, Me, OutboxEntry, PanelToWorker};
@@ -11,7 +14,13 @@ use protocol::{
     Relayed, ServerFrame,
 };
 
+use crate::auth::Prompt;
 use crate::map::VecMap;
+use crate::storage::{Key, Record};
+
+mod session;
+
+pub use session::{PING_MS, RENEW_RETRY_MS, Timer};
 
 /// What the worker tells panels: the caller IDs and call pages are the relay's JSON, passed on
 /// unread (see [`Relayed`]).
@@ -21,8 +30,8 @@ pub type PanelSnapshot = protocol::panel::PanelSnapshot<Relayed<CallerIds>, Rela
 
 /// A browser tab, by `chrome.tabs` id; panels outside a tab have none.
 pub type TabId = i32;
-/// A connected panel, numbered by the worker.
-pub type PanelId = u32;
+/// A connected panel, numbered by the worker ([`Core::new_panel`]).
+pub type PanelId = u64;
 
 /// What the runtime must do after an event.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,18 +48,30 @@ pub enum Effect {
         title: String,
         body: String,
     },
-    SaveOutbox(Vec<OutboxEntry>),
-    /// Messages that will not be sent as they are, kept (with their text) until the agent edits
-    /// or discards them, across worker restarts.
-    SaveFailed(Vec<FailedChat>),
-    /// Call reports the relay has not confirmed, kept across worker restarts.
-    SaveCalls(Vec<PendingCall>),
-    /// The chat cursors, kept in storage under `owner` (the key they were restored from, see
-    /// [`Core::restore_cursors`]).
-    SaveCursors {
-        owner: String,
-        cursors: Vec<Cursor>,
+    /// Write to `chrome.storage`, under the record's own key ([`Record::key`]).
+    Save(Record),
+    Remove(Key),
+    /// Read a key and hand it back (the cursors: [`Core::cursors_loaded`]).
+    Load(Key),
+    /// Open the relay socket numbered `socket`; its events come back with that number.
+    OpenSocket {
+        socket: u64,
     },
+    CloseSocket {
+        code: u16,
+    },
+    /// Sign in (or renew: [`Prompt::Silent`]); the answer comes back through
+    /// [`Core::signed_in`] with `attempt`.
+    SignIn {
+        attempt: u64,
+        prompt: Prompt,
+    },
+    /// Call [`Core::timer_fired`] in `ms`, replacing a timer of that kind.
+    SetTimer {
+        timer: Timer,
+        ms: u32,
+    },
+    CancelTimer(Timer),
     /// A request to the relay's REST API with the session's token; its answer comes back
     /// through [`Core::on_api`].
     Api(Api),
@@ -139,18 +160,21 @@ pub struct Core {
     /// Messages the relay will never take as they are, until the agent edits or discards them.
     failed: Vec<FailedChat>,
     waiting: VecMap<u64, Waiting>,
+    /// The one id allocator: see [`Core::id`].
     next_id: u64,
     /// The CCP tabs; the newest agent report is the one published.
     tabs: VecMap<TabId, Tab>,
     active_tab: Option<TabId>,
-    /// CCP commands in flight: command id -> the panel that asked.
-    commands: VecMap<u64, PanelId>,
+    /// CCP commands in flight: the worker's command id -> the panel that asked and its own id
+    /// (panels number their requests each from 1, so theirs alone would collide in a tab).
+    commands: VecMap<u64, (PanelId, u64)>,
     panels: VecMap<PanelId, Option<TabId>>,
     published: Option<(String, Millis, Option<protocol::ContactSummary>)>,
     /// Call reports the relay has not confirmed yet; sent again after a reconnect.
     calls_pending: Vec<PendingCall>,
     caller_ids: Option<Relayed<CallerIds>>,
     calls: Option<Relayed<CallPage>>,
+    link: session::Link,
 }
 
 impl Core {
@@ -185,9 +209,16 @@ impl Core {
         }
     }
 
+    /// The one id allocator: relay requests, CCP commands, sockets, sign-in attempts and panels
+    /// are numbered from it, so no two of them in flight share a number.
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// A number for a panel that connects.
+    pub fn new_panel(&mut self) -> PanelId {
+        self.id()
     }
 
     pub fn connection(&self) -> &Connection {
@@ -232,6 +263,7 @@ impl Core {
     /// The person signed out: forget who they were, what the panels show of theirs, and what
     /// they left unsent (it must not go out under the next person's name at a shared desk).
     pub fn sign_out(&mut self) -> Vec<Effect> {
+        let mut out = self.sign_out_link();
         self.connection = Connection::SignedOut;
         self.me = None;
         self.roster.clear();
@@ -244,13 +276,13 @@ impl Core {
         self.calls_pending.clear();
         self.caller_ids = None;
         self.calls = None;
-        let mut out = vec![
-            Effect::SaveOutbox(Vec::new()),
-            Effect::SaveFailed(Vec::new()),
-            Effect::SaveCalls(Vec::new()),
+        out.extend([
+            Effect::Save(Record::Outbox(Vec::new())),
+            Effect::Save(Record::FailedChats(Vec::new())),
+            Effect::Save(Record::PendingCalls(Vec::new())),
             Effect::Badge(0),
-        ];
-        out.push(self.unread_to_tabs());
+            self.unread_to_tabs(),
+        ]);
         for (&panel, &tab) in self.panels.iter() {
             out.push(Effect::Panel(panel, WorkerToPanel::Snapshot { snapshot: Box::new(self.snapshot(tab)) }));
         }
@@ -297,7 +329,7 @@ impl Core {
                     .partition(|p| p.ccp.as_deref().is_none_or(|ccp| me.as_ref().is_some_and(|me| me.is_agent(ccp))));
                 self.calls_pending = mine;
                 if !others.is_empty() {
-                    out.push(Effect::SaveCalls(self.calls_pending.clone()));
+                    out.push(Effect::Save(Record::PendingCalls(self.calls_pending.clone())));
                 }
                 for pending in self.calls_pending.clone() {
                     out.extend(self.report(pending.call));
@@ -422,7 +454,7 @@ impl Core {
     /// A call report the relay has stored (or refused for good): no longer pending.
     fn settle_call(&mut self, contact: &str, phase: protocol::CallPhase) -> Effect {
         self.calls_pending.retain(|p| !(p.call.contact_id == contact && p.call.phase == phase));
-        Effect::SaveCalls(self.calls_pending.clone())
+        Effect::Save(Record::PendingCalls(self.calls_pending.clone()))
     }
 
     /// The answer to a REST request.
@@ -439,7 +471,7 @@ impl Core {
                 vec![Effect::Panels(WorkerToPanel::Calls { before, page })]
             }
             ApiReply::Normalized { panel, id, e164, queue_arn } => {
-                self.command(panel, id, HookCommand::Dial { id, phone: e164, queue_arn })
+                self.command(panel, id, |id| HookCommand::Dial { id, phone: e164, queue_arn })
             }
             ApiReply::Failed { api: Api::Normalize { panel, id, .. }, code, message } => {
                 vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok: false, error: Some(message), code })]
@@ -489,7 +521,7 @@ impl Core {
         // Without an owner (nothing restored them) there is no key to find them under again.
         if !self.cursor_owner.is_empty() {
             let cursors = self.cursors.iter().map(|(p, &s)| Cursor { peer: p.clone(), seq: s }).collect();
-            out.push(Effect::SaveCursors { owner: self.cursor_owner.clone(), cursors });
+            out.push(Effect::Save(Record::Cursors { owner: self.cursor_owner.clone(), cursors }));
         }
         out
     }
@@ -533,13 +565,16 @@ impl Core {
 
     fn outbox_changed(&self) -> [Effect; 2] {
         [
-            Effect::SaveOutbox(self.outbox.clone()),
+            Effect::Save(Record::Outbox(self.outbox.clone())),
             Effect::Panels(WorkerToPanel::Outbox { pending: self.outbox.clone() }),
         ]
     }
 
     fn failed_changed(&self) -> [Effect; 2] {
-        [Effect::SaveFailed(self.failed.clone()), Effect::Panels(WorkerToPanel::Failed { failed: self.failed.clone() })]
+        [
+            Effect::Save(Record::FailedChats(self.failed.clone())),
+            Effect::Panels(WorkerToPanel::Failed { failed: self.failed.clone() }),
+        ]
     }
 
     fn conversations_push(&self) -> Effect {
@@ -645,7 +680,7 @@ impl Core {
                         out
                     }
                     HookEvent::Result { id, ok, error, code } => match self.commands.remove(&id) {
-                        Some(panel) => vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok, error, code })],
+                        Some((panel, id)) => vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok, error, code })],
                         None => Vec::new(),
                     },
                     HookEvent::Call { call } => {
@@ -666,7 +701,7 @@ impl Core {
                         }
                         let ccp = ccp.map(str::to_owned);
                         self.calls_pending.push(PendingCall { call: call.clone(), ccp });
-                        let mut out = vec![Effect::SaveCalls(self.calls_pending.clone())];
+                        let mut out = vec![Effect::Save(Record::PendingCalls(self.calls_pending.clone()))];
                         out.extend(self.report(call));
                         out
                     }
@@ -684,10 +719,10 @@ impl Core {
 
     pub fn panel_closed(&mut self, panel: PanelId) {
         self.panels.remove(&panel);
-        self.commands.retain(|_, p| *p != panel);
+        self.commands.retain(|_, (p, _)| *p != panel);
     }
 
-    /// A request from a panel. Sign-in and sign-out are the runtime's; they return nothing here.
+    /// A request from a panel.
     pub fn on_panel(&mut self, panel: PanelId, request: PanelToWorker, now: Millis) -> Vec<Effect> {
         match request {
             PanelToWorker::SendChat { to, text, client_id } => {
@@ -744,24 +779,30 @@ impl Core {
                     vec![Effect::Api(Api::Normalize { panel, id, phone, queue_arn })]
                 } else {
                     // Without the relay the number cannot be checked: the CCP checks it.
-                    self.command(panel, id, HookCommand::Dial { id, phone, queue_arn })
+                    self.command(panel, id, |id| HookCommand::Dial { id, phone, queue_arn })
                 }
             }
             PanelToWorker::Calls { before } => vec![Effect::Api(Api::Calls { before: Some(before) })],
-            PanelToWorker::Transfer { id, username } => self.command(panel, id, HookCommand::Transfer { id, username }),
-            PanelToWorker::SignIn | PanelToWorker::SignOut => Vec::new(),
+            PanelToWorker::Transfer { id, username } => {
+                self.command(panel, id, |id| HookCommand::Transfer { id, username })
+            }
+            PanelToWorker::SignIn => self.sign_in(Prompt::Interactive),
+            PanelToWorker::SignOut => self.sign_out(),
         }
     }
 
-    fn command(&mut self, panel: PanelId, id: u64, command: HookCommand) -> Vec<Effect> {
+    /// Sends the CCP a command, numbered by the worker; its result reaches `panel` under the
+    /// panel's own `id`.
+    fn command(&mut self, panel: PanelId, id: u64, command: impl FnOnce(u64) -> HookCommand) -> Vec<Effect> {
         let tab = self.panels.get(&panel).copied().flatten().filter(|t| self.tabs.contains_key(t)).or(self.active_tab);
         let Some(tab) = tab else {
             let error = Some("no CCP tab is open".to_owned());
             let code = Some("no_ccp".to_owned());
             return vec![Effect::Panel(panel, WorkerToPanel::Result { id, ok: false, error, code })];
         };
-        self.commands.insert(id, panel);
-        vec![Effect::Tab(tab, WorkerToTab::Command { command })]
+        let ours = self.id();
+        self.commands.insert(ours, (panel, id));
+        vec![Effect::Tab(tab, WorkerToTab::Command { command: command(ours) })]
     }
 }
 

@@ -1,11 +1,14 @@
 //! The extension's service worker, in Rust compiled to WebAssembly.
 //!
 //! # Layout
-//! - [`core`]: the state and every decision (plain Rust, unit-tested on the host).
+//! - [`core`]: the state and every decision (plain Rust, unit-tested on the host); `core/session`
+//!   its sign-in, renewal, socket, reconnect and timer decisions.
+//! - [`storage`]: every `chrome.storage` key and what is kept under it (plain Rust).
 //! - [`link`]: backoff, what a close code means, what follows a failed sign-in (plain Rust).
 //! - `map`: `VecMap`, the small sorted map the worker keeps its state in.
 //! - [`auth`]: PKCE, the authorization URL, the redirect and the ID token's claims (plain Rust).
-//! - `runtime`: ports, the relay WebSocket, timers, storage, badge, notifications.
+//! - `runtime`: performs the core's effects (ports, the relay WebSocket, timers, storage,
+//!   badge, notifications, sign-in, REST) and feeds their results back.
 //! - `signin`: discovery, `chrome.identity.launchWebAuthFlow`, the code exchange.
 //! - `chrome`: the `chrome.*` bindings; `js`: `JsValue` helpers.
 //!
@@ -17,6 +20,7 @@ mod base64url;
 pub mod core;
 pub mod link;
 mod map;
+pub mod storage;
 
 #[cfg(target_arch = "wasm32")]
 mod api;

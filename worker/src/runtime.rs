@@ -1,46 +1,31 @@
-//! The worker's browser side: ports, the relay WebSocket, timers, storage, badge and
-//! notifications. It feeds events to [`Core`] and performs the [`Effect`]s it returns.
+//! The worker's browser side: ports, the relay WebSocket, timers, storage, badge, notifications,
+//! sign-in and REST calls. It feeds events to [`Core`] and performs the [`Effect`]s it returns;
+//! every decision (when to sign in, reconnect or renew, which storage key holds what) is the
+//! core's.
 //!
 //! Chrome may stop the worker at any time. Everything that must survive (the outbox, the chat
 //! cursors, the session, a sign-out) is in `chrome.storage`; ports and the socket are re-made
 //! when a tab or panel reconnects, which also wakes the worker.
-//!
-//! Sign-in: silent at start-up and on renewal; a window only when the person asks. After they
-//! sign out, nothing signs them in again by itself (not a worker restart, not new settings), and
-//! their next sign-in makes the issuer authenticate again (`prompt=login`).
 
 use std::cell::RefCell;
 
-use gloo_timers::callback::{Interval, Timeout};
+use gloo_timers::callback::Timeout;
 use js_sys::{Array, Promise};
 use protocol::config::{Config, OPTIONS_KEY, Settings};
-use protocol::panel::{Connection, OutboxEntry, PANEL_PORT, PanelToWorker, Problem};
+use protocol::panel::{PANEL_PORT, PanelToWorker};
 use protocol::tab::{TAB_PORT, TabToWorker};
-use protocol::{ClientFrame, CloseCode, Cursor, PROTOCOL_VERSION, ServerFrame};
+use protocol::{ClientFrame, Cursor};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::auth::{Prompt, Session};
 use crate::chrome::{self, Port};
-use crate::core::{Core, Effect, PanelId, TabId};
+use crate::core::{Core, Effect, PanelId, TabId, Timer};
 use crate::js::{log, now};
-use crate::link;
 use crate::map::VecMap;
 use crate::signin;
-
-const OUTBOX_KEY: &str = "outbox";
-const FAILED_KEY: &str = "failed_chats";
-const CURSORS_KEY: &str = "cursors";
-const CALLS_KEY: &str = "pending_calls";
-const SESSION_KEY: &str = "session";
-/// Set (in `chrome.storage.local`) when the person signs out; cleared by their next sign-in.
-const SIGNED_OUT_KEY: &str = "signed_out";
-/// Pings keep the relay's idle timer and Chrome's worker lifetime both fed.
-const PING_MS: u32 = 20_000;
-/// A renewal that failed is tried again after this long, while the token lasts.
-const RENEW_RETRY_MS: i64 = 30_000;
+use crate::storage::{Area, Key, Record, Stored};
 
 struct Socket {
     ws: WebSocket,
@@ -50,25 +35,11 @@ struct Socket {
 struct Runtime {
     core: Core,
     config: Config,
-    session: Option<Session>,
     socket: Option<Socket>,
-    generation: u32,
-    attempt: u32,
     panels: VecMap<PanelId, Port>,
     tabs: VecMap<TabId, Port>,
-    next_panel: PanelId,
-    retry: Option<Timeout>,
-    /// A sign-in tried again after the issuer could not be reached.
-    sign_in_retry: Option<Timeout>,
-    /// Sign-ins in a row that could not reach the issuer.
-    sign_in_failures: u32,
-    renew: Option<Timeout>,
-    _ping: Option<Interval>,
-    next_frame: u64,
-    signed_in_again: bool,
-    sign_ins: u32,
-    /// The person signed out: only they sign in again, by asking.
-    signed_out: bool,
+    /// One of each of the core's [`Timer`]s, by `Timer as usize`.
+    timers: [Option<Timeout>; Timer::ALL.len()],
 }
 
 thread_local! {
@@ -96,13 +67,15 @@ fn decode<T: for<'de> serde::Deserialize<'de>>(value: &JsValue) -> Result<T, Str
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
+/// Performs the core's effects. What comes back (a socket's events, a sign-in's answer, a
+/// timer, a read) comes later, through [`with`], never while the runtime is borrowed here.
 fn perform(effects: Vec<Effect>) {
     if effects.is_empty() {
         return;
     }
     RUNTIME.with(|r| {
-        let r = r.borrow();
-        let Some(rt) = r.as_ref() else { return };
+        let mut r = r.borrow_mut();
+        let Some(rt) = r.as_mut() else { return };
         for effect in effects {
             match effect {
                 Effect::Relay(frame) => rt.send(&frame),
@@ -130,16 +103,46 @@ fn perform(effects: Vec<Effect>) {
                 }
                 Effect::Badge(count) => badge(count),
                 Effect::Notify { peer, title, body } => notify(&peer, &title, &body),
-                Effect::SaveOutbox(outbox) => save(OUTBOX_KEY, to_js(&outbox), false),
-                Effect::SaveFailed(failed) => save(FAILED_KEY, to_js(&failed), false),
-                Effect::SaveCalls(calls) => save(CALLS_KEY, to_js(&calls), false),
-                Effect::SaveCursors { owner, cursors } => {
-                    save(&format!("{CURSORS_KEY}:{owner}"), to_js(&cursors), false)
+                Effect::Save(record) => save(&record),
+                Effect::Remove(key) => {
+                    let name = JsValue::from_str(&key.name());
+                    forget(match key.area() {
+                        Area::Local => chrome::local_remove(&name),
+                        Area::Session => chrome::session_remove(&name),
+                    });
                 }
+                Effect::Load(key) => spawn_local(async move {
+                    let value = load(&key).await;
+                    if let Key::Cursors(owner) = key {
+                        let cursors: Vec<Cursor> = from_js(value);
+                        with(|rt| rt.core.cursors_loaded(&owner, cursors));
+                    }
+                }),
+                Effect::OpenSocket { socket } => rt.open(socket),
+                Effect::CloseSocket { code } => {
+                    if let Some(socket) = rt.socket.take() {
+                        let _ = socket.ws.close_with_code(code);
+                    }
+                }
+                Effect::SignIn { attempt, prompt } => {
+                    let config = rt.config.clone();
+                    spawn_local(async move {
+                        let result = signin::sign_in(&config, prompt).await;
+                        match &result {
+                            Ok(_) => log(&format!("sign-in {attempt} with {}: ok", config.issuer)),
+                            Err(e) => log(&format!("sign-in {attempt} with {}: {}", config.issuer, e.detail())),
+                        }
+                        with(|rt| rt.core.signed_in(attempt, result, now(), js_sys::Math::random()));
+                    });
+                }
+                Effect::SetTimer { timer, ms } => {
+                    rt.timers[timer as usize] = Some(Timeout::new(ms, move || with(|rt| rt.core.timer_fired(timer))));
+                }
+                Effect::CancelTimer(timer) => rt.timers[timer as usize] = None,
                 Effect::Api(api) => {
-                    let Some(session) = &rt.session else { continue };
-                    let (base, token) = (rt.config.api_base(), session.id_token.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
+                    let Some(token) = rt.core.token() else { continue };
+                    let (base, token) = (rt.config.api_base(), token.to_owned());
+                    spawn_local(async move {
                         let reply = crate::api::call(&base, &token, api).await;
                         with(|rt| rt.core.on_api(reply));
                     });
@@ -149,9 +152,22 @@ fn perform(effects: Vec<Effect>) {
     });
 }
 
-fn save(key: &str, value: JsValue, session: bool) {
-    let items = chrome::object(&[(key, value)]);
-    let promise = if session { chrome::session_set(&items) } else { chrome::local_set(&items) };
+/// Writes a record under its key.
+fn save(record: &Record) {
+    let value = match record {
+        Record::Outbox(outbox) => to_js(outbox),
+        Record::FailedChats(failed) => to_js(failed),
+        Record::PendingCalls(calls) => to_js(calls),
+        Record::Cursors { cursors, .. } => to_js(cursors),
+        Record::Session(session) => to_js(session),
+        Record::SignedOut => JsValue::TRUE,
+    };
+    let key = record.key();
+    let items = chrome::object(&[(&key.name(), value)]);
+    let promise = match key.area() {
+        Area::Local => chrome::local_set(&items),
+        Area::Session => chrome::session_set(&items),
+    };
     if let Ok(promise) = promise {
         spawn_local(async move {
             if let Err(e) = JsFuture::from(promise).await {
@@ -159,6 +175,16 @@ fn save(key: &str, value: JsValue, session: bool) {
             }
         });
     }
+}
+
+/// Reads a key (`undefined` when absent or unreadable).
+async fn load(key: &Key) -> JsValue {
+    let name = key.name();
+    let promise = match key.area() {
+        Area::Local => chrome::local_get(&JsValue::from_str(&name)),
+        Area::Session => chrome::session_get(&JsValue::from_str(&name)),
+    };
+    read(promise, &name).await
 }
 
 fn badge(count: u64) {
@@ -209,50 +235,36 @@ async fn load_config() -> Config {
     Config::merge(&managed, &options)
 }
 
-/// Reads storage, builds the runtime, and adopts the ports that arrived meanwhile.
+/// Reads storage, builds the runtime, adopts the ports that arrived meanwhile, and starts.
 pub async fn start() {
-    let config = load_config().await;
-    let outbox: Vec<OutboxEntry> = from_js(read(chrome::local_get(&OUTBOX_KEY.into()), OUTBOX_KEY).await);
-    let calls: Vec<crate::core::PendingCall> = from_js(read(chrome::local_get(&CALLS_KEY.into()), CALLS_KEY).await);
-    let failed: Vec<protocol::panel::FailedChat> =
-        from_js(read(chrome::local_get(&FAILED_KEY.into()), FAILED_KEY).await);
-    let session: Option<Session> = from_js(read(chrome::session_get(&SESSION_KEY.into()), SESSION_KEY).await);
-    let signed_out = read(chrome::local_get(&SIGNED_OUT_KEY.into()), SIGNED_OUT_KEY).await.as_bool() == Some(true);
-    let session = session.filter(|s| !signed_out && s.expires_at > now() + 60_000);
+    let mut config = load_config().await;
+    let mut stored = Stored {
+        outbox: from_js(load(&Key::Outbox).await),
+        failed: from_js(load(&Key::FailedChats).await),
+        calls: from_js(load(&Key::PendingCalls).await),
+        session: from_js(load(&Key::Session).await),
+        signed_out: load(&Key::SignedOut).await.as_bool() == Some(true),
+    };
+    // Settings changed meanwhile: the new ones, and a sign-in with them rather than the session
+    // kept from the old ones.
+    while STALE_CONFIG.with(|s| s.replace(false)) {
+        config = load_config().await;
+        stored.session = None;
+    }
     RUNTIME.with(|r| {
         *r.borrow_mut() = Some(Runtime {
-            core: Core::new(outbox, Vec::new()).with_pending_calls(calls).with_failed(failed),
+            core: Core::new(Vec::new(), Vec::new()),
             config,
-            session,
             socket: None,
-            generation: 0,
-            attempt: 0,
             panels: VecMap::new(),
             tabs: VecMap::new(),
-            next_panel: 1,
-            retry: None,
-            sign_in_retry: None,
-            sign_in_failures: 0,
-            renew: None,
-            _ping: Some(Interval::new(PING_MS, || with(|rt| rt.ping()))),
-            next_frame: 1 << 40,
-            signed_in_again: false,
-            sign_ins: 0,
-            signed_out,
+            timers: Default::default(),
         })
     });
     for (port, early) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
         adopt(port, early);
     }
-    if STALE_CONFIG.with(|s| s.replace(false)) {
-        return reconfigure().await;
-    }
-    let has_session = RUNTIME.with(|r| r.borrow().as_ref().is_some_and(|rt| rt.session.is_some()));
-    if has_session {
-        connect().await;
-    } else {
-        sign_in(Prompt::Silent).await;
-    }
+    with(|rt| rt.core.start(stored, now()));
 }
 
 /// A port from a content script or a panel; `early` holds messages it sent before this call.
@@ -306,12 +318,7 @@ fn adopt(port: Port, early: Array) {
             }
         }
         PANEL_PORT if url.starts_with(&chrome::extension_url("panel.html")) => {
-            let panel = RUNTIME.with(|r| {
-                r.borrow_mut().as_mut().map(|rt| {
-                    rt.next_panel += 1;
-                    rt.next_panel
-                })
-            });
+            let panel = RUNTIME.with(|r| r.borrow_mut().as_mut().map(|rt| rt.core.new_panel()));
             let Some(panel) = panel else { return };
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_panel_message(panel, m));
             messages.add_listener(on_message.as_ref().unchecked_ref());
@@ -346,8 +353,6 @@ fn on_tab_message(tab: TabId, message: JsValue) {
 
 fn on_panel_message(panel: PanelId, message: JsValue) {
     match decode::<PanelToWorker>(&message) {
-        Ok(PanelToWorker::SignIn) => spawn_local(sign_in(Prompt::Interactive)),
-        Ok(PanelToWorker::SignOut) => sign_out(),
         Ok(request) => with(|rt| rt.core.on_panel(panel, request, now())),
         Err(e) => log(&format!("refused a message from a panel: {e}")),
     }
@@ -372,11 +377,8 @@ pub async fn reconfigure() {
     let config = load_config().await;
     with(|rt| {
         rt.config = config;
-        rt.session = None;
-        rt.close(1000);
-        Vec::new()
+        rt.core.reconfigured()
     });
-    sign_in(Prompt::Silent).await;
 }
 
 fn forget(promise: Result<Promise, JsValue>) {
@@ -387,102 +389,8 @@ fn forget(promise: Result<Promise, JsValue>) {
     }
 }
 
-/// The person signed out: the session is forgotten, the mark that they did is kept across
-/// worker restarts, and a sign-in in flight is ignored when it ends.
-fn sign_out() {
-    save(SIGNED_OUT_KEY, JsValue::TRUE, false);
-    forget(chrome::session_remove(&SESSION_KEY.into()));
-    with(|rt| {
-        rt.signed_out = true;
-        rt.sign_ins += 1;
-        rt.sign_in_retry = None;
-        rt.session = None;
-        rt.close(1000);
-        rt.core.sign_out()
-    });
-}
-
-/// Signs in with the current settings. A newer attempt (new settings, a click, a sign-out)
-/// supersedes this one: whatever this one finds out later is ignored. After a sign-out only an
-/// interactive attempt runs, and it asks the issuer to authenticate again.
-async fn sign_in(prompt: Prompt) {
-    let started = RUNTIME.with(|r| {
-        let mut r = r.borrow_mut();
-        let rt = r.as_mut()?;
-        if rt.signed_out && !prompt.interactive() {
-            return None;
-        }
-        rt.sign_ins += 1;
-        rt.sign_in_retry = None;
-        let prompt = if rt.signed_out { Prompt::Login } else { prompt };
-        Some((rt.config.clone(), rt.sign_ins, prompt))
-    });
-    let Some((config, attempt, prompt)) = started else {
-        return with(|rt| rt.core.set_connection(Connection::SignedOut));
-    };
-    with(|rt| rt.core.set_connection(Connection::SigningIn));
-    let result = signin::sign_in(&config, prompt).await;
-    log(&format!("sign-in attempt {attempt} with {}: {}", config.issuer, if result.is_ok() { "ok" } else { "failed" }));
-    if RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.sign_ins)) != Some(attempt) {
-        return;
-    }
-    match result {
-        Ok(session) => {
-            save(SESSION_KEY, to_js(&session), true);
-            forget(chrome::local_remove(&SIGNED_OUT_KEY.into()));
-            with(|rt| {
-                rt.signed_out = false;
-                rt.sign_in_failures = 0;
-                rt.session = Some(session);
-                Vec::new()
-            });
-            connect().await;
-        }
-        Err(error) => {
-            log(&format!("sign-in: {}", error.detail()));
-            with(|rt| {
-                let failures =
-                    if matches!(error, link::SignInError::Unreachable(_)) { rt.sign_in_failures + 1 } else { 0 };
-                rt.sign_in_failures = failures.min(16);
-                let jitter = js_sys::Math::random();
-                let (connection, retry) = link::after_sign_in_failure(&error, prompt, failures, now(), jitter);
-                // Tried again (with this attempt's prompt) while it is the newest; a click, a
-                // sign-out or new settings in the meantime make it moot.
-                rt.sign_in_retry = retry.map(|retry| {
-                    Timeout::new(retry.wait_ms, move || {
-                        let current = RUNTIME.with(|r| r.borrow().as_ref().map(|rt| rt.sign_ins)) == Some(attempt);
-                        if current {
-                            spawn_local(sign_in(retry.prompt));
-                        }
-                    })
-                });
-                rt.core.set_connection(connection)
-            });
-        }
-    }
-}
-
-/// Opens the relay socket, after reading the cursors of the signed-in principal.
-async fn connect() {
-    let owner = RUNTIME.with(|r| {
-        r.borrow().as_ref().and_then(|rt| rt.session.as_ref().map(|s| crate::auth::account_key(&s.id_token)))
-    });
-    let Some(owner) = owner else { return };
-    let key = format!("{CURSORS_KEY}:{owner}");
-    let cursors: Vec<Cursor> = from_js(read(chrome::local_get(&key.clone().into()), &key).await);
-    with(|rt| {
-        rt.core.restore_cursors(&owner, cursors);
-        rt.open()
-    });
-}
-
 impl Runtime {
-    /// Renews the ID token in `wait_ms`.
-    fn renew_after(&mut self, wait_ms: i64) {
-        let wait = wait_ms.clamp(0, i64::from(i32::MAX)) as u32;
-        self.renew = Some(Timeout::new(wait, || spawn_local(renew())));
-    }
-
+    /// Sends a frame on the current socket, if it is open.
     fn send(&self, frame: &ClientFrame) {
         if let Some(socket) = &self.socket
             && socket.ws.ready_state() == WebSocket::OPEN
@@ -492,140 +400,40 @@ impl Runtime {
         }
     }
 
-    fn ping(&mut self) -> Vec<Effect> {
-        self.next_frame += 1;
-        self.send(&ClientFrame::Ping { id: self.next_frame });
-        self.core.tick()
-    }
-
-    fn close(&mut self, code: u16) {
-        self.generation += 1;
-        self.retry = None;
-        self.renew = None;
-        if let Some(socket) = self.socket.take() {
-            let _ = socket.ws.close_with_code(code);
+    /// Opens the core's socket `id` to the configured relay; its events go back to the core with
+    /// that number.
+    fn open(&mut self, id: u64) {
+        if let Some(old) = self.socket.take() {
+            let _ = old.ws.close_with_code(1000);
         }
-    }
-
-    fn open(&mut self) -> Vec<Effect> {
-        self.close(1000);
-        let Some(session) = self.session.clone() else { return self.core.set_connection(Connection::SignedOut) };
         let ws = match WebSocket::new(&self.config.relay_url) {
             Ok(ws) => ws,
             Err(e) => {
                 let detail = format!("the relay address is not valid: {}", crate::js::describe(&e));
-                return self.core.set_connection(Connection::Failed { problem: Problem::BadSettings, detail });
+                return spawn_local(async move { with(|rt| rt.core.socket_failed(id, detail)) });
             }
         };
-        let generation = self.generation;
-        let token = session.id_token.clone();
-        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-            with(|rt| {
-                if rt.generation == generation {
-                    let client = Some(format!("ccp-sidecar-extension/{}", env!("CARGO_PKG_VERSION")));
-                    rt.send(&ClientFrame::Hello {
-                        protocol: PROTOCOL_VERSION,
-                        token: Some(token.clone()),
-                        ticket: None,
-                        client,
-                    });
-                }
-                Vec::new()
-            })
-        });
+        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| with(|rt| rt.core.socket_opened(id)));
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|e| e.data().as_string()) else { return };
             match protocol::decode_server(&text) {
-                Ok(frame) => with(|rt| rt.on_frame(generation, frame)),
+                Ok(frame) => {
+                    if let protocol::ServerFrame::Error { error, .. } = &frame {
+                        log(&format!("relay: {} ({})", error.message, error.code.as_str()));
+                    }
+                    with(|rt| rt.core.socket_frame(id, frame, now()))
+                }
                 Err(e) => log(&format!("relay sent a frame this version does not know: {}", e.0)),
             }
         });
         let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let (code, reason) =
                 event.dyn_ref::<CloseEvent>().map(|e| (e.code(), e.reason())).unwrap_or((1006, String::new()));
-            with(|rt| if rt.generation == generation { rt.on_close(code, reason) } else { Vec::new() })
+            with(|rt| rt.core.socket_closed(id, code, reason, now(), js_sys::Math::random()))
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         self.socket = Some(Socket { ws, _callbacks: vec![on_open, on_message, on_close] });
-        self.core.set_connection(Connection::Connecting)
     }
-
-    fn on_frame(&mut self, generation: u32, frame: ServerFrame) -> Vec<Effect> {
-        if generation != self.generation {
-            return Vec::new();
-        }
-        if let ServerFrame::Error { error, .. } = &frame {
-            log(&format!("relay: {} ({})", error.message, error.code.as_str()));
-        }
-        if let ServerFrame::Welcome { expires_at, .. } = &frame {
-            self.attempt = 0;
-            self.signed_in_again = false;
-            self.renew_after(crate::auth::renew_in(now(), *expires_at));
-        }
-        self.core.on_frame(frame)
-    }
-
-    fn on_close(&mut self, code: u16, reason: String) -> Vec<Effect> {
-        self.socket = None;
-        let close = CloseCode::from_code(code);
-        // An expired token, or one the issuer no longer vouches for (its keys changed): sign in
-        // again without asking, once; a second refusal in a row is shown.
-        let refused = close == Some(CloseCode::Unauthenticated) && !self.signed_in_again;
-        if close == Some(CloseCode::TokenExpired) || refused {
-            self.signed_in_again = refused;
-            self.session = None;
-            spawn_local(sign_in(Prompt::Silent));
-            return self.core.set_connection(Connection::SigningIn);
-        }
-        let (problem, retry) = link::after_close(code);
-        if !retry {
-            let detail = if reason.is_empty() { format!("the relay closed the connection ({code})") } else { reason };
-            return self.core.set_connection(Connection::Failed { problem, detail });
-        }
-        self.attempt = (self.attempt + 1).min(16);
-        let delay = link::backoff_ms(self.attempt, js_sys::Math::random());
-        let generation = self.generation;
-        self.retry = Some(Timeout::new(delay, move || {
-            with(|rt| if rt.generation == generation { rt.open() } else { Vec::new() })
-        }));
-        self.core.set_connection(Connection::Offline { retry_at: now() + i64::from(delay), problem })
-    }
-}
-
-/// Renews the ID token silently, hands it to the open connection with `reauth`, and plans the
-/// next renewal. A sign-out or a new sign-in meanwhile makes the answer moot.
-async fn renew() {
-    let started = RUNTIME.with(|r| {
-        r.borrow()
-            .as_ref()
-            .filter(|rt| rt.session.is_some() && !rt.signed_out)
-            .map(|rt| (rt.config.clone(), rt.sign_ins))
-    });
-    let Some((config, attempt)) = started else { return };
-    let result = signin::sign_in(&config, Prompt::Silent).await;
-    with(|rt| {
-        let current = rt.sign_ins == attempt && !rt.signed_out;
-        let Some(expires_at) = rt.session.as_ref().filter(|_| current).map(|s| s.expires_at) else {
-            return Vec::new();
-        };
-        match result {
-            Ok(session) => {
-                save(SESSION_KEY, to_js(&session), true);
-                rt.next_frame += 1;
-                rt.send(&ClientFrame::Reauth { id: rt.next_frame, token: session.id_token.clone() });
-                rt.renew_after(crate::auth::renew_in(now(), session.expires_at));
-                rt.session = Some(session);
-            }
-            Err(reason) => {
-                log(&format!("renewal: {}", reason.detail()));
-                // While the token lasts, try again; after that the relay's close signs in again.
-                if expires_at - now() > RENEW_RETRY_MS {
-                    rt.renew_after(RENEW_RETRY_MS);
-                }
-            }
-        }
-        Vec::new()
-    });
 }

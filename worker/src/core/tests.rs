@@ -2,10 +2,14 @@ use protocol::hook::{CcpAgent, HookCommand, HookEvent};
 use protocol::panel::{Connection, FailedChat, OutboxEntry, PanelToWorker, Problem};
 use protocol::tab::{TabToWorker, WorkerToTab};
 use protocol::{
-    AgentState, CallEvent, CallPhase, ChatMessage, ClientFrame, ErrorBody, ErrorCode, Limits, ServerFrame, StateKind,
+    AgentState, CallEvent, CallPhase, ChatMessage, ClientFrame, CloseCode, ErrorBody, ErrorCode, Limits, ServerFrame,
+    StateKind,
 };
 
-use super::{Api, ApiReply, Core, Effect, PendingCall, WorkerToPanel};
+use super::{Api, ApiReply, Core, Effect, PING_MS, PendingCall, RENEW_RETRY_MS, Timer, WorkerToPanel};
+use crate::auth::{Prompt, Session};
+use crate::link::SignInError;
+use crate::storage::{Area, Key, Record, Stored};
 
 fn welcome(core: &mut Core, principal: &str) -> Vec<Effect> {
     welcome_listed(core, principal, None)
@@ -13,7 +17,15 @@ fn welcome(core: &mut Core, principal: &str) -> Vec<Effect> {
 
 /// A welcome for a principal the relay's directory lists under Connect username `username`.
 fn welcome_listed(core: &mut Core, principal: &str, username: Option<&str>) -> Vec<Effect> {
-    core.on_frame(ServerFrame::Welcome {
+    core.on_frame(welcome_frame_listed(principal, username))
+}
+
+fn welcome_frame(principal: &str) -> ServerFrame {
+    welcome_frame_listed(principal, None)
+}
+
+fn welcome_frame_listed(principal: &str, username: Option<&str>) -> ServerFrame {
+    ServerFrame::Welcome {
         protocol: 1,
         principal: principal.into(),
         display_name: principal.into(),
@@ -29,7 +41,7 @@ fn welcome_listed(core: &mut Core, principal: &str, username: Option<&str>) -> V
             max_page: 1,
             heartbeat_ms: 1,
         },
-    })
+    }
 }
 
 fn relayed(effects: &[Effect]) -> Vec<&ClientFrame> {
@@ -72,7 +84,7 @@ fn outbox_from_storage_is_resent_on_welcome_and_cleared_by_the_ack() {
     };
     let effects = core.on_frame(ack);
     assert!(core.outbox().is_empty());
-    assert!(effects.contains(&Effect::SaveOutbox(Vec::new())));
+    assert!(effects.contains(&Effect::Save(Record::Outbox(Vec::new()))));
     assert!(effects.iter().any(|e| matches!(e, Effect::Panels(WorkerToPanel::Chat { message }) if message.seq == 7)));
 }
 
@@ -206,11 +218,52 @@ fn a_dial_goes_to_the_panels_tab_and_its_result_back_to_that_panel() {
     let effects =
         core.on_panel(9, PanelToWorker::Dial { id: 2, phone: "+8131234".into(), queue_arn: Some("q".into()) }, 0);
     assert!(matches!(&effects[0], Effect::Tab(3, _)));
-    let result = TabToWorker::Hook { event: HookEvent::Result { id: 2, ok: true, error: None, code: None } };
+    let result =
+        TabToWorker::Hook { event: HookEvent::Result { id: command_id(&effects), ok: true, error: None, code: None } };
     assert_eq!(
         core.on_tab(3, result),
         vec![Effect::Panel(9, WorkerToPanel::Result { id: 2, ok: true, error: None, code: None })]
     );
+}
+
+/// The id the worker gave the command it sent a CCP tab.
+fn command_id(effects: &[Effect]) -> u64 {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Tab(
+                _,
+                WorkerToTab::Command { command: HookCommand::Dial { id, .. } | HookCommand::Transfer { id, .. } },
+            ) => Some(*id),
+            _ => None,
+        })
+        .expect("a command to a CCP tab")
+}
+
+#[test]
+fn two_panels_numbering_their_dials_alike_each_get_their_own_result() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    core.tab_opened(3);
+    core.on_tab(3, agent("Available"));
+    core.tab_opened(4);
+    core.panel_opened(8, Some(3));
+    core.panel_opened(9, Some(4));
+    // Each panel numbers its requests from 1.
+    let dial = PanelToWorker::Dial { id: 1, phone: "+8131234".into(), queue_arn: None };
+    let first = command_id(&core.on_panel(8, dial.clone(), 0));
+    let transfer = PanelToWorker::Transfer { id: 1, username: "tanaka".into() };
+    let second = command_id(&core.on_panel(9, transfer, 0));
+    assert_ne!(first, second, "the worker numbers what it sends the CCP");
+    let done = |id, ok| TabToWorker::Hook { event: HookEvent::Result { id, ok, error: None, code: None } };
+    assert_eq!(
+        core.on_tab(4, done(second, false)),
+        vec![Effect::Panel(9, WorkerToPanel::Result { id: 1, ok: false, error: None, code: None })]
+    );
+    assert_eq!(
+        core.on_tab(3, done(first, true)),
+        vec![Effect::Panel(8, WorkerToPanel::Result { id: 1, ok: true, error: None, code: None })]
+    );
+    assert!(core.on_tab(3, done(first, true)).is_empty(), "answered once");
 }
 
 #[test]
@@ -226,7 +279,8 @@ fn online_a_typed_number_is_checked_by_the_relay_before_the_ccp_dials_it() {
     let dial =
         core.on_api(ApiReply::Normalized { panel: 9, id: 4, e164: "+81312345678".into(), queue_arn: Some("q".into()) });
     let Effect::Tab(3, WorkerToTab::Command { command }) = &dial[0] else { panic!("{dial:?}") };
-    assert_eq!(*command, HookCommand::Dial { id: 4, phone: "+81312345678".into(), queue_arn: Some("q".into()) });
+    let id = command_id(&dial);
+    assert_eq!(*command, HookCommand::Dial { id, phone: "+81312345678".into(), queue_arn: Some("q".into()) });
     let refused =
         core.on_api(ApiReply::Failed { api: check, code: Some("invalid_number".into()), message: "not valid".into() });
     assert_eq!(
@@ -258,7 +312,10 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
     // Offline: kept (in storage too), nothing sent.
     let kept = core.on_tab(3, hook(CallPhase::Dialling));
     assert!(relayed(&kept).is_empty());
-    assert_eq!(kept, vec![Effect::SaveCalls(vec![PendingCall { call: call(CallPhase::Dialling), ccp: None }])]);
+    assert_eq!(
+        kept,
+        vec![Effect::Save(Record::PendingCalls(vec![PendingCall { call: call(CallPhase::Dialling), ccp: None }]))]
+    );
     assert!(relayed(&core.on_tab(3, hook(CallPhase::Dialling))).is_empty(), "a repeat is not kept twice");
     let effects = welcome(&mut core, "sato@example.com");
     let reports: Vec<_> =
@@ -271,7 +328,7 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
     let confirmed = core.on_frame(ServerFrame::Ok { id: *id });
     assert_eq!(
         confirmed,
-        vec![Effect::SaveCalls(Vec::new()), Effect::Api(Api::Calls { before: None })],
+        vec![Effect::Save(Record::PendingCalls(Vec::new())), Effect::Api(Api::Calls { before: None })],
         "stored no longer, and history is fetched again"
     );
     let effects = welcome(&mut core, "sato@example.com");
@@ -304,10 +361,13 @@ fn calls_made_while_nobody_was_signed_in_are_not_reported_under_the_next_person(
     let mut core = Core::new(Vec::new(), Vec::new());
     core.on_tab(3, agent("Available"));
     let kept = core.on_tab(3, TabToWorker::Hook { event: HookEvent::Call { call } });
-    assert!(matches!(&kept[..], [Effect::SaveCalls(p)] if p[0].ccp.as_deref() == Some("sato")), "{kept:?}");
+    assert!(
+        matches!(&kept[..], [Effect::Save(Record::PendingCalls(p))] if p[0].ccp.as_deref() == Some("sato")),
+        "{kept:?}"
+    );
     let effects = welcome(&mut core, "tanaka@example.com");
     assert!(!relayed(&effects).iter().any(|f| matches!(f, ClientFrame::ReportCall { .. })), "sato's call");
-    assert!(effects.contains(&Effect::SaveCalls(Vec::new())), "and forgotten");
+    assert!(effects.contains(&Effect::Save(Record::PendingCalls(Vec::new()))), "and forgotten");
 }
 
 #[test]
@@ -324,8 +384,8 @@ fn signing_out_forgets_the_person_and_what_they_left_unsent() {
     let effects = core.sign_out();
     assert_eq!(core.connection(), &Connection::SignedOut);
     assert!(core.outbox().is_empty());
-    assert!(effects.contains(&Effect::SaveOutbox(Vec::new())), "the stored outbox is emptied too");
-    assert!(effects.contains(&Effect::SaveCalls(Vec::new())));
+    assert!(effects.contains(&Effect::Save(Record::Outbox(Vec::new()))), "the stored outbox is emptied too");
+    assert!(effects.contains(&Effect::Save(Record::PendingCalls(Vec::new()))));
     let snapshot = effects.iter().find_map(|e| match e {
         Effect::Panel(1, WorkerToPanel::Snapshot { snapshot }) => Some(snapshot),
         _ => None,
@@ -378,7 +438,7 @@ fn a_message_over_the_limit_never_enters_the_outbox_and_shows_why() {
     welcome(&mut core, "a@x"); // The limit is 20 characters.
     let effects = send(&mut core, "long", &"あ".repeat(21));
     assert!(core.outbox().is_empty());
-    assert!(!effects.iter().any(|e| matches!(e, Effect::SaveOutbox(_) | Effect::Relay(_))), "{effects:?}");
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Save(Record::Outbox(_)) | Effect::Relay(_))), "{effects:?}");
     let failed = failed_list(&effects).expect("the panels hear of it");
     assert_eq!((failed[0].entry.client_id.as_str(), failed[0].code), ("long", ErrorCode::TooLarge));
     // Characters, not bytes: 20 Japanese characters (60 bytes) go.
@@ -399,11 +459,11 @@ fn a_queued_message_the_relay_refuses_leaves_the_outbox_and_shows_why() {
     let refusal = ServerFrame::Error { id: Some(id), error: ErrorBody::new(ErrorCode::Forbidden, "not allowed") };
     let effects = core.on_frame(refusal);
     assert!(core.outbox().is_empty(), "no poison message retried forever");
-    assert!(effects.contains(&Effect::SaveOutbox(Vec::new())));
+    assert!(effects.contains(&Effect::Save(Record::Outbox(Vec::new()))));
     let failed = failed_list(&effects).expect("the refusal reaches the message");
     assert_eq!((failed[0].entry.text.as_str(), failed[0].code), ("hello", ErrorCode::Forbidden));
     // Kept in storage with its text, so a worker restart loses nothing the agent typed.
-    assert!(effects.contains(&Effect::SaveFailed(failed.clone())));
+    assert!(effects.contains(&Effect::Save(Record::FailedChats(failed.clone()))));
     let restarted = Core::new(Vec::new(), Vec::new()).with_failed(failed.clone());
     assert_eq!(restarted.snapshot(None).failed, failed);
     // A refusal for now (rate) keeps it queued.
@@ -424,7 +484,7 @@ fn an_outbox_kept_from_before_leaves_what_the_relay_would_refuse_at_welcome() {
         .collect();
     assert_eq!(sent, ["ok"], "the oversized one is never sent");
     assert_eq!(core.outbox().len(), 1);
-    assert!(effects.iter().any(|e| matches!(e, Effect::SaveOutbox(o) if o.len() == 1)));
+    assert!(effects.iter().any(|e| matches!(e, Effect::Save(Record::Outbox(o)) if o.len() == 1)));
     assert_eq!(failed_list(&effects).map(|f| f[0].entry.client_id.clone()), Some("huge".to_owned()));
 }
 
@@ -444,7 +504,7 @@ fn cursors_are_saved_under_the_key_they_were_restored_from_not_the_principal() {
     };
     let effects = core.on_frame(ServerFrame::Chat { message });
     let saved = effects.iter().find_map(|e| match e {
-        Effect::SaveCursors { owner, cursors } => Some((owner.clone(), cursors.clone())),
+        Effect::Save(Record::Cursors { owner, cursors }) => Some((owner.clone(), cursors.clone())),
         _ => None,
     });
     assert_eq!(saved, Some(("00u1alice9x7q".to_owned(), vec![protocol::Cursor { peer: "b@x".into(), seq: 5 }])));
@@ -498,4 +558,287 @@ fn presence_is_withdrawn_when_the_ccp_left_open_is_someone_elses() {
     core.tab_opened(7);
     assert!(relayed(&core.on_tab(7, other("tanaka"))).is_empty(), "a colleague's CCP opening changes nothing");
     assert!(relayed(&core.tab_closed(7)).is_empty(), "nor does it closing");
+}
+
+// ---- storage keys, sign-in, renewal, reconnects ---------------------------------------------
+
+/// An ID token (unsigned: the worker reads its claims only) for `sub`, expiring at `exp` seconds.
+fn token(sub: &str, exp: i64) -> String {
+    let claims = crate::base64url::encode(format!(r#"{{"sub":"{sub}","exp":{exp},"nonce":"n"}}"#).as_bytes());
+    format!("eyJhbGciOiJub25lIn0.{claims}.sig")
+}
+
+fn session(sub: &str) -> Session {
+    Session { id_token: token(sub, 2_000_000), expires_at: 2_000_000_000 }
+}
+
+fn opened(effects: &[Effect]) -> Option<u64> {
+    effects.iter().find_map(|e| if let Effect::OpenSocket { socket } = e { Some(*socket) } else { None })
+}
+
+fn sign_in_of(effects: &[Effect]) -> Option<(u64, Prompt)> {
+    effects
+        .iter()
+        .find_map(|e| if let Effect::SignIn { attempt, prompt } = e { Some((*attempt, *prompt)) } else { None })
+}
+
+fn timer(effects: &[Effect], kind: Timer) -> Option<u32> {
+    effects.iter().find_map(|e| match e {
+        Effect::SetTimer { timer, ms } if *timer == kind => Some(*ms),
+        _ => None,
+    })
+}
+
+fn connection(effects: &[Effect]) -> Option<Connection> {
+    effects.iter().rev().find_map(|e| match e {
+        Effect::Panels(WorkerToPanel::Connection { connection }) => Some(connection.clone()),
+        _ => None,
+    })
+}
+
+/// A core started with a kept session for `sub`, its socket open and welcomed as `principal`.
+fn online(sub: &str, principal: &str) -> (Core, u64) {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let stored = Stored { session: Some(session(sub)), ..Stored::default() };
+    let effects = core.start(stored, 1_000);
+    assert!(effects.contains(&Effect::Load(Key::Cursors(sub.into()))), "{effects:?}");
+    let socket = opened(&core.cursors_loaded(sub, Vec::new())).expect("the socket opens once the cursors are read");
+    core.socket_opened(socket);
+    core.socket_frame(socket, welcome_frame(principal), 1_000);
+    (core, socket)
+}
+
+#[test]
+fn every_storage_key_is_named_in_one_place_and_kept_where_it_is_read() {
+    let session = session("00u1alice9x7q");
+    let records = [
+        (Record::Outbox(Vec::new()), "outbox", Area::Local),
+        (Record::FailedChats(Vec::new()), "failed_chats", Area::Local),
+        (Record::PendingCalls(Vec::new()), "pending_calls", Area::Local),
+        (Record::Cursors { owner: "00u1alice9x7q".into(), cursors: Vec::new() }, "cursors:00u1alice9x7q", Area::Local),
+        (Record::Session(session.clone()), "session", Area::Session),
+        (Record::SignedOut, "signed_out", Area::Local),
+    ];
+    for (record, name, area) in &records {
+        assert_eq!((record.key().name().as_ref(), record.key().area()), (*name, *area), "{record:?}");
+    }
+    // The e2e tests and older versions read these names: they are part of the stored format.
+    assert_eq!(Key::Outbox.name(), "outbox");
+
+    // Cursors: read under the token's `sub` before connecting, saved under the same key after
+    // the relay names the principal (once they were written under the principal and never
+    // found again).
+    let (mut core, socket) = online("00u1alice9x7q", "alice@example.com");
+    let message = ChatMessage {
+        from: "b@x".into(),
+        to: "alice@example.com".into(),
+        seq: 3,
+        client_id: "m3".into(),
+        text: "hi".into(),
+        sent_at: 1,
+    };
+    let effects = core.socket_frame(socket, ServerFrame::Chat { message }, 2_000);
+    let saved: Vec<Key> =
+        effects.iter().filter_map(|e| if let Effect::Save(r) = e { Some(r.key()) } else { None }).collect();
+    assert_eq!(saved, [Key::Cursors("00u1alice9x7q".into())]);
+
+    // Sign-in saves the session where start-up reads it, and clears the sign-out mark.
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let (attempt, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("a silent sign-in");
+    let effects = core.signed_in(attempt, Ok(session.clone()), 0, 0.0);
+    assert!(effects.contains(&Effect::Save(Record::Session(session))));
+    assert!(effects.contains(&Effect::Remove(Key::SignedOut)));
+    assert!(effects.contains(&Effect::Load(Key::Cursors("00u1alice9x7q".into()))));
+    // Sign-out marks it, forgets the session, and empties what would go out under the next name.
+    let effects = core.sign_out();
+    for key in [Key::SignedOut, Key::Outbox, Key::FailedChats, Key::PendingCalls] {
+        assert!(effects.iter().any(|e| matches!(e, Effect::Save(r) if r.key() == key)), "{key:?}");
+    }
+    assert!(effects.contains(&Effect::Remove(Key::Session)));
+}
+
+#[test]
+fn start_up_uses_a_kept_session_signs_in_silently_without_one_and_never_after_a_sign_out() {
+    // A kept session: straight to the relay, with the token in the first frame.
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let kept = session("s1");
+    let effects = core.start(Stored { session: Some(kept.clone()), ..Stored::default() }, 1_000);
+    assert_eq!(timer(&effects, Timer::Ping), Some(PING_MS));
+    assert!(sign_in_of(&effects).is_none());
+    let open = core.cursors_loaded("s1", vec![protocol::Cursor { peer: "b@x".into(), seq: 9 }]);
+    let socket = opened(&open).expect("opens");
+    assert_eq!(connection(&open), Some(Connection::Connecting));
+    let hello = core.socket_opened(socket);
+    assert!(matches!(&relayed(&hello)[..], [ClientFrame::Hello { token: Some(t), .. }] if *t == kept.id_token));
+    let welcomed = core.socket_frame(socket, welcome_frame("a@x"), 1_000);
+    let sync = relayed(&welcomed).into_iter().find_map(|f| match f {
+        ClientFrame::Sync { cursors, .. } => Some(cursors.clone()),
+        _ => None,
+    });
+    assert_eq!(sync, Some(vec![protocol::Cursor { peer: "b@x".into(), seq: 9 }]), "resumes from the kept cursors");
+    assert!(timer(&welcomed, Timer::Renew).is_some(), "renewal planned");
+
+    // Cursors read for an account no longer signed in open nothing.
+    assert!(core.cursors_loaded("someone-else", Vec::new()).is_empty());
+
+    // A session about to expire is not used: a silent sign-in is.
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let expiring = Session { expires_at: 1_000 + 30_000, ..session("s1") };
+    let effects = core.start(Stored { session: Some(expiring), ..Stored::default() }, 1_000);
+    assert_eq!(sign_in_of(&effects).map(|s| s.1), Some(Prompt::Silent));
+    assert_eq!(connection(&effects), Some(Connection::SigningIn));
+
+    // Signed out before the restart: nothing signs in by itself, not even with a session kept.
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let stored = Stored { session: Some(session("s1")), signed_out: true, ..Stored::default() };
+    let effects = core.start(stored, 1_000);
+    assert!(sign_in_of(&effects).is_none() && opened(&effects).is_none(), "{effects:?}");
+    assert_eq!(connection(&effects), Some(Connection::SignedOut));
+    assert!(core.reconfigured().iter().all(|e| !matches!(e, Effect::SignIn { .. })), "nor do new settings");
+    // The person's click does, and the issuer authenticates again.
+    let effects = core.on_panel(1, PanelToWorker::SignIn, 0);
+    assert_eq!(sign_in_of(&effects).map(|s| s.1), Some(Prompt::Login));
+}
+
+#[test]
+fn an_unreachable_issuer_is_retried_with_the_attempts_prompt_and_a_refusal_waits_for_the_person() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let (attempt, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("silent sign-in");
+    let down = || Err(SignInError::Unreachable("cannot reach the issuer".into()));
+    let effects = core.signed_in(attempt, down(), 10_000, 0.0);
+    assert_eq!(timer(&effects, Timer::SignInRetry), Some(500));
+    assert_eq!(connection(&effects), Some(Connection::Offline { retry_at: 10_500, problem: Problem::Unreachable }));
+    let (again, prompt) = sign_in_of(&core.timer_fired(Timer::SignInRetry)).expect("tried again");
+    assert_eq!(prompt, Prompt::Silent);
+    // The next failure waits longer.
+    assert_eq!(timer(&core.signed_in(again, down(), 20_000, 0.0), Timer::SignInRetry), Some(1000));
+    // A click meanwhile supersedes the retry.
+    let (clicked, prompt) = sign_in_of(&core.on_panel(1, PanelToWorker::SignIn, 0)).expect("signs in");
+    assert_eq!(prompt, Prompt::Interactive);
+    assert!(core.timer_fired(Timer::SignInRetry).is_empty(), "the retry is moot");
+    // A refusal of what the person asked for is shown, and not retried.
+    let effects = core.signed_in(clicked, Err(SignInError::Refused("access_denied".into())), 0, 0.0);
+    assert_eq!(timer(&effects, Timer::SignInRetry), None);
+    assert!(matches!(connection(&effects), Some(Connection::Failed { problem: Problem::SignInFailed, .. })));
+    // A silent one refused: signed out, until the person asks.
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let (attempt, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("silent sign-in");
+    let effects = core.signed_in(attempt, Err(SignInError::Refused("login_required".into())), 0, 0.0);
+    assert_eq!(connection(&effects), Some(Connection::SignedOut));
+}
+
+#[test]
+fn a_superseded_sign_in_is_ignored_and_one_in_flight_at_sign_out_signs_nobody_in() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let (first, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("silent sign-in");
+    let (second, _) = sign_in_of(&core.on_panel(1, PanelToWorker::SignIn, 0)).expect("click");
+    assert!(core.signed_in(first, Ok(session("old")), 0, 0.0).is_empty(), "the older attempt's answer");
+    assert!(!core.signed_in(second, Ok(session("new")), 0, 0.0).is_empty());
+
+    let mut core = Core::new(Vec::new(), Vec::new());
+    let (attempt, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("silent sign-in");
+    core.sign_out();
+    assert!(core.signed_in(attempt, Ok(session("s1")), 0, 0.0).is_empty());
+    assert_eq!(core.token(), None);
+}
+
+#[test]
+fn a_lost_connection_comes_back_after_a_growing_backoff_and_a_welcome_resets_it() {
+    let (mut core, socket) = online("s1", "a@x");
+    let effects = core.socket_closed(socket, 1006, String::new(), 5_000, 0.0);
+    assert_eq!(timer(&effects, Timer::Reconnect), Some(500));
+    assert_eq!(connection(&effects), Some(Connection::Offline { retry_at: 5_500, problem: Problem::Unreachable }));
+    let reopened = core.timer_fired(Timer::Reconnect);
+    let second = opened(&reopened).expect("reconnects");
+    assert_ne!(second, socket);
+    // The old socket's late events change nothing.
+    assert!(core.socket_closed(socket, 1006, String::new(), 5_000, 0.0).is_empty());
+    assert!(core.socket_frame(socket, welcome_frame("a@x"), 5_000).is_empty());
+    assert!(core.socket_opened(socket).is_empty());
+    // Failing again waits longer; a welcome starts the count again.
+    assert_eq!(timer(&core.socket_closed(second, 1006, String::new(), 6_000, 0.0), Timer::Reconnect), Some(1000));
+    let third = opened(&core.timer_fired(Timer::Reconnect)).expect("reconnects");
+    core.socket_frame(third, welcome_frame("a@x"), 7_000);
+    assert_eq!(timer(&core.socket_closed(third, 4000, String::new(), 8_000, 0.0), Timer::Reconnect), Some(500));
+    // A close that says do not come back is shown and not retried.
+    let fourth = opened(&core.timer_fired(Timer::Reconnect)).expect("reconnects");
+    let effects = core.socket_closed(fourth, 4104, String::new(), 9_000, 0.0);
+    assert_eq!(timer(&effects, Timer::Reconnect), None);
+    assert!(matches!(connection(&effects), Some(Connection::Failed { problem: Problem::Replaced, .. })));
+    // New settings cancel a pending reconnect.
+    let (mut core, socket) = online("s1", "a@x");
+    core.socket_closed(socket, 1006, String::new(), 0, 0.0);
+    let effects = core.reconfigured();
+    assert!(effects.contains(&Effect::CancelTimer(Timer::Reconnect)));
+    assert!(core.timer_fired(Timer::Reconnect).is_empty());
+}
+
+#[test]
+fn an_expired_or_refused_token_signs_in_again_silently_once() {
+    let (mut core, socket) = online("s1", "a@x");
+    let effects = core.socket_closed(socket, CloseCode::TokenExpired.code(), String::new(), 0, 0.0);
+    assert_eq!(sign_in_of(&effects).map(|s| s.1), Some(Prompt::Silent));
+    assert_eq!(connection(&effects), Some(Connection::SigningIn));
+
+    let (mut core, socket) = online("s1", "a@x");
+    let refused = CloseCode::Unauthenticated.code();
+    let (attempt, _) = sign_in_of(&core.socket_closed(socket, refused, String::new(), 0, 0.0)).expect("once");
+    core.signed_in(attempt, Ok(session("s1")), 0, 0.0);
+    let socket = opened(&core.cursors_loaded("s1", Vec::new())).expect("reconnects");
+    let effects = core.socket_closed(socket, refused, "the issuer's keys changed".into(), 0, 0.0);
+    assert!(sign_in_of(&effects).is_none(), "a second refusal in a row is shown");
+    assert!(matches!(connection(&effects), Some(Connection::Failed { problem: Problem::Refused, .. })));
+}
+
+#[test]
+fn the_token_is_renewed_silently_and_handed_to_the_open_connection() {
+    let (mut core, _) = online("s1", "a@x");
+    let (attempt, prompt) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    assert_eq!(prompt, Prompt::Silent);
+    let renewed = Session { id_token: token("s1", 3_000_000), expires_at: 3_000_000_000 };
+    let effects = core.signed_in(attempt, Ok(renewed.clone()), 2_000_000_000 - 600_000, 0.0);
+    assert!(effects.contains(&Effect::Save(Record::Session(renewed.clone()))));
+    assert!(matches!(&relayed(&effects)[..], [ClientFrame::Reauth { token, .. }] if *token == renewed.id_token));
+    assert!(timer(&effects, Timer::Renew).is_some(), "the next renewal");
+    assert_eq!(connection(&effects), None, "the agent sees nothing of it");
+    assert_eq!(core.token(), Some(renewed.id_token.as_str()));
+    // A failed renewal is tried again while the token lasts, and not once it is nearly out.
+    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    let failed = || Err(SignInError::Unreachable("down".into()));
+    assert_eq!(timer(&core.signed_in(attempt, failed(), 0, 0.0), Timer::Renew), Some(RENEW_RETRY_MS));
+    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    assert!(core.signed_in(attempt, failed(), 3_000_000_000 - 10_000, 0.0).is_empty());
+    // A sign-out makes a renewal in flight moot.
+    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    core.sign_out();
+    assert!(core.signed_in(attempt, Ok(session("s1")), 0, 0.0).is_empty());
+    assert!(core.timer_fired(Timer::Renew).is_empty());
+}
+
+#[test]
+fn pings_go_out_on_an_open_socket_and_every_id_comes_from_one_allocator() {
+    let (mut core, socket) = online("s1", "a@x");
+    let effects = core.timer_fired(Timer::Ping);
+    assert_eq!(timer(&effects, Timer::Ping), Some(PING_MS), "again in a while");
+    let ping =
+        relayed(&effects).into_iter().find_map(|f| if let ClientFrame::Ping { id } = f { Some(*id) } else { None });
+    let ping = ping.expect("a ping");
+    // Sockets, relay requests, panels, commands and sign-ins never share a number.
+    core.tab_opened(3);
+    let panel = core.new_panel();
+    core.panel_opened(panel, Some(3));
+    let history = core.on_panel(panel, PanelToWorker::History { peer: "b@x".into(), before: None }, 0);
+    let history = relayed(&history)
+        .into_iter()
+        .find_map(|f| if let ClientFrame::History { id, .. } = f { Some(*id) } else { None });
+    let command = command_id(&core.on_panel(panel, PanelToWorker::Transfer { id: 1, username: "b".into() }, 0));
+    let (renewal, _) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    let mut ids = vec![socket, ping, panel, history.expect("history asked"), command, renewal];
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "{ids:?}");
+    // Offline, no ping is made.
+    core.socket_closed(socket, 1006, String::new(), 0, 0.0);
+    assert!(relayed(&core.timer_fired(Timer::Ping)).is_empty());
 }
