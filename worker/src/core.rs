@@ -131,7 +131,8 @@ const SEND_WINDOW: usize = 8;
 /// Who asked for a relay reply, so the reply reaches them.
 #[derive(Debug, Clone)]
 enum Waiting {
-    History(PanelId),
+    /// A page of the conversation with a peer.
+    History(PanelId, String),
     Sync,
     Send(String),
     /// A call report, by contact id and phase.
@@ -386,7 +387,7 @@ impl Core {
                 out.push(self.conversations_push());
             }
             ServerFrame::History { id, peer, messages, more } => {
-                if let Some(Waiting::History(panel)) = self.waiting.remove(&id) {
+                if let Some(Waiting::History(panel, _)) = self.waiting.remove(&id) {
                     out.push(Effect::Panel(panel, WorkerToPanel::History { peer, messages, more }));
                 }
             }
@@ -398,16 +399,9 @@ impl Core {
                 out.push(self.conversations_push());
             }
             ServerFrame::Error { id: Some(id), error } => match self.waiting.remove(&id) {
-                Some(Waiting::History(panel)) => {
-                    out.push(Effect::Panel(
-                        panel,
-                        WorkerToPanel::Result {
-                            id: 0,
-                            ok: false,
-                            error: Some(error.message),
-                            code: Some(error.code.as_str().to_owned()),
-                        },
-                    ));
+                Some(Waiting::History(panel, peer)) => {
+                    let refused = WorkerToPanel::ChatRefused { peer, code: error.code, message: error.message };
+                    out.push(Effect::Panel(panel, refused));
                 }
                 Some(Waiting::Call(contact, phase)) if !error.retryable => out.push(self.settle_call(&contact, phase)),
                 Some(Waiting::Send(client_id)) if !error.retryable => {
@@ -756,7 +750,7 @@ impl Core {
                     )];
                 }
                 let id = self.id();
-                self.waiting.insert(id, Waiting::History(panel));
+                self.waiting.insert(id, Waiting::History(panel, peer.clone()));
                 vec![Effect::Relay(ClientFrame::History { id, peer, before, limit: Some(30) })]
             }
             PanelToWorker::MarkRead { peer, seq } => {

@@ -842,3 +842,27 @@ fn pings_go_out_on_an_open_socket_and_every_id_comes_from_one_allocator() {
     core.socket_closed(socket, 1006, String::new(), 0, 0.0);
     assert!(relayed(&core.timer_fired(Timer::Ping)).is_empty());
 }
+
+#[test]
+fn a_refused_history_request_reaches_the_chat_view_of_that_peer() {
+    let mut core = Core::new(Vec::new(), Vec::new());
+    welcome(&mut core, "a@x");
+    core.panel_opened(1, None);
+    let asked = core.on_panel(1, PanelToWorker::History { peer: "b@x".into(), before: Some(40) }, 0);
+    let Some(ClientFrame::History { id, .. }) = relayed(&asked).into_iter().next().cloned() else {
+        panic!("{asked:?}")
+    };
+    let refusal = ServerFrame::Error { id: Some(id), error: ErrorBody::new(ErrorCode::RateLimited, "slow down") };
+    assert_eq!(
+        core.on_frame(refusal),
+        vec![Effect::Panel(
+            1,
+            WorkerToPanel::ChatRefused {
+                peer: "b@x".into(),
+                code: ErrorCode::RateLimited,
+                message: "slow down".into()
+            }
+        )],
+        "to the conversation, never as a dial result"
+    );
+}
