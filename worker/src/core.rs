@@ -33,6 +33,26 @@ pub type TabId = i32;
 /// A connected panel, numbered by the worker ([`Core::new_panel`]).
 pub type PanelId = u64;
 
+/// Who a `chrome.runtime` port that connected speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortOf {
+    /// A CCP tab's content script.
+    Tab(TabId),
+    /// A panel, docked in a tab or not.
+    Panel(Option<TabId>),
+}
+
+/// Whether to take a port, from its name and its sender (tab, frame, URL): a tab port only from
+/// the top frame of a tab (the content script), a panel port only from the extension's panel
+/// page (`panel_url`). Anything else is disconnected.
+pub fn accept_port(name: &str, tab: Option<TabId>, frame: Option<i64>, url: &str, panel_url: &str) -> Option<PortOf> {
+    match name {
+        protocol::tab::TAB_PORT => tab.filter(|_| frame == Some(0)).map(PortOf::Tab),
+        protocol::panel::PANEL_PORT if url.starts_with(panel_url) => Some(PortOf::Panel(tab)),
+        _ => None,
+    }
+}
+
 /// What the runtime must do after an event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {

@@ -12,8 +12,8 @@ use std::cell::RefCell;
 use gloo_timers::callback::Timeout;
 use js_sys::{Array, Promise};
 use protocol::config::{Config, OPTIONS_KEY, Settings};
-use protocol::panel::{PANEL_PORT, PanelToWorker};
-use protocol::tab::{TAB_PORT, TabToWorker};
+use protocol::panel::PanelToWorker;
+use protocol::tab::TabToWorker;
 use protocol::{ClientFrame, Cursor};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -21,7 +21,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::chrome::{self, Port};
-use crate::core::{Core, Effect, PanelId, TabId, Timer};
+use crate::core::{Core, Effect, PanelId, PortOf, TabId, Timer, accept_port};
 use crate::js::{log, now};
 use crate::map::VecMap;
 use crate::signin;
@@ -283,11 +283,10 @@ fn adopt(port: Port, early: Array) {
     let (Ok(messages), Ok(disconnects)) = (port.on_message(), port.on_disconnect()) else { return };
     let sender = port.sender();
     let tab = chrome::get(&chrome::get(&sender, "tab"), "id").as_f64().map(|t| t as TabId);
+    let frame = chrome::get(&sender, "frameId").as_f64().map(|f| f as i64);
     let url = chrome::get(&sender, "url").as_string().unwrap_or_default();
-    match port.name().as_str() {
-        TAB_PORT => {
-            let frame = chrome::get(&sender, "frameId").as_f64();
-            let Some(tab) = tab.filter(|_| frame == Some(0.0)) else { return port.disconnect() };
+    match accept_port(&port.name(), tab, frame, &url, &chrome::extension_url("panel.html")) {
+        Some(PortOf::Tab(tab)) => {
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_tab_message(tab, m));
             messages.add_listener(on_message.as_ref().unchecked_ref());
             on_message.forget();
@@ -317,7 +316,7 @@ fn adopt(port: Port, early: Array) {
                 on_tab_message(tab, m);
             }
         }
-        PANEL_PORT if url.starts_with(&chrome::extension_url("panel.html")) => {
+        Some(PortOf::Panel(tab)) => {
             let panel = RUNTIME.with(|r| r.borrow_mut().as_mut().map(|rt| rt.core.new_panel()));
             let Some(panel) = panel else { return };
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_panel_message(panel, m));
@@ -340,7 +339,7 @@ fn adopt(port: Port, early: Array) {
                 on_panel_message(panel, m);
             }
         }
-        _ => port.disconnect(),
+        None => port.disconnect(),
     }
 }
 

@@ -6,7 +6,9 @@ use protocol::{
     StateKind,
 };
 
-use super::{Api, ApiReply, Core, Effect, PING_MS, PendingCall, RENEW_RETRY_MS, Timer, WorkerToPanel};
+use super::{
+    Api, ApiReply, Core, Effect, PING_MS, PendingCall, PortOf, RENEW_RETRY_MS, Timer, WorkerToPanel, accept_port,
+};
 use crate::auth::{Prompt, Session};
 use crate::link::SignInError;
 use crate::storage::{Area, Key, Record, Stored};
@@ -865,4 +867,18 @@ fn a_refused_history_request_reaches_the_chat_view_of_that_peer() {
         )],
         "to the conversation, never as a dial result"
     );
+}
+
+#[test]
+fn ports_are_taken_only_from_a_ccp_tabs_top_frame_and_from_the_panel_page() {
+    let panel = "chrome-extension://abc/panel.html";
+    let page = "https://x.my.connect.aws/ccp-v2/";
+    assert_eq!(accept_port("tab", Some(3), Some(0), page, panel), Some(PortOf::Tab(3)));
+    assert_eq!(accept_port("tab", Some(3), Some(7), page, panel), None, "a frame inside the page");
+    assert_eq!(accept_port("tab", None, Some(0), page, panel), None, "not from a tab");
+    let docked = "chrome-extension://abc/panel.html?tab=3";
+    assert_eq!(accept_port("panel", Some(3), Some(4), docked, panel), Some(PortOf::Panel(Some(3))));
+    assert_eq!(accept_port("panel", None, None, panel, panel), Some(PortOf::Panel(None)));
+    assert_eq!(accept_port("panel", Some(3), Some(0), page, panel), None, "a page calling itself a panel");
+    assert_eq!(accept_port("options", None, None, panel, panel), None);
 }
