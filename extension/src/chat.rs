@@ -4,37 +4,68 @@
 //! worker gave up on, with the reason and Edit / Discard. User text is isolated (`dir="auto"`)
 //! and shows bidi controls instead of obeying them.
 
-use protocol::ConversationSummary;
+use yew::html::Scope;
 use yew::prelude::*;
 
-use crate::app::{App, Msg};
 use crate::format::{self, EnterKey};
 use crate::i18n::{t, t1, tn};
+use crate::state::{Effect, Item, PanelState};
+use crate::view::{Page, View, ViewProps};
 
-impl App {
-    pub fn chat_view(&self, ctx: &Context<Self>) -> Html {
-        match &self.open {
-            Some(peer) => self.conversation_view(ctx, peer),
-            None => self.conversation_list(ctx),
+pub enum Msg {
+    Open(String),
+    /// Back to the list of conversations.
+    Close,
+    Draft(String),
+    Send,
+    /// A failed message back into the composer (and forgotten by the worker).
+    Edit(String),
+    /// A failed message forgotten.
+    Discard(String),
+    Older,
+}
+
+pub struct Chat;
+
+impl View for Chat {
+    type Msg = Msg;
+
+    fn change(state: &mut PanelState, msg: Msg, props: &ViewProps) -> Vec<Effect> {
+        match msg {
+            Msg::Open(peer) => state.open(peer),
+            Msg::Close => {
+                state.close();
+                Vec::new()
+            }
+            Msg::Draft(text) => {
+                state.draft = text;
+                Vec::new()
+            }
+            Msg::Send => {
+                let stamp = format!("{:x}-{:x}", props.now, (js_sys::Math::random() * 4_294_967_295.0) as u64);
+                state.send(&stamp)
+            }
+            Msg::Edit(client_id) => state.edit(client_id),
+            Msg::Discard(client_id) => state.discard(client_id),
+            Msg::Older => state.older(),
         }
     }
 
-    fn conversation_list(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let mut conversations = self.state.conversations.clone();
-        conversations.sort_by(|a, b| b.last.as_ref().map(|m| m.sent_at).cmp(&a.last.as_ref().map(|m| m.sent_at)));
-        // A first message the relay refused has no conversation yet: its peer is listed too, first.
-        for f in self.state.failed.iter().rev() {
-            if !conversations.iter().any(|c| c.peer == f.entry.to) {
-                let peer = f.entry.to.clone();
-                conversations.insert(0, ConversationSummary { peer, last_seq: 0, read_seq: 0, unread: 0, last: None });
-            }
+    fn view(link: &Scope<Page<Self>>, state: &PanelState, props: &ViewProps) -> Html {
+        match state.open.as_deref() {
+            Some(peer) => conversation_view(link, state, peer, props.now),
+            None => conversation_list(link, state),
         }
-        let rows = conversations.iter().map(|c| {
-            let name = self.display_name(&c.peer);
+    }
+}
+
+fn conversation_list(link: &Scope<Page<Chat>>, state: &PanelState) -> Html {
+    let conversations = state.conversations();
+    let rows = conversations.iter().map(|c| {
+            let name = state.display_name(&c.peer);
             let peer = c.peer.clone();
             let preview = c.last.as_ref().map(|m| m.text.lines().next().unwrap_or_default().chars().take(80).collect::<String>());
-            let failed = self.state.failed.iter().filter(|f| f.entry.to == c.peer).count();
+            let failed = state.failed_to(&c.peer);
             let mut label = name.clone();
             if c.unread > 0 {
                 label = format!("{label}, {}", t1("unread_count", &c.unread.to_string()));
@@ -54,48 +85,27 @@ impl App {
                 </li>
             }
         });
-        html! {
-            <>
-                if conversations.is_empty() {
-                    <p class="empty">{t("no_conversations")}</p>
-                }
-                <ul class="conversations" aria-label={t("conversations")}>{for rows}</ul>
-            </>
-        }
+    html! {
+        <>
+            if conversations.is_empty() {
+                <p class="empty">{t("no_conversations")}</p>
+            }
+            <ul class="conversations" aria-label={t("conversations")}>{for rows}</ul>
+        </>
     }
+}
 
-    fn conversation_view(&self, ctx: &Context<Self>, peer: &str) -> Html {
-        let link = ctx.link();
-        let me = self.me();
-        let name = self.display_name(peer);
-        let state = self.state.roster.iter().find(|p| p.principal == peer).map(|p| {
-            let class = format::state_class(p);
-            html! { <span class={classes!("pill", class)}><bdi>{crate::i18n::state_name(&p.state.name)}</bdi></span> }
-        });
-        // Stored messages in order, then what is still on its way or refused, oldest first.
-        let pending = self
-            .state
-            .outbox
-            .iter()
-            .filter(|e| e.to == peer && !self.state.failed.iter().any(|f| f.entry.client_id == e.client_id))
-            .map(|e| Item::Pending(&e.client_id, &e.text, e.queued_at))
-            .chain(
-                self.unconfirmed
-                    .iter()
-                    .filter(|u| u.to == peer && !self.state.outbox.iter().any(|e| e.client_id == u.client_id))
-                    .map(|u| Item::Pending(&u.client_id, &u.text, self.now)),
-            )
-            .chain(self.state.failed.iter().filter(|f| f.entry.to == peer).map(Item::Failed));
-        let mut items: Vec<Item<'_>> = self.messages.values().map(Item::Stored).collect();
-        let stored = items.len();
-        for item in pending {
-            // In time order after the stored ones (a few at most: an insertion, not a sort).
-            let at = stored + items[stored..].partition_point(|i| i.at() <= item.at());
-            items.insert(at, item);
-        }
-        let days: Vec<format::Day> = items.iter().map(|i| day(i.at())).collect();
-        let marks = format::day_marks(&days, day(self.now));
-        let rows = items.iter().zip(marks).map(|(item, mark)| {
+fn conversation_view(link: &Scope<Page<Chat>>, state: &PanelState, peer: &str, now: protocol::Millis) -> Html {
+    let me = state.me();
+    let name = state.display_name(peer);
+    let presence = state.presence(peer).map(|p| {
+        let class = format::state_class(p);
+        html! { <span class={classes!("pill", class)}><bdi>{crate::i18n::state_name(&p.state.name)}</bdi></span> }
+    });
+    let items = state.items(peer, now);
+    let days: Vec<format::Day> = items.iter().map(|i| day(i.at())).collect();
+    let marks = format::day_marks(&days, day(now));
+    let rows = items.iter().zip(marks).map(|(item, mark)| {
             let separator = mark.separator.then(|| {
                 html! {
                     <li class="day-separator" key={format!("day-{}", item.at())}>
@@ -133,76 +143,57 @@ impl App {
             };
             html! { <>{for separator}{row}</> }
         });
-        let onkeydown = link.batch_callback(|e: KeyboardEvent| {
-            match format::enter_key(&e.key(), e.shift_key(), e.is_composing(), e.key_code()) {
-                EnterKey::Send => {
-                    e.prevent_default();
-                    Some(Msg::Send)
-                }
-                EnterKey::Default => None,
+    let onkeydown = link.batch_callback(|e: KeyboardEvent| {
+        match format::enter_key(&e.key(), e.shift_key(), e.is_composing(), e.key_code()) {
+            EnterKey::Send => {
+                e.prevent_default();
+                Some(Msg::Send)
             }
-        });
-        let oninput = link
-            .callback(|e: InputEvent| Msg::Draft(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()));
-        let length = format::length(&self.draft, self.max_text_chars());
-        let counted = [format::grouped(length.chars), format::grouped(length.max)];
-        let counter = if length.over {
-            let over = format::grouped(length.chars - length.max);
-            html! {
-                <p id="compose-length" class="counter over" role="alert">
-                    {tn("text_too_long", &[&counted[0], &counted[1], &over])}
-                </p>
-            }
-        } else if length.near {
-            html! { <p id="compose-length" class="counter">{tn("text_length", &[&counted[0], &counted[1]])}</p> }
-        } else {
-            html! {}
-        };
+            EnterKey::Default => None,
+        }
+    });
+    let oninput =
+        link.callback(|e: InputEvent| Msg::Draft(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()));
+    let length = format::length(&state.draft, state.max_text_chars());
+    let counted = [format::grouped(length.chars), format::grouped(length.max)];
+    let counter = if length.over {
+        let over = format::grouped(length.chars - length.max);
         html! {
-            <div class="conversation-view">
-                <div class="conv-head">
-                    <button class="icon" aria-label={t("back")} onclick={link.callback(|_| Msg::Close)}>{"‹"}</button>
-                    <h2 class="conv-title" dir="auto" title={name.clone()}>{name.clone()}</h2>
-                    {state}
-                </div>
-                if self.more {
-                    <button class="link older" onclick={link.callback(|_| Msg::Older)}>{t("older")}</button>
-                }
-                if let Some((_, code)) = self.refused.as_ref().filter(|(p, _)| p == peer) {
-                    <p class="result error refused" role="alert">{t(&format!("error_{}", code.as_str()))}</p>
-                }
-                <ol class="messages" aria-label={t1("conversation_with", &name)} aria-live="polite">
-                    {for rows}
-                </ol>
-                {counter}
-                <div class="compose">
-                    <textarea aria-label={t1("message_to", &name)} placeholder={t("message_placeholder")} rows="2"
-                        aria-describedby={(length.near || length.over).then_some("compose-length")}
-                        aria-invalid={length.over.then_some("true")}
-                        value={self.draft.clone()} {oninput} {onkeydown} />
-                    <button class="primary" aria-label={t("send")} disabled={length.over}
-                        onclick={link.callback(|_| Msg::Send)}>{t("send")}</button>
-                </div>
+            <p id="compose-length" class="counter over" role="alert">
+                {tn("text_too_long", &[&counted[0], &counted[1], &over])}
+            </p>
+        }
+    } else if length.near {
+        html! { <p id="compose-length" class="counter">{tn("text_length", &[&counted[0], &counted[1]])}</p> }
+    } else {
+        html! {}
+    };
+    html! {
+        <div class="conversation-view">
+            <div class="conv-head">
+                <button class="icon" aria-label={t("back")} onclick={link.callback(|_| Msg::Close)}>{"‹"}</button>
+                <h2 class="conv-title" dir="auto" title={name.clone()}>{name.clone()}</h2>
+                {presence}
             </div>
-        }
-    }
-}
-
-/// One row of a conversation.
-enum Item<'a> {
-    Stored(&'a protocol::ChatMessage),
-    /// Typed, not yet stored: client id, text, when it was queued.
-    Pending(&'a str, &'a str, protocol::Millis),
-    Failed(&'a protocol::panel::FailedChat),
-}
-
-impl Item<'_> {
-    fn at(&self) -> protocol::Millis {
-        match self {
-            Item::Stored(m) => m.sent_at,
-            Item::Pending(_, _, at) => *at,
-            Item::Failed(f) => f.entry.queued_at,
-        }
+            if state.more {
+                <button class="link older" onclick={link.callback(|_| Msg::Older)}>{t("older")}</button>
+            }
+            if let Some(code) = state.refused_for(peer) {
+                <p class="result error refused" role="alert">{t(&format!("error_{}", code.as_str()))}</p>
+            }
+            <ol class="messages" aria-label={t1("conversation_with", &name)} aria-live="polite">
+                {for rows}
+            </ol>
+            {counter}
+            <div class="compose">
+                <textarea aria-label={t1("message_to", &name)} placeholder={t("message_placeholder")} rows="2"
+                    aria-describedby={(length.near || length.over).then_some("compose-length")}
+                    aria-invalid={length.over.then_some("true")}
+                    value={state.draft.clone()} {oninput} {onkeydown} />
+                <button class="primary" aria-label={t("send")} disabled={length.over}
+                    onclick={link.callback(|_| Msg::Send)}>{t("send")}</button>
+            </div>
+        </div>
     }
 }
 

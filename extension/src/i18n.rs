@@ -34,15 +34,11 @@ pub fn state_name(name: &str) -> String {
 /// (the relay's `invalid_number`, Streams' `AccessDeniedException`, ...), else the relay's
 /// `error_<code>`, else a general failure; never the English text that came with it, which
 /// goes to the console for whoever investigates.
-pub fn failure(code: Option<&str>, error: Option<String>) -> String {
+pub fn failure(code: Option<&str>) -> String {
     let message = |key: String| Some(chrome::get_message(&key, &JsValue::UNDEFINED)).filter(|text| !text.is_empty());
-    let known = code
-        .filter(|c| c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
-        .and_then(|c| message(format!("failure_{c}")).or_else(|| message(format!("error_{c}"))));
-    if let Some(error) = error.filter(|_| known.is_none()) {
-        web_sys::console::warn_1(&JsValue::from_str(&format!("CCP Sidecar: call failed: {error}")));
-    }
-    known.unwrap_or_else(|| t("failure_unknown"))
+    code.filter(|c| c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        .and_then(|c| message(format!("failure_{c}")).or_else(|| message(format!("error_{c}"))))
+        .unwrap_or_else(|| t("failure_unknown"))
 }
 
 pub fn language() -> String {

@@ -2,12 +2,17 @@
 //!
 //! # Layout
 //! - [`format`]: pure helpers (time in state, search, the Enter key, phone checks), host-tested.
+//! - [`state`]: `PanelState`, what the worker sent and what the agent did here, and the values
+//!   the views derive; `apply` takes each message from the worker (host-tested).
 //! - [`virtual_list`]: a list that renders only the rows in view (the roster).
-//! - `app`: the component, its state and the header; `status`, `chat`, `caller`: the three views.
+//! - `app`: the root component (the port, the header, the tab list, routing to a view).
+//! - `view`: what every view gets (the shared state, its version, the clock) and `Page`, the
+//!   component of a `View`; `status`, `chat`, `caller`: the views, each with its own messages.
 //! - `options`: the options page.
 //! - `chrome`: the port to the worker and `chrome.i18n`; `i18n`: text in the browser's language.
 
 pub mod format;
+pub mod state;
 pub mod virtual_list;
 
 #[cfg(target_arch = "wasm32")]
@@ -24,6 +29,8 @@ mod i18n;
 mod options;
 #[cfg(target_arch = "wasm32")]
 mod status;
+#[cfg(target_arch = "wasm32")]
+mod view;
 
 /// Mounts the panel into `#app`; called by `panel.js`.
 #[cfg(target_arch = "wasm32")]

@@ -7,16 +7,25 @@ use protocol::Presence;
 use yew::html::Scope;
 use yew::prelude::*;
 
-use crate::app::{App, Msg};
+use crate::app::result_line;
 use crate::format;
 use crate::i18n::{state_name, t, t1};
+use crate::state::{Effect, PanelState};
+use crate::view::{Page, View, ViewProps};
 use crate::virtual_list::VirtualList;
 
 /// A roster row's height in px (`.agent` in panel.css is exactly this).
 const ROW_HEIGHT: u32 = 52;
 
 /// One colleague: name, state and time in it, the contact, Chat and Transfer.
-fn agent_row(link: &Scope<App>, p: &Presence, index: usize, len: usize, on_call: bool, now: protocol::Millis) -> Html {
+fn agent_row(
+    link: &Scope<Page<Status>>,
+    p: &Presence,
+    index: usize,
+    len: usize,
+    on_call: bool,
+    now: protocol::Millis,
+) -> Html {
     let class = format::state_class(p);
     let state = if p.online { state_name(&p.state.name) } else { t("state_Offline") };
     let principal = p.principal.clone();
@@ -50,52 +59,56 @@ fn agent_row(link: &Scope<App>, p: &Presence, index: usize, len: usize, on_call:
     }
 }
 
-impl App {
-    pub fn status_view(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link().clone();
-        let me = self.me().to_owned();
-        let mut colleagues: Vec<&Presence> =
-            self.state.roster.iter().filter(|p| p.principal != me && format::matches(p, &self.search)).collect();
-        colleagues.sort_by(|a, b| format::roster_order(a, b));
-        let colleagues: Vec<Presence> = colleagues.into_iter().cloned().collect();
-        let on_call = self
-            .state
-            .ccp
-            .as_ref()
-            .and_then(|a| a.contact.as_ref())
-            .is_some_and(|c| matches!(c.state, protocol::ContactState::Connected | protocol::ContactState::OnHold));
+pub enum Msg {
+    Search(String),
+    /// Chat with this colleague (the chat view opens).
+    Open(String),
+    /// Transfer the current contact to the colleague with this Connect username.
+    Transfer(String),
+}
+
+pub struct Status;
+
+impl View for Status {
+    type Msg = Msg;
+
+    fn change(state: &mut PanelState, msg: Msg, _props: &ViewProps) -> Vec<Effect> {
+        match msg {
+            Msg::Search(query) => {
+                state.search = query;
+                Vec::new()
+            }
+            Msg::Open(peer) => state.open(peer),
+            Msg::Transfer(username) => state.transfer(username),
+        }
+    }
+
+    fn view(link: &Scope<Page<Self>>, state: &PanelState, props: &ViewProps) -> Html {
+        let link = link.clone();
+        let colleagues: Vec<Presence> = state.colleagues().into_iter().cloned().collect();
+        let on_call = state.on_call();
         let oninput =
             link.callback(|e: InputEvent| Msg::Search(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
         let len = colleagues.len();
         let colleagues = Rc::new(colleagues);
-        let now = self.now;
+        let now = props.now;
         // Only the rows in view are rendered (500 agents today, thousands on a supervisor's floor).
         let row = Callback::from(move |i: usize| match colleagues.get(i) {
             Some(p) => agent_row(&link, p, i, len, on_call, now),
             None => html! {},
         });
-        let empty = self.state.roster.iter().all(|p| p.principal == me);
         html! {
             <>
                 <input type="search" class="search" aria-label={t("search")} placeholder={t("search")}
-                    value={self.search.clone()} {oninput} />
-                if empty {
+                    value={state.search.clone()} {oninput} />
+                if !state.has_colleagues() {
                     <p class="empty">{t("no_colleagues")}</p>
                 } else if len == 0 {
-                    <p class="empty" role="status">{t1("no_matches", self.search.trim())}</p>
+                    <p class="empty" role="status">{t1("no_matches", state.search.trim())}</p>
                 }
                 <VirtualList class="agents" {len} row_height={ROW_HEIGHT} {row} label={t("colleagues")} />
-                {self.result_line()}
+                {result_line(state.dialing.as_ref())}
             </>
-        }
-    }
-
-    pub fn result_line(&self) -> Html {
-        match &self.result {
-            Some((ok, text)) => html! {
-                <p class={classes!("result", (!ok).then_some("error"))} role="status" aria-live="polite">{text}</p>
-            },
-            None => html! {},
         }
     }
 }

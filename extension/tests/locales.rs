@@ -20,7 +20,7 @@ fn catalogue(language: &str) -> Catalogue {
 /// Keys the panel builds at run time (`format!("tab_{key}")` and the like), as the source lists them.
 fn built_keys() -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    keys.extend(["status", "chat", "caller"].map(|t| format!("tab_{t}")));
+    keys.extend(extension::state::Tab::ALL.map(|t| format!("tab_{}", t.key())));
     keys.extend(
         ["incoming", "connecting", "connected", "on_hold", "acw", "ended", "missed", "error"]
             .map(|c| format!("contact_{c}")),
