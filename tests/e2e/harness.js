@@ -48,11 +48,11 @@ export async function waitFor(check, what, timeoutMs = 15000) {
  * Starts the relay binary; `port` and `dataDir` may be reused to restart it. `devIssuer: false`
  * leaves the development issuer off (a real OIDC provider is then named in `extraArgs`).
  */
-export async function startRelay({ port, dataDir, extraArgs = [], devIssuer = true } = {}) {
+export async function startRelay({ port, dataDir, extraArgs = [], devIssuer = true, graceMs = 1000 } = {}) {
   port = port || (await freePort());
   dataDir = dataDir || mkdtempSync(join(tmpdir(), 'sidecar-relay-'));
   const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(devIssuer ? ['--dev-issuer'] : []),
-    '--presence-grace-ms', '1000', '--allowed-origins', `chrome-extension://${EXTENSION_ID}`, ...extraArgs];
+    '--presence-grace-ms', String(graceMs), '--allowed-origins', `chrome-extension://${EXTENSION_ID}`, ...extraArgs];
   const child = spawn(RELAY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let log = '';
   child.stderr.on('data', (d) => { log = (log + d).slice(-4000); });

@@ -270,7 +270,15 @@ test('the roster of 500 renders only the rows in view, and scrolls to any of the
   // The list re-renders on the scroll event: wait for the top rows before walking from them.
   await page.getByRole('listitem', { name: 'Agent 000: Available' }).waitFor();
   await page.getByRole('searchbox').focus();
-  for (let i = 0; i < 45; i++) await page.keyboard.press('Tab');
+  // One key at a time, each waited for, as an agent would see each step: the row below the view
+  // is added by the render that follows the scroll, which a burst of keys would outrun.
+  const label = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+  for (let i = 0; i < 45; i++) {
+    await page.keyboard.press('Tab');
+    const want = `Chat with Agent ${String(i).padStart(3, '0')}`;
+    await page.waitForFunction((want) => document.activeElement?.getAttribute('aria-label') === want, want, { timeout: 2000 })
+      .catch(async () => assert.fail(`Tab ${i + 1} reached ${await label()}, not ${want}`));
+  }
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Chat with Agent 044');
   assert.ok(await page.locator('.vlist').evaluate((el) => el.scrollTop > 0), 'the list scrolled with the focus');
   await page.keyboard.press('Shift+Tab');

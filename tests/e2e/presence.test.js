@@ -83,7 +83,9 @@ test('a relay restart shows every colleague who comes back in their last state t
   const recording = await recordRow(B.page, 'sato@example.com');
   const { port, dataDir } = world.relay;
   await world.relay.stop();
-  world.relay = await startRelay({ port, dataDir });
+  // The production grace (10 s): the suite's 1 s one is shorter than a reconnect's second
+  // backoff step, so a slow restart would show Offline for a reason no relay has.
+  world.relay = await startRelay({ port, dataDir, graceMs: 10000 });
   await online(A.panel);
   await online(B.panel);
   await A.page.evaluate(() => window.ccpSim.setState('Available'));
