@@ -497,7 +497,8 @@ pub fn decode(text: &str) -> Option<WorkerToPanel> {
         let snapshot = value.get_mut("snapshot")?.as_object_mut()?;
         snapshot.remove("caller_ids");
         snapshot.remove("calls");
-        serde_json::from_value(value).ok()
+        // Decoded from text again, not from the `Value`: one decoder for the messages, not two.
+        serde_json::from_str(&value.to_string()).ok()
     })
 }
 

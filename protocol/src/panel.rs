@@ -61,81 +61,82 @@ tagged_enum! {
     }
 }
 
-/// Worker -> panel.
-///
-/// `C` and `P` are the caller IDs and a call-history page: typed for the panel (the defaults),
-/// [`crate::Relayed`] in the worker, which passes the relay's JSON on without reading it. Both
-/// write the same JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum WorkerToPanel<C = CallerIds, P = CallPage> {
-    Snapshot {
-        snapshot: Box<PanelSnapshot<C, P>>,
-    },
-    Connection {
-        connection: Connection,
-    },
-    Me {
-        me: Option<Me>,
-    },
-    Presence {
-        presence: Presence,
-    },
-    /// The whole roster, after a (re)subscribe.
-    Roster {
-        agents: Vec<Presence>,
-    },
-    /// This tab's agent as the CCP reports it (`None` until Streams is ready).
-    Ccp {
-        agent: Option<CcpAgent>,
-    },
-    /// A stored message, sent or received.
-    Chat {
-        message: ChatMessage,
-    },
-    Outbox {
-        pending: Vec<OutboxEntry>,
-    },
-    /// Messages that will never be sent as they are (too long, refused by the relay), with the
-    /// reason; shown in their conversation until dismissed. The whole list, after each change.
-    Failed {
-        failed: Vec<FailedChat>,
-    },
-    Conversations {
-        conversations: Vec<ConversationSummary>,
-    },
-    History {
-        peer: String,
-        messages: Vec<ChatMessage>,
-        more: bool,
-    },
-    /// The caller IDs the relay says this agent may use (after sign-in).
-    CallerIds {
-        caller_ids: C,
-    },
-    /// The newest page of the agent's outbound calls (`before` absent), or an older one.
-    Calls {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        before: Option<i64>,
-        page: P,
-    },
-    /// A chat request the relay refused (a conversation's history, say): shown in that
-    /// conversation, in the agent's language by `code`, never in another view.
-    ChatRefused {
-        peer: String,
-        code: ErrorCode,
-        message: String,
-    },
-    /// The answer to a dial or transfer. On failure `code` names the reason for the panel to put
-    /// in words: `invalid_number` (the relay's check) or a Streams error type.
-    Result {
-        id: u64,
-        ok: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        code: Option<String>,
-    },
+tagged_enum! {
+    /// Worker -> panel.
+    ///
+    /// `C` and `P` are the caller IDs and a call-history page: typed for the panel (the defaults),
+    /// [`crate::Relayed`] in the worker, which passes the relay's JSON on without reading it. Both
+    /// write the same JSON.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum WorkerToPanel<C = CallerIds, P = CallPage> {
+        Snapshot {
+            snapshot: Box<PanelSnapshot<C, P>>,
+        },
+        Connection {
+            connection: Connection,
+        },
+        Me {
+            me: Option<Me>,
+        },
+        Presence {
+            presence: Presence,
+        },
+        /// The whole roster, after a (re)subscribe.
+        Roster {
+            agents: Vec<Presence>,
+        },
+        /// This tab's agent as the CCP reports it (`None` until Streams is ready).
+        Ccp {
+            agent: Option<CcpAgent>,
+        },
+        /// A stored message, sent or received.
+        Chat {
+            message: ChatMessage,
+        },
+        Outbox {
+            pending: Vec<OutboxEntry>,
+        },
+        /// Messages that will never be sent as they are (too long, refused by the relay), with the
+        /// reason; shown in their conversation until dismissed. The whole list, after each change.
+        Failed {
+            failed: Vec<FailedChat>,
+        },
+        Conversations {
+            conversations: Vec<ConversationSummary>,
+        },
+        History {
+            peer: String,
+            messages: Vec<ChatMessage>,
+            more: bool,
+        },
+        /// The caller IDs the relay says this agent may use (after sign-in).
+        CallerIds {
+            caller_ids: C,
+        },
+        /// The newest page of the agent's outbound calls (`before` absent), or an older one.
+        Calls {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            before: Option<i64>,
+            page: P,
+        },
+        /// A chat request the relay refused (a conversation's history, say): shown in that
+        /// conversation, in the agent's language by `code`, never in another view.
+        ChatRefused {
+            peer: String,
+            code: ErrorCode,
+            message: String,
+        },
+        /// The answer to a dial or transfer. On failure `code` names the reason for the panel to put
+        /// in words: `invalid_number` (the relay's check) or a Streams error type.
+        Result {
+            id: u64,
+            ok: bool,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            error: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            code: Option<String>,
+        },
+    }
 }
 
 /// Everything a panel shows, at the moment it connects (`C` and `P` as in [`WorkerToPanel`]).

@@ -27,8 +27,10 @@ const TAG: &str = "type";
 /// the protocol is.
 ///
 /// The enum is written as usual, with brace or unit variants only and without `Serialize` or
-/// `Deserialize` in its derives. The macro emits it unchanged with `Serialize` derived as
-/// `#[serde(tag = "type", rename_all = "snake_case")]`, and implements `Deserialize` through
+/// `Deserialize` in its derives; it may take type parameters (with defaults, no bounds), which
+/// it decodes when they are `DeserializeOwned` (`WorkerToPanel<C, P>`). The macro emits it
+/// unchanged with `Serialize` derived as `#[serde(tag = "type", rename_all = "snake_case")]`,
+/// and implements `Deserialize` through
 /// [`Variants`]: for each variant a private struct with the variant's fields and their
 /// attributes, and `#[serde(deny_unknown_fields)]`, decodes the rest of the object once the tag
 /// has been read. The JSON accepted and produced is what serde's derive with
@@ -36,9 +38,33 @@ const TAG: &str = "type";
 /// with two exceptions nothing relied on: serde's derive also took an array with the tag first,
 /// and ignored unknown fields beside the tag of a unit variant, which are refused here.
 macro_rules! tagged_enum {
+    // One variant's fields, decoded from the rest of the object. Its own arm, so that the enum's
+    // type parameters (one group, `$params`) can be used inside the repetition over variants.
+    (@variant ($($param:ident),*) $map:ident $variant:ident {
+        $( $(#[$field_attr:meta])* $field:ident : $ty:ty ),*
+    }) => {{
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Fields<$($param),*> {
+            #[serde(skip)]
+            _params: ::core::marker::PhantomData<($($param,)*)>,
+            $( $(#[$field_attr])* $field : $ty ),*
+        }
+
+        let fields: Fields<$($param),*> =
+            serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new($map))?;
+        let Fields { $($field,)* .. } = fields;
+        Ok(Self::$variant { $($field),* })
+    }};
+    // The match on the tag, one arm a variant.
+    (@match $params:tt $map:ident [$($variant:ident $fields:tt)*]) => {
+        match $map.next_value::<Tag>()? {
+            $(Tag::$variant => $crate::tagged::tagged_enum!(@variant $params $map $variant $fields),)*
+        }
+    };
     (
         $(#[$attr:meta])*
-        $vis:vis enum $name:ident {
+        $vis:vis enum $name:ident $(< $($param:ident $(= $default:ty)?),* >)? {
             $(
                 $(#[$variant_attr:meta])*
                 $variant:ident $({
@@ -50,35 +76,26 @@ macro_rules! tagged_enum {
         $(#[$attr])*
         #[derive(serde::Serialize)]
         #[serde(tag = "type", rename_all = "snake_case")]
-        $vis enum $name {
+        $vis enum $name $(< $($param $(= $default)?),* >)? {
             $(
                 $(#[$variant_attr])*
                 $variant $({ $( $(#[$field_attr])* $field : $ty ),* })?
             ),*
         }
 
-        impl $crate::tagged::Variants for $name {
+        impl<$($($param: serde::de::DeserializeOwned),*)?> $crate::tagged::Variants for $name<$($($param),*)?> {
             fn variant<'de, A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
                 #[derive(serde::Deserialize)]
                 #[serde(rename_all = "snake_case")]
                 enum Tag { $($variant),* }
 
-                match map.next_value::<Tag>()? {
-                    $(Tag::$variant => {
-                        #[derive(serde::Deserialize)]
-                        #[serde(deny_unknown_fields)]
-                        struct Fields { $($( $(#[$field_attr])* $field : $ty ),*)? }
-
-                        let Fields { $($($field),*)? } = serde::Deserialize::deserialize(
-                            serde::de::value::MapAccessDeserializer::new(map),
-                        )?;
-                        Ok(Self::$variant $({ $($field),* })?)
-                    })*
-                }
+                $crate::tagged::tagged_enum!(@match ($($($param),*)?) map [
+                    $($variant { $($( $(#[$field_attr])* $field : $ty ),*)? })*
+                ])
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for $name {
+        impl<'de, $($($param: serde::de::DeserializeOwned),*)?> serde::Deserialize<'de> for $name<$($($param),*)?> {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 $crate::tagged::deserialize(deserializer)
             }
@@ -178,6 +195,28 @@ mod tests {
         assert_eq!(serde_json::from_str::<TabToWorker>(text).unwrap(), expected);
         // A `Value` sorts its keys, so the tag comes after `event`.
         assert_eq!(serde_json::from_value::<TabToWorker>(serde_json::to_value(&expected).unwrap()).unwrap(), expected);
+    }
+
+    #[test]
+    fn type_parameters_decode_in_place() {
+        use crate::panel::WorkerToPanel;
+        use crate::{CallPage, Relayed};
+
+        let text = r#"{"type":"calls","before":7,"page":{"calls":[]}}"#;
+        let expected: WorkerToPanel =
+            WorkerToPanel::Calls { before: Some(7), page: CallPage { calls: Vec::new(), next_before: None } };
+        assert_eq!(serde_json::from_str::<WorkerToPanel>(text).unwrap(), expected);
+        let value = serde_json::from_str::<serde_json::Value>(text).unwrap();
+        assert_eq!(serde_json::from_value::<WorkerToPanel>(value).unwrap(), expected, "tag after `before`");
+        let relayed = WorkerToPanel::<Relayed<crate::CallerIds>, Relayed<CallPage>>::Calls {
+            before: Some(7),
+            page: Relayed::from_json(r#"{"calls":[]}"#.into()).unwrap(),
+        };
+        assert_eq!(serde_json::to_string(&relayed).unwrap(), text);
+        let extra = r#"{"type":"calls","page":{"calls":[]},"extra":1}"#;
+        assert!(
+            serde_json::from_str::<WorkerToPanel>(extra).unwrap_err().to_string().contains("unknown field `extra`")
+        );
     }
 
     #[test]
