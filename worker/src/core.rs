@@ -199,18 +199,26 @@ pub struct Core {
 }
 
 impl Core {
-    /// A core that starts with what `chrome.storage` kept: the outbox and the cursors.
+    /// A core with nothing kept: [`Core::start`] makes the runtime's.
+    fn empty() -> Self {
+        Self { next_id: 1, ..Self::default() }
+    }
+
+    /// A core holding `outbox` and `cursors`, not started (tests drive it from here).
+    #[cfg(test)]
     pub fn new(outbox: Vec<OutboxEntry>, cursors: Vec<Cursor>) -> Self {
-        Self { outbox, cursors: cursors.into_iter().map(|c| (c.peer, c.seq)).collect(), next_id: 1, ..Self::default() }
+        Self { outbox, cursors: cursors.into_iter().map(|c| (c.peer, c.seq)).collect(), ..Self::empty() }
     }
 
     /// Refused messages storage kept from before the worker stopped.
+    #[cfg(test)]
     pub fn with_failed(mut self, failed: Vec<FailedChat>) -> Self {
         self.failed = failed;
         self
     }
 
     /// Call reports storage kept from before the worker stopped.
+    #[cfg(test)]
     pub fn with_pending_calls(mut self, calls: Vec<PendingCall>) -> Self {
         self.calls_pending = calls;
         self

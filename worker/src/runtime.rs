@@ -251,9 +251,11 @@ pub async fn start() {
         config = load_config().await;
         stored.session = None;
     }
+    // The core is made from storage before any port is heard (`Core::start`).
+    let (core, effects) = Core::start(stored, now());
     RUNTIME.with(|r| {
         *r.borrow_mut() = Some(Runtime {
-            core: Core::new(Vec::new(), Vec::new()),
+            core,
             config,
             socket: None,
             panels: VecMap::new(),
@@ -261,10 +263,10 @@ pub async fn start() {
             timers: Default::default(),
         })
     });
+    perform(effects);
     for (port, early) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
         adopt(port, early);
     }
-    with(|rt| rt.core.start(stored, now()));
 }
 
 /// A port from a content script or a panel; `early` holds messages it sent before this call.

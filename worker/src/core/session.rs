@@ -65,16 +65,16 @@ fn set_timer(timer: Timer, ms: Millis) -> Effect {
 }
 
 impl Core {
-    /// Start-up: what storage kept, then a connection with the kept session or a silent sign-in.
-    pub fn start(&mut self, stored: Stored, now: Millis) -> Vec<Effect> {
-        self.outbox = stored.outbox;
-        self.failed = stored.failed;
-        self.calls_pending = stored.calls;
-        self.link.signed_out = stored.signed_out;
-        self.link.session = stored.session.filter(|s| !stored.signed_out && s.expires_at > now + SESSION_MARGIN_MS);
+    /// Start-up: the core is made from what storage kept, so nothing (a panel's message, a
+    /// sign-out) can reach a core that storage would later overwrite; then a connection with the
+    /// kept session or a silent sign-in.
+    pub fn start(stored: Stored, now: Millis) -> (Self, Vec<Effect>) {
+        let mut core = Self { outbox: stored.outbox, failed: stored.failed, calls_pending: stored.calls, ..Self::empty() };
+        core.link.signed_out = stored.signed_out;
+        core.link.session = stored.session.filter(|s| !stored.signed_out && s.expires_at > now + SESSION_MARGIN_MS);
         let mut out = vec![set_timer(Timer::Ping, PING_MS.into())];
-        out.extend(if self.link.session.is_some() { self.connect() } else { self.sign_in(Prompt::Silent) });
-        out
+        out.extend(if core.link.session.is_some() { core.connect() } else { core.sign_in(Prompt::Silent) });
+        (core, out)
     }
 
     /// The ID token the REST API is called with.

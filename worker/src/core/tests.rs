@@ -600,9 +600,8 @@ fn connection(effects: &[Effect]) -> Option<Connection> {
 
 /// A core started with a kept session for `sub`, its socket open and welcomed as `principal`.
 fn online(sub: &str, principal: &str) -> (Core, u64) {
-    let mut core = Core::new(Vec::new(), Vec::new());
     let stored = Stored { session: Some(session(sub)), ..Stored::default() };
-    let effects = core.start(stored, 1_000);
+    let (mut core, effects) = Core::start(stored, 1_000);
     assert!(effects.contains(&Effect::Load(Key::Cursors(sub.into()))), "{effects:?}");
     let socket = opened(&core.cursors_loaded(sub, Vec::new())).expect("the socket opens once the cursors are read");
     core.socket_opened(socket);
@@ -645,8 +644,8 @@ fn every_storage_key_is_named_in_one_place_and_kept_where_it_is_read() {
     assert_eq!(saved, [Key::Cursors("00u1alice9x7q".into())]);
 
     // Sign-in saves the session where start-up reads it, and clears the sign-out mark.
-    let mut core = Core::new(Vec::new(), Vec::new());
-    let (attempt, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("a silent sign-in");
+    let (mut core, started) = Core::start(Stored::default(), 0);
+    let (attempt, _) = sign_in_of(&started).expect("a silent sign-in");
     let effects = core.signed_in(attempt, Ok(session.clone()), 0, 0.0);
     assert!(effects.contains(&Effect::Save(Record::Session(session))));
     assert!(effects.contains(&Effect::Remove(Key::SignedOut)));
@@ -662,9 +661,8 @@ fn every_storage_key_is_named_in_one_place_and_kept_where_it_is_read() {
 #[test]
 fn start_up_uses_a_kept_session_signs_in_silently_without_one_and_never_after_a_sign_out() {
     // A kept session: straight to the relay, with the token in the first frame.
-    let mut core = Core::new(Vec::new(), Vec::new());
     let kept = session("s1");
-    let effects = core.start(Stored { session: Some(kept.clone()), ..Stored::default() }, 1_000);
+    let (mut core, effects) = Core::start(Stored { session: Some(kept.clone()), ..Stored::default() }, 1_000);
     assert_eq!(timer(&effects, Timer::Ping), Some(PING_MS));
     assert!(sign_in_of(&effects).is_none());
     let open = core.cursors_loaded("s1", vec![protocol::Cursor { peer: "b@x".into(), seq: 9 }]);
@@ -684,16 +682,14 @@ fn start_up_uses_a_kept_session_signs_in_silently_without_one_and_never_after_a_
     assert!(core.cursors_loaded("someone-else", Vec::new()).is_empty());
 
     // A session about to expire is not used: a silent sign-in is.
-    let mut core = Core::new(Vec::new(), Vec::new());
     let expiring = Session { expires_at: 1_000 + 30_000, ..session("s1") };
-    let effects = core.start(Stored { session: Some(expiring), ..Stored::default() }, 1_000);
+    let (_, effects) = Core::start(Stored { session: Some(expiring), ..Stored::default() }, 1_000);
     assert_eq!(sign_in_of(&effects).map(|s| s.1), Some(Prompt::Silent));
     assert_eq!(connection(&effects), Some(Connection::SigningIn));
 
     // Signed out before the restart: nothing signs in by itself, not even with a session kept.
-    let mut core = Core::new(Vec::new(), Vec::new());
     let stored = Stored { session: Some(session("s1")), signed_out: true, ..Stored::default() };
-    let effects = core.start(stored, 1_000);
+    let (mut core, effects) = Core::start(stored, 1_000);
     assert!(sign_in_of(&effects).is_none() && opened(&effects).is_none(), "{effects:?}");
     assert_eq!(connection(&effects), Some(Connection::SignedOut));
     assert!(core.reconfigured().iter().all(|e| !matches!(e, Effect::SignIn { .. })), "nor do new settings");
@@ -704,8 +700,8 @@ fn start_up_uses_a_kept_session_signs_in_silently_without_one_and_never_after_a_
 
 #[test]
 fn an_unreachable_issuer_is_retried_with_the_attempts_prompt_and_a_refusal_waits_for_the_person() {
-    let mut core = Core::new(Vec::new(), Vec::new());
-    let (attempt, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("silent sign-in");
+    let (mut core, started) = Core::start(Stored::default(), 0);
+    let (attempt, _) = sign_in_of(&started).expect("silent sign-in");
     let down = || Err(SignInError::Unreachable("cannot reach the issuer".into()));
     let effects = core.signed_in(attempt, down(), 10_000, 0.0);
     assert_eq!(timer(&effects, Timer::SignInRetry), Some(500));
@@ -723,22 +719,22 @@ fn an_unreachable_issuer_is_retried_with_the_attempts_prompt_and_a_refusal_waits
     assert_eq!(timer(&effects, Timer::SignInRetry), None);
     assert!(matches!(connection(&effects), Some(Connection::Failed { problem: Problem::SignInFailed, .. })));
     // A silent one refused: signed out, until the person asks.
-    let mut core = Core::new(Vec::new(), Vec::new());
-    let (attempt, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("silent sign-in");
+    let (mut core, started) = Core::start(Stored::default(), 0);
+    let (attempt, _) = sign_in_of(&started).expect("silent sign-in");
     let effects = core.signed_in(attempt, Err(SignInError::Refused("login_required".into())), 0, 0.0);
     assert_eq!(connection(&effects), Some(Connection::SignedOut));
 }
 
 #[test]
 fn a_superseded_sign_in_is_ignored_and_one_in_flight_at_sign_out_signs_nobody_in() {
-    let mut core = Core::new(Vec::new(), Vec::new());
-    let (first, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("silent sign-in");
+    let (mut core, started) = Core::start(Stored::default(), 0);
+    let (first, _) = sign_in_of(&started).expect("silent sign-in");
     let (second, _) = sign_in_of(&core.on_panel(1, PanelToWorker::SignIn, 0)).expect("click");
     assert!(core.signed_in(first, Ok(session("old")), 0, 0.0).is_empty(), "the older attempt's answer");
     assert!(!core.signed_in(second, Ok(session("new")), 0, 0.0).is_empty());
 
-    let mut core = Core::new(Vec::new(), Vec::new());
-    let (attempt, _) = sign_in_of(&core.start(Stored::default(), 0)).expect("silent sign-in");
+    let (mut core, started) = Core::start(Stored::default(), 0);
+    let (attempt, _) = sign_in_of(&started).expect("silent sign-in");
     core.sign_out();
     assert!(core.signed_in(attempt, Ok(session("s1")), 0, 0.0).is_empty());
     assert_eq!(core.token(), None);
@@ -881,4 +877,30 @@ fn ports_are_taken_only_from_a_ccp_tabs_top_frame_and_from_the_panel_page() {
     assert_eq!(accept_port("panel", None, None, panel, panel), Some(PortOf::Panel(None)));
     assert_eq!(accept_port("panel", Some(3), Some(0), page, panel), None, "a page calling itself a panel");
     assert_eq!(accept_port("options", None, None, panel, panel), None);
+}
+
+#[test]
+fn a_core_is_made_from_what_storage_kept_so_the_first_ports_add_to_it() {
+    // Panels and tabs reconnecting are what wakes a stopped worker: their first messages reach
+    // a core already holding the kept outbox (once they reached an empty one, and start-up then
+    // overwrote what they had added, and storage with it).
+    let kept = OutboxEntry { to: "b@x".into(), text: "kept".into(), client_id: "k1".into(), queued_at: 1 };
+    let stored = Stored { outbox: vec![kept], session: Some(session("s1")), ..Stored::default() };
+    let (mut core, _) = Core::start(stored, 1_000);
+    let panel = core.new_panel();
+    assert_eq!(core.snapshot(None).outbox.len(), 1, "the snapshot shows the kept message");
+    let send = PanelToWorker::SendChat { to: "b@x".into(), text: "resent".into(), client_id: "r1".into() };
+    let effects = core.on_panel(panel, send, 2_000);
+    let saved = effects.iter().find_map(|e| match e {
+        Effect::Save(Record::Outbox(o)) => Some(o.iter().map(|m| m.client_id.as_str()).collect::<Vec<_>>()),
+        _ => None,
+    });
+    assert_eq!(saved, Some(vec!["k1", "r1"]), "saved beside the kept one, not over it");
+
+    // A sign-out right after start-up stays: nothing later restores the kept session.
+    let stored = Stored { session: Some(session("s1")), ..Stored::default() };
+    let (mut core, _) = Core::start(stored, 1_000);
+    core.sign_out();
+    assert_eq!(core.token(), None);
+    assert!(core.cursors_loaded("s1", Vec::new()).is_empty(), "the kept session's socket never opens");
 }
