@@ -69,7 +69,8 @@ impl Core {
     /// sign-out) can reach a core that storage would later overwrite; then a connection with the
     /// kept session or a silent sign-in.
     pub fn start(stored: Stored, now: Millis) -> (Self, Vec<Effect>) {
-        let mut core = Self { outbox: stored.outbox, failed: stored.failed, calls_pending: stored.calls, ..Self::empty() };
+        let mut core =
+            Self { outbox: stored.outbox, failed: stored.failed, calls_pending: stored.calls, ..Self::empty() };
         core.link.signed_out = stored.signed_out;
         core.link.session = stored.session.filter(|s| !stored.signed_out && s.expires_at > now + SESSION_MARGIN_MS);
         let mut out = vec![set_timer(Timer::Ping, PING_MS.into())];
