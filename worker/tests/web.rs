@@ -5,6 +5,7 @@ use protocol::panel::{OutboxEntry, PanelToWorker};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use worker::auth;
 use worker::core::Core;
+use worker::storage::Stored;
 
 wasm_bindgen_test_configure!(run_in_service_worker);
 
@@ -19,7 +20,7 @@ async fn pkce_challenge_from_webcrypto_is_the_rfc_value() {
 fn the_outbox_keeps_a_message_until_acknowledged() {
     let kept =
         OutboxEntry { to: "b@x".into(), text: "前のメッセージ".into(), client_id: "c0".into(), queued_at: 1 };
-    let mut core = Core::new(vec![kept], Vec::new());
+    let (mut core, _) = Core::start(Stored { outbox: vec![kept], ..Stored::default() }, 1);
     core.on_panel(1, PanelToWorker::SendChat { to: "b@x".into(), text: "次".into(), client_id: "c1".into() }, 2);
     let ids: Vec<_> = core.outbox().iter().map(|e| e.client_id.as_str()).collect();
     assert_eq!(ids, ["c0", "c1"]);
