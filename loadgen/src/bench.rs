@@ -30,6 +30,9 @@ pub struct BenchConfig {
     pub chat_per_s: u32,
     pub duration: Duration,
     pub connect_concurrency: usize,
+    /// Supervisors subscribed to every roster (`*`): each presence change reaches all of them
+    /// too, and their delivery times are reported apart from the agents'.
+    pub supervisors: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -43,6 +46,9 @@ pub struct BenchReport {
     pub chat_p50_ms: f64,
     pub chat_p99_ms: f64,
     pub chat_ack_p99_ms: f64,
+    pub supervisors: usize,
+    pub supervisor_presence_p50_ms: f64,
+    pub supervisor_presence_p99_ms: f64,
     pub presence_sent: u64,
     pub presence_expected: u64,
     pub presence_received: u64,
@@ -71,11 +77,20 @@ impl BenchReport {
         grown as f64 / self.agents.max(1) as f64
     }
 
-    /// The one line the issue asks for.
+    /// The one line the issue asks for; with supervisors, their presence delivery beside the
+    /// agents'.
     pub fn line(&self) -> String {
+        let supervisors = if self.supervisors == 0 {
+            String::new()
+        } else {
+            format!(
+                " supervisors={} supervisor_presence_p50_ms={:.2} supervisor_presence_p99_ms={:.2}",
+                self.supervisors, self.supervisor_presence_p50_ms, self.supervisor_presence_p99_ms
+            )
+        };
         format!(
             "relay-bench agents={} rss_kb_per_agent={:.1} presence_p50_ms={:.2} presence_p99_ms={:.2} \
-             chat_p50_ms={:.2} chat_p99_ms={:.2} lost={} duplicated={}",
+             chat_p50_ms={:.2} chat_p99_ms={:.2}{supervisors} lost={} duplicated={}",
             self.agents,
             self.rss_kb_per_agent(),
             self.presence_p50_ms,
@@ -151,8 +166,25 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
             handles.push(tokio::spawn(agent(client.context("an agent could not log in")?, rx, epoch)));
         }
     }
+    // Supervisors watch every roster: a snapshot of every agent, then every change.
+    let mut watchers = Vec::with_capacity(config.supervisors);
+    let mut watcher_senders = Vec::with_capacity(config.supervisors);
+    for s in 0..config.supervisors {
+        let name = format!("supervisor-{s:03}@bench.example");
+        let token = tokens::dev_token(&http, &relay.base, &name, &format!("Supervisor {s}"), &["supervisors"]).await?;
+        let (mut client, _) = Client::login(&relay.url, &token).await?;
+        let (_, agents) = client.subscribe(Some("*")).await?;
+        anyhow::ensure!(agents.len() >= config.agents, "a supervisor's snapshot held {} agents", agents.len());
+        let (tx, rx) = mpsc::unbounded_channel();
+        watcher_senders.push(tx);
+        watchers.push(tokio::spawn(agent(client, rx, epoch)));
+    }
+    report.supervisors = config.supervisors;
     report.connect_s = connect_started.elapsed().as_secs_f64();
-    eprintln!("relay-bench: {} agents connected and subscribed in {:.1}s", config.agents, report.connect_s);
+    eprintln!(
+        "relay-bench: {} agents and {} supervisors connected and subscribed in {:.1}s",
+        config.agents, config.supervisors, report.connect_s
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     report.rss_kb_connected = relay.rss_kb()?;
 
@@ -185,7 +217,7 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     report.rss_kb_end = relay.rss_kb()?;
     // Let the last deliveries arrive.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for tx in &senders {
+    for tx in senders.iter().chain(&watcher_senders) {
         let _ = tx.send(Cmd::Stop);
     }
 
@@ -202,7 +234,17 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         chat.extend(stats.chat_us);
         acks.extend(stats.ack_us);
     }
-    report.presence_expected = report.presence_sent * config.roster_size as u64;
+    let mut watched = Vec::new();
+    for handle in watchers {
+        let stats = handle.await?;
+        report.presence_received += stats.presence_us.len() as u64;
+        report.errors += stats.errors;
+        report.closed += u64::from(stats.closed);
+        watched.extend(stats.presence_us);
+    }
+    report.supervisor_presence_p50_ms = percentile(&mut watched, 0.50);
+    report.supervisor_presence_p99_ms = percentile(&mut watched, 0.99);
+    report.presence_expected = report.presence_sent * (config.roster_size + config.supervisors) as u64;
     report.lost = report.chat_acked.saturating_sub(report.chat_received)
         + report.presence_expected.saturating_sub(report.presence_received);
     report.presence_p50_ms = percentile(&mut presence, 0.50);

@@ -145,7 +145,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask bench extension | bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
+            "usage: cargo xtask bench extension | bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
         ),
     }
 }

@@ -25,6 +25,9 @@ struct Args {
     seconds: u64,
     #[arg(long, default_value_t = 100)]
     connect_concurrency: usize,
+    /// Supervisors subscribed to every roster (`*`), as well as the agents.
+    #[arg(long, default_value_t = 0)]
+    supervisors: usize,
     /// Run the SIGKILL-during-a-chat-storm scenario instead.
     #[arg(long)]
     crash: bool,
@@ -51,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
         chat_per_s: args.chat_per_s,
         duration: Duration::from_secs(args.seconds),
         connect_concurrency: args.connect_concurrency,
+        supervisors: args.supervisors,
     };
     let report = run(&config).await?;
     eprintln!("relay-bench details: {report:?}");
