@@ -4,6 +4,7 @@ use protocol::alerts::{AlertSettings, Minutes};
 use protocol::{AgentState, AlertKey, Channel, ContactState, ContactSummary, Millis, Presence, Rule, StateKind};
 
 use super::{AlertChange, Alerts, SeenEpisode, Severity};
+use crate::testing::Rng;
 use crate::thresholds::Thresholds;
 
 /// Small thresholds, in seconds: contact 10 s, hold 3 s, ACW 5 s, not routable 30 s
@@ -325,21 +326,6 @@ fn removing_an_agent_ends_their_alerts() {
     assert!(alerts.remove("nobody", 1).is_empty());
     assert_eq!(alerts.count(), 0);
     assert!(alerts.seen().is_empty());
-}
-
-/// xorshift64*: deterministic and enough for test sequences.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn random_presence(rng: &mut Rng, principal: &str, now: Millis) -> Presence {
