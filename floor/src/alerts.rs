@@ -58,8 +58,8 @@ impl Severity {
     }
 }
 
-/// A raised episode, as the list of active alerts shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A raised episode, as the list of active alerts shows it ("for how long" is `now - key.since`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     pub key: AlertKey,
     /// The agent's display name and team (roster).
@@ -76,7 +76,9 @@ pub struct Alert {
 /// What changed in the list of active alerts. Dismissed episodes change nothing in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlertChange {
-    /// A new episode crossed its threshold: show it, count it, notify once.
+    /// A new episode crossed its threshold: show it, count it, notify once (the caller decides
+    /// whether a notification is due: not while the floor is visible and focused). Never twice
+    /// for one episode.
     Started(Alert),
     /// Show this alert, or replace the one with its key, without notifying: a severity change,
     /// a threshold change, or an episode seen before (back online, after a restart).
@@ -230,13 +232,23 @@ impl Alerts {
         alerts
     }
 
-    /// The raised episodes and the remembered ones, to keep across a restart.
+    /// The episodes raised so far (shown, dismissed, or below a threshold raised since) and the
+    /// remembered ones, to keep across a restart.
     pub fn seen(&self) -> Vec<SeenEpisode> {
         let mut out = Vec::new();
         for agent in &self.agents {
             out.extend(agent.resumable.iter().cloned());
-            let raised = agent.episodes.iter().filter_map(|e| e.alert.as_ref());
-            out.extend(raised.map(|a| SeenEpisode { key: a.key.clone(), dismissed: a.dismissed }));
+            for e in &agent.episodes {
+                let dismissed = match &e.alert {
+                    Some(alert) => alert.dismissed,
+                    None => match e.seen {
+                        Some(dismissed) => dismissed,
+                        None => continue,
+                    },
+                };
+                let key = AlertKey { principal: agent.who.principal.clone(), rule: e.rule.clone(), since: e.since };
+                out.push(SeenEpisode { key, dismissed });
+            }
         }
         out
     }

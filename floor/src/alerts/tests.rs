@@ -290,8 +290,12 @@ fn new_thresholds_raise_lower_and_end_episodes() {
     let options = AlertSettings { contact_minutes: Some(ms(60_000)), ..options };
     let changes = brief(alerts.set_thresholds(Thresholds::resolve(None, Some(&options)), 15_000));
     assert_eq!(changes, [("ended", key("a", Rule::LongContact, 0), None)]);
+    // Remembered while under the threshold, across a restart too.
+    let mut restarted = Alerts::restore(Thresholds::resolve(None, Some(&options)), alerts.seen());
+    restarted.update(&busy("a", ContactState::Connected, 0), 16_000);
     // Reached again under the new threshold: shown, but it was notified already.
     assert_eq!(brief(alerts.tick(60_000)), [("updated", key("a", Rule::LongContact, 0), Some(Severity::Amber))]);
+    assert_eq!(brief(restarted.tick(60_000)), [("updated", key("a", Rule::LongContact, 0), Some(Severity::Amber))]);
 }
 
 #[test]
