@@ -5,7 +5,7 @@
 //! The per-state map merges entry by entry: policy's `休憩` wins over the options page's `休憩`,
 //! and the options page may add states policy does not name. A state's own entry wins over the
 //! general not-routable threshold, wherever each comes from. State names match after
-//! [`fold`](crate::text::fold) (case, width, kana) and trimming, as an administrator may type
+//! [`fold`] (case, width, kana) and trimming, as an administrator may type
 //! `break` for the CCP's `Break`.
 //!
 //! A threshold of `0` turns its rule off (a state such as `研修` may be long by design).
