@@ -316,6 +316,12 @@ impl Alerts {
         out
     }
 
+    /// When the next threshold crossing is due (the earliest episode to turn amber or red), if
+    /// any: the caller's timer for [`Alerts::tick`], so nothing ticks while nothing can change.
+    pub fn next_due(&self) -> Option<Millis> {
+        self.index.queue.first().map(|(at, _, _)| *at)
+    }
+
     /// Hides one episode from the list and the count; `false` if it is not shown.
     pub fn dismiss(&mut self, key: &AlertKey) -> bool {
         let Some(&id) = self.ids.get(&key.principal) else { return false };

@@ -323,6 +323,23 @@ fn a_restarted_tracker_remembers_what_it_notified_and_dismissed() {
 }
 
 #[test]
+fn the_next_crossing_is_due_at_the_threshold_then_at_twice_it_then_never() {
+    let mut alerts = Alerts::new(thresholds());
+    assert_eq!(alerts.next_due(), None, "nobody watched");
+    alerts.update(&busy("sato", ContactState::Connected, 1_000), 1_000);
+    alerts.update(&agent("kato", "休憩", StateKind::NotRoutable, 2_000), 2_000);
+    assert_eq!(alerts.next_due(), Some(11_000), "the contact's threshold, before the break's");
+    alerts.tick(11_000);
+    assert_eq!(alerts.next_due(), Some(21_000), "red at twice it");
+    alerts.tick(21_000);
+    assert_eq!(alerts.next_due(), Some(32_000), "then the break's");
+    alerts.update(&available("kato", 25_000), 25_000);
+    assert_eq!(alerts.next_due(), None, "red is final; the break ended");
+    alerts.update(&agent("ito", "MissedCallAgent", StateKind::Error, 30_000), 30_000);
+    assert_eq!(alerts.next_due(), None, "missed is red at once");
+}
+
+#[test]
 fn removing_an_agent_ends_their_alerts() {
     let mut alerts = Alerts::new(thresholds());
     alerts.update(&agent("a", "MissedCallAgent", StateKind::Error, 0), 0);
