@@ -14,6 +14,7 @@ use serde::de::{DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::Millis;
+use crate::tagged::tagged_enum;
 
 /// A threshold as settings write it: a number of minutes ≥ 0, fractions allowed. Kept as whole
 /// milliseconds (so it is exact and `Eq`), at most [`Minutes::MAX`] (larger values are taken as
@@ -119,22 +120,24 @@ fn lenient_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String
     Ok(Some(entries.into_iter().filter_map(|(k, v)| Some((k, serde_json::from_value(v).ok()?))).collect()))
 }
 
-/// What an alert is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Rule {
-    /// On a contact (connected or on hold) too long.
-    LongContact,
-    /// A contact on hold too long.
-    LongHold,
-    /// In after-contact work too long.
-    LongAcw,
-    /// In the not-routable state `state` too long.
-    NotRoutable { state: String },
-    /// A missed contact (`MissedCallAgent`, or the contact reported missed).
-    Missed,
-    /// Any other error state (`FailedConnectAgent`, `FailedConnectCustomer`, ...).
-    ErrorState,
+tagged_enum! {
+    /// What an alert is about. Decoded tag first (`tagged.rs`): the worker reads it in a
+    /// dismissal and from storage, where serde's buffering decoder would cost its Wasm.
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Rule {
+        /// On a contact (connected or on hold) too long.
+        LongContact,
+        /// A contact on hold too long.
+        LongHold,
+        /// In after-contact work too long.
+        LongAcw,
+        /// In the not-routable state `state` too long.
+        NotRoutable { state: String },
+        /// A missed contact (`MissedCallAgent`, or the contact reported missed).
+        Missed,
+        /// Any other error state (`FailedConnectAgent`, `FailedConnectCustomer`, ...).
+        ErrorState,
+    }
 }
 
 /// One episode of an alert: one occurrence of a state, named by the agent, the rule and when
