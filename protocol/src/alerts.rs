@@ -140,6 +140,24 @@ tagged_enum! {
     }
 }
 
+impl Rule {
+    /// The rule's tag (`long_hold`), for the names of its messages (`rule_long_hold`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::LongContact => "long_contact",
+            Self::LongHold => "long_hold",
+            Self::LongAcw => "long_acw",
+            Self::NotRoutable { .. } => "not_routable",
+            Self::Missed => "missed",
+            Self::ErrorState => "error_state",
+        }
+    }
+
+    /// Every rule's tag, for checks that each has its messages.
+    pub const TAGS: [&'static str; 6] =
+        ["long_contact", "long_hold", "long_acw", "not_routable", "missed", "error_state"];
+}
+
 /// One episode of an alert: one occurrence of a state, named by the agent, the rule and when
 /// the state (or the contact's state) began. A later occurrence of the same rule is another
 /// episode, so dismissing one never silences the next.
@@ -213,6 +231,18 @@ mod tests {
         assert_eq!(serde_json::to_value(&key).unwrap(), text);
         assert_eq!(serde_json::from_value::<AlertKey>(text).unwrap(), key);
         assert_eq!(serde_json::to_value(Rule::LongAcw).unwrap(), json!({"type": "long_acw"}));
+        let rules = [
+            Rule::LongContact,
+            Rule::LongHold,
+            Rule::LongAcw,
+            Rule::NotRoutable { state: "x".into() },
+            Rule::Missed,
+            Rule::ErrorState,
+        ];
+        for (rule, tag) in rules.iter().zip(Rule::TAGS) {
+            assert_eq!(serde_json::to_value(rule).unwrap()["type"], tag);
+            assert_eq!(rule.as_str(), tag);
+        }
         assert!(serde_json::from_value::<Rule>(json!({"type": "not_routable", "state": "x", "y": 1})).is_err());
         assert!(
             serde_json::from_value::<AlertKey>(
