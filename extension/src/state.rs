@@ -194,6 +194,9 @@ impl PanelState {
                 if let Some(peer) = self.open.clone() {
                     effects.push(Effect::Post(PanelToWorker::History { peer, before: None }));
                 }
+                // Said again: the worker may not have heard it before it answered (or restarted).
+                self.looked_at = false;
+                effects.extend(self.looking());
             }
             WorkerToPanel::Connection { connection } => self.worker.connection = connection,
             WorkerToPanel::Me { me } => {

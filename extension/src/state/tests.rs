@@ -506,6 +506,9 @@ fn the_worker_hears_when_the_floor_is_looked_at() {
     assert!(posts(state.focus(true)).is_empty(), "the status tab is showing");
     assert_eq!(posts(state.show(Tab::Floor)), looking(true));
     assert!(posts(state.focus(true)).is_empty(), "said once");
+    // A snapshot (the worker took the port, or restarted) hears it again.
+    let snapshot = json!({"type": "snapshot", "snapshot": {"connection": {"status": "online"}, "me": boss()}});
+    assert_eq!(posts(state.apply(msg(snapshot), 0)), looking(true));
     assert_eq!(posts(state.focus(false)), looking(false));
     state.focus(true);
     assert_eq!(posts(state.show(Tab::Chat)), looking(false));
