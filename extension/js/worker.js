@@ -1,6 +1,6 @@
 // CCP Sidecar: the service worker's loader. Chrome's listeners are registered synchronously
 // here, as Manifest V3 requires; everything else is the Rust module (pkg/worker.js).
-import init, { start, connect_port, reconfigure, command } from './pkg/worker.js';
+import init, { start, connect_port, reconfigure, command, action, notification_clicked } from './pkg/worker.js';
 
 const ready = init({ module_or_path: './pkg/worker_bg.wasm' }).then(() => start());
 
@@ -24,3 +24,10 @@ chrome.storage.onChanged.addListener((changes, area) => {
 const onCommand = (name) => { ready.then(() => command(name)); };
 chrome.commands.onCommand.addListener(onCommand);
 self.sidecarCommand = onCommand;
+
+// The toolbar action: a supervisor's full-tab floor, an agent's dock.
+chrome.action.onClicked.addListener(() => { ready.then(() => action()); });
+chrome.notifications.onClicked.addListener((id) => { ready.then(() => notification_clicked(id)); });
+// Started with the browser, the worker signs in and connects, so a supervisor's alerts notify
+// before any CCP tab or floor is open (presence still follows the CCP alone).
+chrome.runtime.onStartup.addListener(() => {});

@@ -1,20 +1,44 @@
 //! The panel's root component: the port to the worker, the header, the tab list and the routing
 //! to the view of the selected tab. The state is a `PanelState` shared with the views, which
 //! change it through its methods and hand the [`Effect`]s back here to perform.
+//!
+//! Messages from the worker are queued and applied together once per animation frame (or after
+//! [`FLUSH_MS`] in a hidden page, where frames stop), with one render: a floor of thousands of
+//! agents takes a burst of pushes without a render each. The same root runs the full-tab floor
+//! (`floor.html`, [`AppProps::floor_page`]).
 
 use gloo_timers::callback::{Interval, Timeout};
 use protocol::Millis;
-use protocol::panel::{Connection, PANEL_PORT, PanelToWorker};
+use protocol::panel::{Connection, PANEL_PORT, PanelToWorker, WorkerToPanel};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 use crate::chrome::{self, Port};
 use crate::state::{Dialing, Effect, Tab};
 use crate::view::{Page, Shared, ViewProps};
-use crate::{caller, chat, status};
+use crate::{caller, chat, floor, status};
+
+/// The longest a message from the worker waits to be applied when no animation frame comes (a
+/// hidden page).
+const FLUSH_MS: u32 = 500;
+
+#[derive(Properties, PartialEq, Default)]
+pub struct AppProps {
+    /// The full-tab floor page: the floor first, full width.
+    #[prop_or_default]
+    pub floor_page: bool,
+}
 
 pub enum Msg {
     FromWorker(JsValue),
+    /// Apply what the worker sent since the last frame.
+    Flush,
+    /// The alert thresholds in force (read at start, and again when storage changes).
+    Thresholds(::floor::Thresholds),
+    /// Settings changed in storage: read the thresholds again.
+    SettingsChanged,
+    /// The page became visible and focused, or stopped being either.
+    PageFocus,
     Disconnected,
     Reconnect,
     Tick,
@@ -40,6 +64,12 @@ pub struct App {
     effects: Callback<Vec<Effect>>,
     /// The tab to focus after the next render (set by the tab list's keys).
     focus_tab: Option<Tab>,
+    /// Messages from the worker not applied yet, and the fallback flush for a hidden page.
+    queue: Vec<WorkerToPanel>,
+    _flush: Option<Timeout>,
+    /// Listeners for the page's focus and visibility, and for settings changes.
+    _page: Option<Closure<dyn FnMut(JsValue)>>,
+    _storage: Option<Closure<dyn FnMut(JsValue, JsValue)>>,
 }
 
 pub fn now() -> Millis {
@@ -77,6 +107,47 @@ impl App {
         }
     }
 
+    /// Queues a message from the worker; the next animation frame applies the queue.
+    fn enqueue(&mut self, ctx: &Context<Self>, message: WorkerToPanel) {
+        self.queue.push(message);
+        if self._flush.is_some() {
+            return;
+        }
+        let link = ctx.link().clone();
+        self._flush = Some(Timeout::new(FLUSH_MS, move || link.send_message(Msg::Flush)));
+        let link = ctx.link().clone();
+        let frame = Closure::once_into_js(move || link.send_message(Msg::Flush));
+        if let Some(w) = web_sys::window() {
+            let _ = w.request_animation_frame(frame.unchecked_ref());
+        }
+    }
+
+    /// Listens for the page's focus and visibility (the worker does not notify while the floor
+    /// is looked at) and for settings changes (the alert thresholds).
+    fn listen(&mut self, ctx: &Context<Self>) {
+        let Some(w) = web_sys::window() else { return };
+        let link = ctx.link().clone();
+        let focus = Closure::<dyn FnMut(JsValue)>::new(move |_| link.send_message(Msg::PageFocus));
+        for event in ["focus", "blur"] {
+            let _ = w.add_event_listener_with_callback(event, focus.as_ref().unchecked_ref());
+        }
+        if let Some(d) = w.document() {
+            let _ = d.add_event_listener_with_callback("visibilitychange", focus.as_ref().unchecked_ref());
+        }
+        let link = ctx.link().clone();
+        let changed = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |changes: JsValue, area: JsValue| {
+            let options = js_sys::Reflect::has(&changes, &protocol::config::OPTIONS_KEY.into()).unwrap_or(false);
+            if options || area.as_string().as_deref() == Some("managed") {
+                link.send_message(Msg::SettingsChanged);
+            }
+        });
+        chrome::on_storage_changed(changed.as_ref().unchecked_ref());
+        self._page = Some(focus);
+        self._storage = Some(changed);
+        ctx.link().send_message(Msg::SettingsChanged);
+        ctx.link().send_message(Msg::PageFocus);
+    }
+
     /// Does what a change of the state asked for; the views then show the new state.
     fn perform(&mut self, ctx: &Context<Self>, effects: Vec<Effect>) {
         for effect in effects {
@@ -97,22 +168,33 @@ impl App {
 
 impl Component for App {
     type Message = Msg;
-    type Properties = ();
+    type Properties = AppProps;
 
     fn create(ctx: &Context<Self>) -> Self {
         let link = ctx.link().clone();
+        let state = Shared::default();
+        if ctx.props().floor_page {
+            let mut s = state.borrow_mut();
+            s.floor_page = true;
+            s.tab = Tab::Floor;
+        }
         let mut app = Self {
             port: None,
             _listeners: Vec::new(),
             _tick: Interval::new(1000, move || link.send_message(Msg::Tick)),
             _retry: None,
-            state: Shared::default(),
+            state,
             version: 0,
             now: now(),
             effects: ctx.link().callback(Msg::Effects),
             focus_tab: None,
+            queue: Vec::new(),
+            _flush: None,
+            _page: None,
+            _storage: None,
         };
         app.connect(ctx);
+        app.listen(ctx);
         app
     }
 
@@ -121,11 +203,37 @@ impl Component for App {
             Msg::FromWorker(value) => {
                 let text = js_sys::JSON::stringify(&value).ok().map(String::from);
                 let Some(message) = text.as_deref().and_then(crate::state::decode) else { return false };
-                if let protocol::panel::WorkerToPanel::Connection { .. } = message {
-                    // The retry countdown starts from the moment it was announced, not the last tick.
-                    self.now = now();
+                self.enqueue(ctx, message);
+                return false;
+            }
+            Msg::Flush => {
+                self._flush = None;
+                if self.queue.is_empty() {
+                    return false;
                 }
-                self.state.borrow_mut().apply(message)
+                // The retry countdown starts from the moment it was announced, not the last tick;
+                // the floor measures what arrived now.
+                self.now = now();
+                let mut state = self.state.borrow_mut();
+                let mut effects = Vec::new();
+                for message in std::mem::take(&mut self.queue) {
+                    effects.extend(state.apply(message, self.now));
+                }
+                effects
+            }
+            Msg::Thresholds(thresholds) => {
+                self.state.borrow_mut().set_thresholds(thresholds, now());
+                Vec::new()
+            }
+            Msg::SettingsChanged => {
+                ctx.link().send_future(async { Msg::Thresholds(chrome::thresholds().await) });
+                return false;
+            }
+            Msg::PageFocus => {
+                let focused = web_sys::window()
+                    .and_then(|w| w.document())
+                    .is_some_and(|d| !d.hidden() && d.has_focus().unwrap_or(false));
+                self.state.borrow_mut().focus(focused)
             }
             Msg::Disconnected => {
                 self.port = None;
@@ -138,6 +246,7 @@ impl Component for App {
             }
             Msg::Tick => {
                 self.now = now();
+                self.state.borrow_mut().tick(self.now);
                 return true;
             }
             Msg::Show(tab) => self.state.borrow_mut().show(tab),
@@ -161,15 +270,18 @@ impl Component for App {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
-        let (selected, unread) = {
+        let (selected, unread, alerts, tabs, floor_page) = {
             let state = self.state.borrow();
-            (state.tab, state.unread())
+            (state.tab, state.unread(), state.floor.active().count(), state.tabs(), state.floor_page)
         };
         let tab = |t: Tab| {
             let (key, is_selected) = (t.key(), selected == t);
             let badge = match t {
                 Tab::Chat if unread > 0 => html! {
                     <span class="badge" aria-label={crate::i18n::t1("unread_count", &unread.to_string())}>{unread}</span>
+                },
+                Tab::Floor if alerts > 0 => html! {
+                    <span class="badge" aria-label={crate::i18n::t1("floor_alerts_count", &alerts.to_string())}>{alerts}</span>
                 },
                 _ => html! {},
             };
@@ -192,23 +304,25 @@ impl Component for App {
             Tab::Status => html! { <Page<status::Status> ..props /> },
             Tab::Chat => html! { <Page<chat::Chat> ..props /> },
             Tab::CallerId => html! { <Page<caller::Caller> ..props /> },
+            Tab::Floor => html! { <Page<floor::Floor> ..props /> },
         };
         let key = selected.key();
-        let onkeydown = link.batch_callback(|e: KeyboardEvent| {
+        let keys = tabs.clone();
+        let onkeydown = link.batch_callback(move |e: KeyboardEvent| {
             let target = e.target_dyn_into::<web_sys::Element>()?;
             if target.get_attribute("role").as_deref() != Some("tab") {
                 return None;
             }
-            let current = Tab::ALL.iter().position(|t| format!("tab-{}", t.key()) == target.id()).unwrap_or(0);
-            let next = crate::format::tab_key(&e.key(), current, Tab::ALL.len())?;
+            let current = keys.iter().position(|t| format!("tab-{}", t.key()) == target.id()).unwrap_or(0);
+            let next = crate::format::tab_key(&e.key(), current, keys.len())?;
             e.prevent_default();
-            Some(Msg::FocusTab(Tab::ALL[next]))
+            Some(Msg::FocusTab(keys[next]))
         });
         html! {
-            <div class="panel" lang={crate::i18n::language()}>
+            <div class={classes!("panel", floor_page.then_some("floor-page"))} lang={crate::i18n::language()}>
                 {self.header(ctx)}
                 <div role="tablist" class="tabs" aria-label={crate::i18n::t("app_name")} {onkeydown}>
-                    {for Tab::ALL.into_iter().map(tab)}
+                    {for tabs.into_iter().map(tab)}
                 </div>
                 <section role="tabpanel" id={format!("view-{key}")} aria-labelledby={format!("tab-{key}")} class="view">
                     {body}

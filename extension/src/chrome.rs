@@ -1,5 +1,5 @@
 //! The `chrome.*` APIs the panel uses: one port to the worker, `chrome.i18n`, and
-//! `chrome.storage` (options, and the caller ID each agent last chose).
+//! `chrome.storage` (options and policy, the caller ID each agent last chose).
 
 use wasm_bindgen::prelude::*;
 
@@ -34,6 +34,36 @@ extern "C" {
     pub fn local_set(items: &JsValue) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "storage", "managed"], js_name = get, catch)]
     pub fn managed_get(keys: &JsValue) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "storage", "onChanged"], js_name = addListener)]
+    pub fn on_storage_changed(f: &js_sys::Function);
+}
+
+/// Reads `key` of an area's items (all of them for `None`) as `T`, or its default.
+async fn read<T: serde::de::DeserializeOwned + Default>(
+    promise: Result<js_sys::Promise, JsValue>,
+    key: Option<&str>,
+) -> T {
+    let Ok(promise) = promise else { return T::default() };
+    let Ok(items) = wasm_bindgen_futures::JsFuture::from(promise).await else { return T::default() };
+    let value = match key {
+        Some(key) => js_sys::Reflect::get(&items, &key.into()).unwrap_or(JsValue::UNDEFINED),
+        None => items,
+    };
+    js_sys::JSON::stringify(&value).ok().and_then(|t| serde_json::from_str(&String::from(t)).ok()).unwrap_or_default()
+}
+
+/// The settings managed policy sets, and the options page's.
+pub async fn settings() -> (protocol::config::Settings, protocol::config::Settings) {
+    use protocol::config::OPTIONS_KEY;
+    let managed = read(managed_get(&JsValue::NULL), None).await;
+    let options = read(local_get(&OPTIONS_KEY.into()), Some(OPTIONS_KEY)).await;
+    (managed, options)
+}
+
+/// The alert thresholds in force: policy over the options page over the defaults.
+pub async fn thresholds() -> ::floor::Thresholds {
+    let (managed, options) = settings().await;
+    ::floor::Thresholds::from_settings(&managed, &options)
 }
 
 /// The key under which `principal`'s chosen caller ID is kept in `chrome.storage.local`.

@@ -197,6 +197,34 @@ pub fn clean_presence(presence: &mut Presence) {
     }
 }
 
+/// A threshold as the options page shows it: minutes, with at most two decimals (`15`, `0.05`).
+pub fn minutes_text(minutes: protocol::Minutes) -> String {
+    let hundredths = (minutes.millis() as f64 / 600.0).round() as u64;
+    match hundredths % 100 {
+        0 => (hundredths / 100).to_string(),
+        r if r % 10 == 0 => format!("{}.{}", hundredths / 100, r / 10),
+        r => format!("{}.{r:02}", hundredths / 100),
+    }
+}
+
+/// A threshold typed on the options page that is not a number of minutes, 0 or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotMinutes;
+
+/// A threshold typed on the options page: empty is not set (`Ok(None)`), a number of minutes
+/// ≥ 0 is one (full-width digits and a decimal comma accepted), anything else is refused.
+pub fn parse_minutes(text: &str) -> Result<Option<protocol::Minutes>, NotMinutes> {
+    let text: String = fold(text.trim()).replace(',', ".");
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let value: f64 = text.parse().map_err(|_| NotMinutes)?;
+    if !(value >= 0.0 && value.is_finite()) {
+        return Err(NotMinutes);
+    }
+    Ok(Some(protocol::Minutes::from_millis((value * 60_000.0).round() as u64)))
+}
+
 /// The tab a key moves to in a tab list of `count` tabs (WAI-ARIA tabs: arrows wrap, Home and End
 /// go to the ends); `None` for any other key.
 pub fn tab_key(key: &str, current: usize, count: usize) -> Option<usize> {
@@ -329,6 +357,25 @@ mod tests {
         let mut p = presence("Mansour \u{202E}kcatta", "\u{202E}kaerB", StateKind::NotRoutable, true);
         clean_presence(&mut p);
         assert_eq!((p.display_name.as_str(), p.state.name.as_str()), ("Mansour kcatta", "kaerB"));
+    }
+
+    #[test]
+    fn thresholds_are_typed_and_shown_in_minutes() {
+        use protocol::Minutes;
+        assert_eq!(parse_minutes(""), Ok(None));
+        assert_eq!(parse_minutes(" 15 "), Ok(Some(Minutes::whole(15))));
+        assert_eq!(parse_minutes("0.05"), Ok(Some(Minutes::from_millis(3_000))));
+        assert_eq!(parse_minutes("１，５"), Ok(Some(Minutes::from_millis(90_000))), "full width, decimal comma");
+        assert_eq!(parse_minutes("0"), Ok(Some(Minutes::whole(0))));
+        assert_eq!(parse_minutes("-1"), Err(NotMinutes));
+        assert_eq!(parse_minutes("five"), Err(NotMinutes));
+        assert_eq!(parse_minutes("inf"), Err(NotMinutes));
+        for (minutes, text) in
+            [(Minutes::whole(15), "15"), (Minutes::from_millis(3_000), "0.05"), (Minutes::from_millis(90_000), "1.5")]
+        {
+            assert_eq!(minutes_text(minutes), text);
+            assert_eq!(parse_minutes(text), Ok(Some(minutes)));
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - [`virtual_list`]: a list that renders only the rows in view (the roster).
 //! - `app`: the root component (the port, the header, the tab list, routing to a view).
 //! - `view`: what every view gets (the shared state, its version, the clock) and `Page`, the
-//!   component of a `View`; `status`, `chat`, `caller`: the views, each with its own messages.
+//!   component of a `View`; `status`, `chat`, `caller`, `floor`: the views, each with its own
+//!   messages (`floor`, a supervisor's, over the `floor` crate's board and alerts).
 //! - `options`: the options page.
 //! - `chrome`: the port to the worker and `chrome.i18n`; `i18n`: text in the browser's language.
 
@@ -24,6 +25,8 @@ mod chat;
 #[cfg(target_arch = "wasm32")]
 mod chrome;
 #[cfg(target_arch = "wasm32")]
+mod floor;
+#[cfg(target_arch = "wasm32")]
 mod i18n;
 #[cfg(target_arch = "wasm32")]
 mod options;
@@ -39,6 +42,16 @@ pub fn run() {
     let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
     if let Some(root) = root {
         yew::Renderer::<app::App>::with_root(root).render();
+    }
+}
+
+/// Mounts the full-tab floor into `#app`; called by `floor.js` (`floor.html`).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn run_floor() {
+    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
+    if let Some(root) = root {
+        yew::Renderer::<app::App>::with_root_and_props(root, app::AppProps { floor_page: true }).render();
     }
 }
 

@@ -7,9 +7,13 @@
 use std::collections::BTreeMap;
 
 use protocol::panel::{FailedChat, PanelSnapshot, PanelToWorker, WorkerToPanel};
-use protocol::{CallRecord, ChatMessage, ConversationSummary, ErrorCode, Millis, Presence};
+use protocol::{AlertKey, CallRecord, ChatMessage, ConversationSummary, ErrorCode, Millis, Presence};
 
 use crate::format;
+
+mod supervisor;
+
+pub use supervisor::{FloorState, category_key, channel_key, parse_category};
 
 /// The panel's views, in the tab list's order. A view is added here, in [`Tab::key`] (its
 /// element ids and `tab_<key>` message) and in the root's routing.
@@ -18,10 +22,12 @@ pub enum Tab {
     Status,
     Chat,
     CallerId,
+    /// Supervisors only.
+    Floor,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Status, Tab::Chat, Tab::CallerId];
+    pub const ALL: [Tab; 4] = [Tab::Status, Tab::Chat, Tab::CallerId, Tab::Floor];
 
     /// The suffix of its element ids and `tab_<key>` message.
     pub fn key(self) -> &'static str {
@@ -29,6 +35,7 @@ impl Tab {
             Tab::Status => "status",
             Tab::Chat => "chat",
             Tab::CallerId => "caller",
+            Tab::Floor => "floor",
         }
     }
 }
@@ -89,7 +96,7 @@ impl Item<'_> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PanelState {
     /// What the worker holds, as last sent (connection, me, roster, conversations, the CCP,
     /// outbox, failed messages, caller IDs, the newest call page).
@@ -114,6 +121,14 @@ pub struct PanelState {
     /// Call history pages after the newest one, oldest last.
     pub older_calls: Vec<CallRecord>,
     pub more_calls: Option<i64>,
+    /// A supervisor's floor (empty for an agent).
+    pub floor: FloorState,
+    /// This is the full-tab floor page (`floor.html`): the floor alone, full width.
+    pub floor_page: bool,
+    /// Whether the page is visible and has the focus (the root tells, [`PanelState::focus`]).
+    page_focused: bool,
+    /// What the worker was last told of the floor being looked at.
+    looked_at: bool,
     /// Whether the agent chose a caller ID in this panel (it then wins over the remembered one).
     picked: bool,
     /// The last dial or transfer request's id.
@@ -139,6 +154,10 @@ impl Default for PanelState {
             dialing: None,
             older_calls: Vec::new(),
             more_calls: None,
+            floor: FloorState::default(),
+            floor_page: false,
+            page_focused: false,
+            looked_at: false,
             picked: false,
             next_id: 1,
             sent: 0,
@@ -147,17 +166,19 @@ impl Default for PanelState {
 }
 
 impl PanelState {
-    /// Takes in a message from the worker.
-    pub fn apply(&mut self, mut message: WorkerToPanel) -> Vec<Effect> {
+    /// Takes in a message from the worker, at `now`.
+    pub fn apply(&mut self, mut message: WorkerToPanel, now: Millis) -> Vec<Effect> {
         clean_names(&mut message);
         let mut effects = Vec::new();
         match message {
-            WorkerToPanel::Snapshot { snapshot } => {
+            WorkerToPanel::Snapshot { mut snapshot } => {
                 self.more_calls = snapshot.calls.as_ref().and_then(|c| c.next_before);
                 let caller_ids = snapshot.caller_ids.clone();
+                let (watch, dismissed) = (snapshot.watch.take(), std::mem::take(&mut snapshot.dismissed));
                 self.worker = *snapshot;
+                self.reset_floor(watch, dismissed, now);
                 if let Some(caller_ids) = caller_ids {
-                    effects = self.apply(WorkerToPanel::CallerIds { caller_ids });
+                    effects = self.apply(WorkerToPanel::CallerIds { caller_ids }, now);
                 }
                 self.confirm();
                 // The worker took this panel's port: whatever it may not have stored before it
@@ -173,16 +194,36 @@ impl PanelState {
                 if let Some(peer) = self.open.clone() {
                     effects.push(Effect::Post(PanelToWorker::History { peer, before: None }));
                 }
+                // Said again: the worker may not have heard it before it answered (or restarted).
+                self.looked_at = false;
+                effects.extend(self.looking());
             }
             WorkerToPanel::Connection { connection } => self.worker.connection = connection,
-            WorkerToPanel::Me { me } => self.worker.me = me,
+            WorkerToPanel::Me { me } => {
+                let was = self.supervisor();
+                self.worker.me = me;
+                if self.supervisor() != was {
+                    let watch = self.floor.query.teams.iter().cloned().collect::<Vec<_>>();
+                    self.reset_floor(Some(watch).filter(|w| !w.is_empty()), Vec::new(), now);
+                }
+            }
             WorkerToPanel::Presence { presence } => {
+                if self.supervisor() {
+                    self.floor.presence(&presence, now);
+                }
                 match self.worker.roster.iter_mut().find(|p| p.principal == presence.principal) {
                     Some(p) => *p = presence,
                     None => self.worker.roster.push(presence),
                 }
             }
-            WorkerToPanel::Roster { agents } => self.worker.roster = agents,
+            WorkerToPanel::Roster { agents } => {
+                let before = std::mem::replace(&mut self.worker.roster, agents);
+                if self.supervisor() {
+                    self.floor.roster(&before, &self.worker.roster, now);
+                }
+            }
+            WorkerToPanel::Dismissed { keys } => self.floor.dismissed(keys),
+            WorkerToPanel::Watching { rosters } => self.floor.watching(rosters),
             WorkerToPanel::Ccp { agent } => {
                 // "Calling…" is over once the CCP has no contact; failures stay until the next try.
                 if self.dialing.as_ref().is_some_and(Dialing::ok) && agent.as_ref().is_some_and(|a| a.contact.is_none())
@@ -256,6 +297,18 @@ impl PanelState {
         effects
     }
 
+    /// The floor from the roster again (a snapshot, or the principal became or stopped being a
+    /// supervisor); an agent's floor stays empty.
+    fn reset_floor(&mut self, watch: Option<Vec<String>>, dismissed: Vec<AlertKey>, now: Millis) {
+        let roster: &[Presence] = if self.supervisor() { &self.worker.roster } else { &[] };
+        self.floor.reset(roster, watch, dismissed, now);
+        if self.floor_page {
+            self.tab = Tab::Floor;
+        } else if !self.supervisor() && self.tab == Tab::Floor {
+            self.tab = Tab::Status;
+        }
+    }
+
     /// Forgets typed messages the worker now holds in its outbox, or has given up on.
     fn confirm(&mut self) {
         let (outbox, failed) = (&self.worker.outbox, &self.worker.failed);
@@ -276,7 +329,75 @@ impl PanelState {
 
     pub fn show(&mut self, tab: Tab) -> Vec<Effect> {
         self.tab = tab;
-        self.mark_read().into_iter().collect()
+        let mut effects: Vec<Effect> = self.mark_read().into_iter().collect();
+        effects.extend(self.looking());
+        effects
+    }
+
+    // What a supervisor does on the floor.
+
+    /// The page became visible and focused, or stopped being either.
+    pub fn focus(&mut self, page_focused: bool) -> Vec<Effect> {
+        self.page_focused = page_focused;
+        self.looking().into_iter().collect()
+    }
+
+    /// Tells the worker when the floor starts or stops being looked at (no notifications then).
+    fn looking(&mut self) -> Option<Effect> {
+        let now = self.supervisor() && self.page_focused && self.tab == Tab::Floor;
+        if now == self.looked_at {
+            return None;
+        }
+        self.looked_at = now;
+        Some(Effect::Post(PanelToWorker::FloorFocus { visible_and_focused: now }))
+    }
+
+    /// The clock moved: alerts that crossed a threshold. Whether any changed.
+    pub fn tick(&mut self, now: Millis) -> bool {
+        self.supervisor() && self.floor.tick(now)
+    }
+
+    /// The thresholds in force changed (storage), or were first read.
+    pub fn set_thresholds(&mut self, thresholds: ::floor::Thresholds, now: Millis) {
+        self.floor.set_thresholds(thresholds, now);
+    }
+
+    /// Hides one alert episode here and, through the worker, everywhere.
+    pub fn dismiss_alert(&mut self, key: AlertKey) -> Vec<Effect> {
+        self.floor.dismissed(vec![key.clone()]);
+        vec![Effect::Post(PanelToWorker::DismissAlert { key })]
+    }
+
+    /// Shows a team on the floor, or hides it; `None` shows every team (also teams that appear
+    /// later). Remembered by the worker. With every team shown, hiding one shows all the others.
+    pub fn watch_team(&mut self, team: Option<&str>, shown: bool) -> Vec<Effect> {
+        let all = self.floor.teams();
+        let mut teams = self.floor.query.teams.clone();
+        match team {
+            None => teams.clear(),
+            Some(team) if shown => {
+                if !teams.is_empty() {
+                    teams.insert(team.to_owned());
+                }
+            }
+            Some(team) => {
+                if teams.is_empty() {
+                    teams = all.iter().cloned().collect();
+                }
+                teams.remove(team);
+            }
+        }
+        let rosters: Vec<String> = teams.into_iter().collect();
+        // Every team chosen is every team.
+        let every = all.iter().all(|t| rosters.contains(t));
+        let rosters = Some(rosters).filter(|r| !r.is_empty() && !every);
+        self.floor.watching(rosters.clone());
+        vec![Effect::Post(PanelToWorker::Watch { rosters })]
+    }
+
+    /// Opens the full-tab floor (the worker opens it, or brings it to the front).
+    pub fn open_floor(&self) -> Vec<Effect> {
+        vec![Effect::Post(PanelToWorker::OpenFloor)]
     }
 
     /// Opens the conversation with `peer` in the chat view, and asks for its newest page.
@@ -388,6 +509,17 @@ impl PanelState {
     }
 
     // What the views derive.
+
+    /// Whether the signed-in principal is a supervisor (the relay's welcome says).
+    pub fn supervisor(&self) -> bool {
+        self.worker.me.as_ref().is_some_and(|m| m.supervisor)
+    }
+
+    /// The tabs this person has: the floor only for supervisors (and always on the floor page,
+    /// which says who it is for).
+    pub fn tabs(&self) -> Vec<Tab> {
+        Tab::ALL.into_iter().filter(|t| *t != Tab::Floor || self.supervisor() || self.floor_page).collect()
+    }
 
     pub fn me(&self) -> &str {
         self.worker.me.as_ref().map(|m| m.principal.as_str()).unwrap_or_default()

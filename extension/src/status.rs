@@ -113,7 +113,7 @@ impl View for Status {
     }
 }
 
-fn contact_key(state: protocol::ContactState) -> &'static str {
+pub(crate) fn contact_key(state: protocol::ContactState) -> &'static str {
     use protocol::ContactState::*;
     match state {
         Incoming => "incoming",
@@ -127,7 +127,7 @@ fn contact_key(state: protocol::ContactState) -> &'static str {
     }
 }
 
-fn icon_chat() -> Html {
+pub(crate) fn icon_chat() -> Html {
     html! {
         <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
             <path d="M2 3h12v8H7l-3 3v-3H2z" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" />
@@ -135,7 +135,7 @@ fn icon_chat() -> Html {
     }
 }
 
-fn icon_transfer() -> Html {
+pub(crate) fn icon_transfer() -> Html {
     html! {
         <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
             <path d="M2 5h10m-3-3 3 3-3 3M14 11H4m3-3-3 3 3 3" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round" />

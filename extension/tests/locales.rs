@@ -30,6 +30,9 @@ fn built_keys() -> Vec<String> {
     keys.extend(Problem::ALL.map(|p| format!("problem_{}", p.as_str())));
     keys.extend(CloseCode::ALL.map(|c| format!("close_{}", c.code())));
     keys.push("failure_unknown".into());
+    // The floor's: each rule (the worker's notifications use them too) and each channel's count.
+    keys.extend(protocol::Rule::TAGS.map(|r| format!("rule_{r}")));
+    keys.extend(protocol::Channel::ALL.map(|c| format!("cat_contact_{}", extension::state::channel_key(c))));
     keys
 }
 

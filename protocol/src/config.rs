@@ -1,4 +1,5 @@
-//! The extension's configuration: where the relay is and how to sign in.
+//! The extension's configuration: where the relay is, how to sign in, and the supervisor's
+//! alert thresholds and help reasons.
 //!
 //! IT sets it by managed policy (`chrome.storage.managed`, schema in `manifest/schema.json`);
 //! otherwise an agent sets it on the options page (`chrome.storage.local`, key
@@ -6,6 +7,8 @@
 //! issuer, which is what `cargo xtask demo` runs.
 
 use serde::{Deserialize, Serialize};
+
+use crate::alerts::{AlertSettings, lenient};
 
 /// The `chrome.storage.local` key of the options page's settings.
 pub const OPTIONS_KEY: &str = "options";
@@ -22,6 +25,14 @@ pub struct Settings {
     pub client_id: Option<String>,
     /// Passed to the issuer as `login_hint` (the development issuer signs this user in at once).
     pub login_hint: Option<String>,
+    /// The floor's alert thresholds (merged field by field by the `floor` crate's `Thresholds`).
+    /// Invalid, it counts as missing rather than failing the whole settings.
+    #[serde(deserialize_with = "lenient")]
+    pub alerts: Option<AlertSettings>,
+    /// The reasons an agent may give when asking a supervisor for help. Invalid, it counts as
+    /// missing.
+    #[serde(deserialize_with = "lenient")]
+    pub help_reasons: Option<Vec<String>>,
 }
 
 /// The settings in force, after merging.
@@ -95,5 +106,33 @@ mod tests {
         assert_eq!(config.issuer, Config::DEFAULT_ISSUER);
         assert!(config.managed);
         assert!(!Config::merge(&Settings::default(), &options).managed);
+    }
+
+    #[test]
+    fn policy_with_alerts_and_help_reasons_decodes_and_a_bad_one_spares_the_relay() {
+        use crate::alerts::Minutes;
+        let policy: Settings = serde_json::from_value(serde_json::json!({
+            "relay_url": "wss://relay.example.com/ws",
+            "alerts": {"hold_minutes": 2, "not_routable": {"休憩": 30}},
+            "help_reasons": ["聞いてください", "Escalation"]
+        }))
+        .unwrap();
+        let alerts = policy.alerts.clone().unwrap();
+        assert_eq!(alerts.hold_minutes, Some(Minutes::whole(2)));
+        assert_eq!(alerts.not_routable.unwrap()["休憩"], Minutes::whole(30));
+        assert_eq!(policy.help_reasons.as_deref(), Some(&["聞いてください".to_owned(), "Escalation".to_owned()][..]));
+        // The merge of the relay settings is unchanged by them.
+        let config = Config::merge(&policy, &Settings::default());
+        assert_eq!((config.relay_url.as_str(), config.managed), ("wss://relay.example.com/ws", true));
+
+        let bad: Settings = serde_json::from_value(serde_json::json!({
+            "relay_url": "wss://relay.example.com/ws", "alerts": "loud", "help_reasons": "help"
+        }))
+        .unwrap();
+        assert_eq!((&bad.alerts, &bad.help_reasons), (&None, &None));
+        assert_eq!(Config::merge(&bad, &Settings::default()).relay_url, "wss://relay.example.com/ws");
+        // What the options page writes reads back the same.
+        let text = serde_json::to_string(&policy).unwrap();
+        assert_eq!(serde_json::from_str::<Settings>(&text).unwrap(), policy);
     }
 }

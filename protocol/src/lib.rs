@@ -6,6 +6,7 @@
 //! - [`presence`]: an agent's presence as the relay stores and fans it out.
 //! - [`chat`]: chat messages and conversation summaries.
 //! - [`config`]: the extension's settings (managed policy, options page, defaults).
+//! - [`alerts`]: supervisor alert thresholds and the names of alert episodes.
 //! - [`directory`]: directory entries and the directory file.
 //! - [`callerid`]: caller IDs (outbound queues), routing profiles, number normalisation.
 //! - [`calls`]: outbound call reports and history.
@@ -22,6 +23,7 @@
 //! [`PROTOCOL_VERSION`]. Nothing here does I/O, so the same types compile for the relay and for
 //! WebAssembly.
 
+pub mod alerts;
 pub mod callerid;
 pub mod calls;
 pub mod chat;
@@ -39,6 +41,7 @@ pub mod tab;
 mod tagged;
 pub mod ticket;
 
+pub use alerts::{AlertKey, AlertSettings, Minutes, Rule};
 pub use callerid::{CallerId, CallerIds, NormalizeRequest, Normalized, RoutingProfile};
 pub use calls::{CallEvent, CallOutcome, CallPage, CallPhase, CallRecord};
 pub use chat::{ChatMessage, ConversationSummary, Cursor};

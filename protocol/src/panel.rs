@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::hook::CcpAgent;
 use crate::tagged::tagged_enum;
-use crate::{CallPage, CallerIds, ChatMessage, ConversationSummary, ErrorCode, Limits, Millis, Presence};
+use crate::{AlertKey, CallPage, CallerIds, ChatMessage, ConversationSummary, ErrorCode, Limits, Millis, Presence};
 
 /// The name of the port a panel opens to the worker.
 pub const PANEL_PORT: &str = "panel";
@@ -58,6 +58,23 @@ tagged_enum! {
         },
         SignIn,
         SignOut,
+        /// Supervisors: the teams (rosters) the floor shows, remembered by the worker; `None`
+        /// for every roster.
+        Watch {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            rosters: Option<Vec<String>>,
+        },
+        /// Supervisors: hide one alert episode, in every panel and from the toolbar badge.
+        DismissAlert {
+            key: AlertKey,
+        },
+        /// Supervisors: whether this panel's floor is visible and focused (no notifications are
+        /// due then: the supervisor is looking at the alerts).
+        FloorFocus {
+            visible_and_focused: bool,
+        },
+        /// Supervisors: open the full-tab floor (or bring it to the front).
+        OpenFloor,
     }
 }
 
@@ -126,6 +143,15 @@ tagged_enum! {
             code: ErrorCode,
             message: String,
         },
+        /// Supervisors: alert episodes dismissed since (in any panel).
+        Dismissed {
+            keys: Vec<AlertKey>,
+        },
+        /// Supervisors: the teams the floor shows now (`None`: every roster).
+        Watching {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            rosters: Option<Vec<String>>,
+        },
         /// The answer to a dial or transfer. On failure `code` names the reason for the panel to put
         /// in words: `invalid_number` (the relay's check) or a Streams error type.
         Result {
@@ -160,6 +186,12 @@ pub struct PanelSnapshot<C = CallerIds, P = CallPage> {
     pub caller_ids: Option<C>,
     #[serde(default)]
     pub calls: Option<P>,
+    /// Supervisors: the teams the floor shows (`None`: every roster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Vec<String>>,
+    /// Supervisors: the alert episodes dismissed and not over yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dismissed: Vec<AlertKey>,
 }
 
 impl<C, P> Default for PanelSnapshot<C, P> {
@@ -174,6 +206,8 @@ impl<C, P> Default for PanelSnapshot<C, P> {
             failed: Vec::new(),
             caller_ids: None,
             calls: None,
+            watch: None,
+            dismissed: Vec::new(),
         }
     }
 }

@@ -37,14 +37,18 @@ impl AgentState {
     }
 }
 
-/// The channel of a contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The channel of a contact (ordered as the floor lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Voice,
     Chat,
     Task,
     Email,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [Channel::Voice, Channel::Chat, Channel::Task, Channel::Email];
 }
 
 /// The state of an agent's current contact, coarse on purpose.

@@ -60,6 +60,13 @@ extern "C" {
     pub fn extension_url(path: &str) -> String;
     #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getMessage)]
     pub fn message(name: &str) -> String;
+    #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getMessage)]
+    pub fn message_with(name: &str, substitutions: &JsValue) -> String;
+
+    #[wasm_bindgen(js_namespace = ["chrome", "tabs"], js_name = create, catch)]
+    pub fn tabs_create(properties: &Object) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "tabs"], js_name = update, catch)]
+    pub fn tabs_update(tab: i32, properties: &Object) -> Result<Promise, JsValue>;
 }
 
 /// Reads `key` of an object, or `undefined`.

@@ -6,6 +6,7 @@
 //! Every id the worker makes (relay requests, CCP commands, sockets, sign-ins, panels) comes
 //! from one allocator, [`Core::id`].
 
+use floor::{Alert, Alerts};
 use protocol::hook::{CcpAgent, HookCommand, HookEvent};
 use protocol::panel::{Connection, FailedChat, Me, OutboxEntry, PanelToWorker};
 use protocol::tab::{TabToWorker, WorkerToTab};
@@ -19,8 +20,10 @@ use crate::map::VecMap;
 use crate::storage::{Key, Record};
 
 mod session;
+mod supervision;
 
 pub use session::{PING_MS, RENEW_RETRY_MS, Timer};
+pub use supervision::{ALERT_NOTIFICATION, FLOOR_PAGE, alert_notification_id};
 
 /// What the worker tells panels: the caller IDs and call pages are the relay's JSON, passed on
 /// unread (see [`Relayed`]).
@@ -40,15 +43,20 @@ pub enum PortOf {
     Tab(TabId),
     /// A panel, docked in a tab or not.
     Panel(Option<TabId>),
+    /// The full-tab floor ([`FLOOR_PAGE`]), a panel in its own tab.
+    Floor(Option<TabId>),
 }
 
 /// Whether to take a port, from its name and its sender (tab, frame, URL): a tab port only from
 /// the top frame of a tab (the content script), a panel port only from the extension's panel
-/// page (`panel_url`). Anything else is disconnected.
-pub fn accept_port(name: &str, tab: Option<TabId>, frame: Option<i64>, url: &str, panel_url: &str) -> Option<PortOf> {
-    match name {
-        protocol::tab::TAB_PORT => tab.filter(|_| frame == Some(0)).map(PortOf::Tab),
-        protocol::panel::PANEL_PORT if url.starts_with(panel_url) => Some(PortOf::Panel(tab)),
+/// page or its full-tab floor (`base` is the extension's own URL, `chrome-extension://<id>/`).
+/// Anything else is disconnected.
+pub fn accept_port(name: &str, tab: Option<TabId>, frame: Option<i64>, url: &str, base: &str) -> Option<PortOf> {
+    let page = url.strip_prefix(base).map(|rest| rest.split(['?', '#']).next().unwrap_or_default());
+    match (name, page) {
+        (protocol::tab::TAB_PORT, _) => tab.filter(|_| frame == Some(0)).map(PortOf::Tab),
+        (protocol::panel::PANEL_PORT, Some("panel.html")) => Some(PortOf::Panel(tab)),
+        (protocol::panel::PANEL_PORT, Some(FLOOR_PAGE)) => Some(PortOf::Floor(tab)),
         _ => None,
     }
 }
@@ -62,12 +70,20 @@ pub enum Effect {
     Tab(TabId, WorkerToTab),
     /// To every CCP tab.
     Tabs(WorkerToTab),
+    /// The toolbar badge: a supervisor's active alerts when there are any, else unread
+    /// messages (see [`Core::badge`]).
     Badge(u64),
     Notify {
         peer: String,
         title: String,
         body: String,
     },
+    /// A supervisor's alert crossed its threshold: one notification for the episode.
+    NotifyAlert(Alert),
+    /// Open an extension page ([`FLOOR_PAGE`]) in a new tab.
+    OpenPage(&'static str),
+    /// Bring a tab to the front.
+    FocusTab(TabId),
     /// Write to `chrome.storage`, under the record's own key ([`Record::key`]).
     Save(Record),
     Remove(Key),
@@ -196,6 +212,16 @@ pub struct Core {
     caller_ids: Option<Relayed<CallerIds>>,
     calls: Option<Relayed<CallPage>>,
     link: session::Link,
+    /// Supervisors: the alert episodes over the watched rosters (see `supervision.rs`).
+    alerts: Alerts,
+    /// Supervisors: the rosters the floor shows (`None`: all).
+    watch: Option<Vec<String>>,
+    /// Panels whose floor is visible and focused: no notifications are due meanwhile.
+    looking: Vec<PanelId>,
+    /// The full-tab floor pages, by panel, with their tab.
+    floors: VecMap<PanelId, Option<TabId>>,
+    /// When the alert timer is set to fire.
+    alert_due: Option<Millis>,
 }
 
 impl Core {
@@ -273,6 +299,8 @@ impl Core {
             failed: self.failed.clone(),
             caller_ids: self.caller_ids.clone(),
             calls: self.calls.clone(),
+            watch: self.watch.clone().filter(|_| self.supervising()),
+            dismissed: self.dismissed(),
         }
     }
 
@@ -305,6 +333,7 @@ impl Core {
         self.calls_pending.clear();
         self.caller_ids = None;
         self.calls = None;
+        out.extend(self.forget_floor());
         out.extend([
             Effect::Save(Record::Outbox(Vec::new())),
             Effect::Save(Record::FailedChats(Vec::new())),
@@ -320,14 +349,15 @@ impl Core {
 
     // ---- relay ----------------------------------------------------------------------------
 
-    /// A frame from the relay.
-    pub fn on_frame(&mut self, frame: ServerFrame) -> Vec<Effect> {
+    /// A frame from the relay, at `now`.
+    pub fn on_frame(&mut self, frame: ServerFrame, now: Millis) -> Vec<Effect> {
         let mut out = Vec::new();
         match frame {
             ServerFrame::Welcome { principal, display_name, supervisor, roster, username, limits, .. } => {
                 if self.me.as_ref().is_some_and(|m| m.principal != principal) {
                     self.roster.clear();
                     self.conversations.clear();
+                    out.extend(self.forget_floor());
                 }
                 let me = Me { principal, display_name, supervisor, roster, username, limits };
                 self.me = Some(me.clone());
@@ -347,7 +377,10 @@ impl Core {
                 // A new connection: nothing asked on an earlier one will be answered.
                 self.waiting.clear();
                 let id = self.id();
-                out.push(Effect::Relay(ClientFrame::Subscribe { id, roster: None }));
+                // A supervisor's floor watches every roster; the teams chosen are filtered here
+                // and in the panel (the relay takes one subscription per connection).
+                let roster = supervisor.then(|| supervision::ALL_ROSTERS.to_owned());
+                out.push(Effect::Relay(ClientFrame::Subscribe { id, roster }));
                 out.extend(self.sync());
                 out.extend(self.pump());
                 // A call made on a CCP logged in as someone else (while nobody was signed in, say)
@@ -370,15 +403,20 @@ impl Core {
             ServerFrame::Roster { agents, complete, .. } => {
                 self.roster_loading.extend(agents);
                 if complete {
+                    let before = std::mem::take(&mut self.roster);
                     self.roster = std::mem::take(&mut self.roster_loading)
                         .into_iter()
                         .map(|p| (p.principal.clone(), p))
                         .collect();
+                    let gone: Vec<String> =
+                        before.iter().map(|(p, _)| p).filter(|p| !self.roster.contains_key(*p)).cloned().collect();
                     out.push(Effect::Panels(WorkerToPanel::Roster { agents: self.roster.values().cloned().collect() }));
+                    out.extend(self.floor_roster(gone, now));
                 }
             }
             ServerFrame::Presence { presence } => {
                 self.roster.insert(presence.principal.clone(), presence.clone());
+                out.extend(self.floor_presence(&presence, now));
                 out.push(Effect::Panels(WorkerToPanel::Presence { presence }));
             }
             ServerFrame::ChatAck { id, client_id, peer, seq, sent_at, .. } => {
@@ -539,7 +577,7 @@ impl Core {
 
     /// What follows one or a batch of stored messages, once: conversations, cursors, unread.
     fn after_messages(&self) -> Vec<Effect> {
-        let mut out = vec![self.conversations_push(), Effect::Badge(self.unread()), self.unread_to_tabs()];
+        let mut out = vec![self.conversations_push(), self.badge(), self.unread_to_tabs()];
         // Without an owner (nothing restored them) there is no key to find them under again.
         if !self.cursor_owner.is_empty() {
             let cursors = self.cursors.iter().map(|(p, &s)| Cursor { peer: p.clone(), seq: s }).collect();
@@ -741,6 +779,8 @@ impl Core {
 
     pub fn panel_closed(&mut self, panel: PanelId) {
         self.panels.remove(&panel);
+        self.floors.remove(&panel);
+        self.looking.retain(|p| *p != panel);
         self.commands.retain(|_, (p, _)| *p != panel);
     }
 
@@ -792,7 +832,7 @@ impl Core {
                 vec![
                     Effect::Relay(ClientFrame::MarkRead { id, peer, seq }),
                     self.conversations_push(),
-                    Effect::Badge(self.unread()),
+                    self.badge(),
                     self.unread_to_tabs(),
                 ]
             }
@@ -810,6 +850,16 @@ impl Core {
             }
             PanelToWorker::SignIn => self.sign_in(Prompt::Interactive),
             PanelToWorker::SignOut => self.sign_out(),
+            PanelToWorker::Watch { rosters } => self.set_watch(rosters),
+            PanelToWorker::DismissAlert { key } => self.dismiss_alert(&key),
+            PanelToWorker::FloorFocus { visible_and_focused } => {
+                self.looking.retain(|p| *p != panel);
+                if visible_and_focused {
+                    self.looking.push(panel);
+                }
+                Vec::new()
+            }
+            PanelToWorker::OpenFloor => self.open_floor(),
         }
     }
 

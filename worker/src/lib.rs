@@ -60,6 +60,18 @@ mod exports {
     pub fn reconfigure() {
         wasm_bindgen_futures::spawn_local(crate::runtime::reconfigure());
     }
+
+    /// The toolbar action was clicked.
+    #[wasm_bindgen]
+    pub fn action() {
+        crate::runtime::action();
+    }
+
+    /// A notification was clicked.
+    #[wasm_bindgen]
+    pub fn notification_clicked(id: String) {
+        crate::runtime::notification_clicked(&id);
+    }
 }
 
 /// Talc instead of the default dlmalloc: the same behaviour in a smaller module (see

@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 
+use floor::Thresholds;
 use gloo_timers::callback::Timeout;
 use js_sys::{Array, Promise};
 use protocol::config::{Config, OPTIONS_KEY, Settings};
@@ -21,7 +22,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::chrome::{self, Port};
-use crate::core::{Core, Effect, PanelId, PortOf, TabId, Timer, accept_port};
+use crate::core::{Core, Effect, PanelId, PortOf, TabId, Timer, accept_port, alert_notification_id};
 use crate::js::{log, now};
 use crate::map::VecMap;
 use crate::signin;
@@ -102,7 +103,23 @@ fn perform(effects: Vec<Effect>) {
                     }
                 }
                 Effect::Badge(count) => badge(count),
-                Effect::Notify { peer, title, body } => notify(&peer, &title, &body),
+                Effect::Notify { peer, title, body } => notify(&format!("chat:{peer}"), &title, &body),
+                Effect::NotifyAlert(alert) => {
+                    let rule = &alert.key.rule;
+                    let state = match rule {
+                        protocol::Rule::NotRoutable { state } => state.as_str(),
+                        _ => "",
+                    };
+                    let subs = Array::of1(&JsValue::from_str(state));
+                    let text = chrome::message_with(&format!("rule_{}", rule.as_str()), &subs);
+                    notify(&alert_notification_id(&alert), &alert.name, &text);
+                }
+                Effect::OpenPage(page) => {
+                    let _ = chrome::tabs_create(&chrome::object(&[("url", chrome::extension_url(page).into())]));
+                }
+                Effect::FocusTab(tab) => {
+                    let _ = chrome::tabs_update(tab, &chrome::object(&[("active", JsValue::TRUE)]));
+                }
                 Effect::Save(record) => save(&record),
                 Effect::Remove(key) => {
                     let name = JsValue::from_str(&key.name());
@@ -136,7 +153,8 @@ fn perform(effects: Vec<Effect>) {
                     });
                 }
                 Effect::SetTimer { timer, ms } => {
-                    rt.timers[timer as usize] = Some(Timeout::new(ms, move || with(|rt| rt.core.timer_fired(timer))));
+                    rt.timers[timer as usize] =
+                        Some(Timeout::new(ms, move || with(|rt| rt.core.timer_fired(timer, now()))));
                 }
                 Effect::CancelTimer(timer) => rt.timers[timer as usize] = None,
                 Effect::Api(api) => {
@@ -161,6 +179,8 @@ fn save(record: &Record) {
         Record::Cursors { cursors, .. } => to_js(cursors),
         Record::Session(session) => to_js(session),
         Record::SignedOut => JsValue::TRUE,
+        Record::Watch(rosters) => to_js(rosters),
+        Record::AlertsSeen(seen) => to_js(seen),
     };
     let key = record.key();
     let items = chrome::object(&[(&key.name(), value)]);
@@ -197,7 +217,8 @@ fn badge(count: u64) {
     let _ = chrome::set_badge_background_color(&chrome::object(&[("color", "#d13212".into())]).into());
 }
 
-fn notify(peer: &str, title: &str, body: &str) {
+/// A notification under `id` (one per chat peer, one per agent's alerts: a new one replaces it).
+fn notify(id: &str, title: &str, body: &str) {
     let body: String = body.chars().take(200).collect();
     let options = chrome::object(&[
         ("type", "basic".into()),
@@ -205,7 +226,7 @@ fn notify(peer: &str, title: &str, body: &str) {
         ("title", title.into()),
         ("message", body.into()),
     ]);
-    if let Ok(promise) = chrome::notify(&format!("chat:{peer}"), &options.into()) {
+    if let Ok(promise) = chrome::notify(id, &options.into()) {
         spawn_local(async move {
             let _ = JsFuture::from(promise).await;
         });
@@ -226,29 +247,33 @@ fn from_js<T: for<'de> serde::Deserialize<'de> + Default>(value: JsValue) -> T {
     decode(&value).unwrap_or_default()
 }
 
-async fn load_config() -> Config {
+/// The settings in force: the link's, and the alert thresholds (policy over the options page).
+async fn load_config() -> (Config, Thresholds) {
     let managed: Settings = match chrome::managed_get(&JsValue::NULL) {
         Ok(p) => JsFuture::from(p).await.ok().map(from_js).unwrap_or_default(),
         Err(_) => Settings::default(),
     };
     let options: Settings = from_js(read(chrome::local_get(&OPTIONS_KEY.into()), OPTIONS_KEY).await);
-    Config::merge(&managed, &options)
+    (Config::merge(&managed, &options), Thresholds::from_settings(&managed, &options))
 }
 
 /// Reads storage, builds the runtime, adopts the ports that arrived meanwhile, and starts.
 pub async fn start() {
-    let mut config = load_config().await;
+    let (mut config, thresholds) = load_config().await;
     let mut stored = Stored {
         outbox: from_js(load(&Key::Outbox).await),
         failed: from_js(load(&Key::FailedChats).await),
         calls: from_js(load(&Key::PendingCalls).await),
         session: from_js(load(&Key::Session).await),
         signed_out: load(&Key::SignedOut).await.as_bool() == Some(true),
+        watch: from_js(load(&Key::Watch).await),
+        seen: from_js(load(&Key::AlertsSeen).await),
+        thresholds,
     };
     // Settings changed meanwhile: the new ones, and a sign-in with them rather than the session
     // kept from the old ones.
     while STALE_CONFIG.with(|s| s.replace(false)) {
-        config = load_config().await;
+        (config, stored.thresholds) = load_config().await;
         stored.session = None;
     }
     // The core is made from storage before any port is heard (`Core::start`).
@@ -287,7 +312,7 @@ fn adopt(port: Port, early: Array) {
     let tab = chrome::get(&chrome::get(&sender, "tab"), "id").as_f64().map(|t| t as TabId);
     let frame = chrome::get(&sender, "frameId").as_f64().map(|f| f as i64);
     let url = chrome::get(&sender, "url").as_string().unwrap_or_default();
-    match accept_port(&port.name(), tab, frame, &url, &chrome::extension_url("panel.html")) {
+    match accept_port(&port.name(), tab, frame, &url, &chrome::extension_url("")) {
         Some(PortOf::Tab(tab)) => {
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_tab_message(tab, m));
             messages.add_listener(on_message.as_ref().unchecked_ref());
@@ -318,7 +343,7 @@ fn adopt(port: Port, early: Array) {
                 on_tab_message(tab, m);
             }
         }
-        Some(PortOf::Panel(tab)) => {
+        Some(of @ (PortOf::Panel(tab) | PortOf::Floor(tab))) => {
             let panel = RUNTIME.with(|r| r.borrow_mut().as_mut().map(|rt| rt.core.new_panel()));
             let Some(panel) = panel else { return };
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_panel_message(panel, m));
@@ -335,7 +360,10 @@ fn adopt(port: Port, early: Array) {
             on_disconnect.forget();
             with(|rt| {
                 rt.panels.insert(panel, port.clone());
-                rt.core.panel_opened(panel, tab)
+                match of {
+                    PortOf::Floor(_) => rt.core.floor_opened(panel, tab),
+                    _ => rt.core.panel_opened(panel, tab),
+                }
             });
             for m in early.iter() {
                 on_panel_message(panel, m);
@@ -369,17 +397,27 @@ pub fn command(name: &str) {
     }
 }
 
-/// Settings changed on the options page or by policy: sign in again with the new ones.
+/// Settings changed on the options page or by policy: the core decides what follows.
 pub async fn reconfigure() {
     if RUNTIME.with(|r| r.borrow().is_none()) {
         STALE_CONFIG.with(|s| s.set(true));
         return;
     }
-    let config = load_config().await;
+    let (config, thresholds) = load_config().await;
     with(|rt| {
-        rt.config = config;
-        rt.core.reconfigured()
+        let before = std::mem::replace(&mut rt.config, config);
+        rt.core.settings_changed(&before, &rt.config, thresholds, now())
     });
+}
+
+/// The toolbar action was clicked.
+pub fn action() {
+    with(|rt| rt.core.action_clicked());
+}
+
+/// A notification was clicked.
+pub fn notification_clicked(id: &str) {
+    with(|rt| rt.core.notification_clicked(id));
 }
 
 fn forget(promise: Result<Promise, JsValue>) {

@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use floor::Thresholds;
+use floor::alerts::SeenEpisode;
 use protocol::Cursor;
 use protocol::panel::{FailedChat, OutboxEntry};
 
@@ -33,6 +35,11 @@ pub enum Key {
     Session,
     /// Set when the person signs out; removed by their next sign-in.
     SignedOut,
+    /// Supervisors: the rosters the floor shows (absent: all).
+    Watch,
+    /// Supervisors: the alert episodes notified or dismissed, so a restarted worker neither
+    /// notifies them again nor shows a dismissed one.
+    AlertsSeen,
 }
 
 impl Key {
@@ -44,6 +51,8 @@ impl Key {
             Self::Cursors(owner) => format!("cursors:{owner}").into(),
             Self::Session => "session".into(),
             Self::SignedOut => "signed_out".into(),
+            Self::Watch => "floor_watch".into(),
+            Self::AlertsSeen => "alerts_seen".into(),
         }
     }
 
@@ -68,6 +77,8 @@ pub enum Record {
     Session(Session),
     /// Saved as `true`.
     SignedOut,
+    Watch(Vec<String>),
+    AlertsSeen(Vec<SeenEpisode>),
 }
 
 impl Record {
@@ -79,13 +90,16 @@ impl Record {
             Self::Cursors { owner, .. } => Key::Cursors(owner.clone()),
             Self::Session(_) => Key::Session,
             Self::SignedOut => Key::SignedOut,
+            Self::Watch(_) => Key::Watch,
+            Self::AlertsSeen(_) => Key::AlertsSeen,
         }
     }
 }
 
 /// What the worker reads at start-up (under [`Key::Outbox`], [`Key::FailedChats`],
-/// [`Key::PendingCalls`], [`Key::Session`] and [`Key::SignedOut`]); the cursors are read once
-/// the account is known ([`crate::core::Effect::Load`]).
+/// [`Key::PendingCalls`], [`Key::Session`], [`Key::SignedOut`], [`Key::Watch`] and
+/// [`Key::AlertsSeen`], and the settings' alert thresholds); the cursors are read once the
+/// account is known ([`crate::core::Effect::Load`]).
 #[derive(Debug, Clone, Default)]
 pub struct Stored {
     pub outbox: Vec<OutboxEntry>,
@@ -93,4 +107,8 @@ pub struct Stored {
     pub calls: Vec<PendingCall>,
     pub session: Option<Session>,
     pub signed_out: bool,
+    pub watch: Option<Vec<String>>,
+    pub seen: Vec<SeenEpisode>,
+    /// Managed policy over the options page over the defaults.
+    pub thresholds: Thresholds,
 }

@@ -58,12 +58,13 @@ pub fn build() -> anyhow::Result<()> {
         "manifest/schema.json",
         "extension/panel.html",
         "extension/options.html",
+        "extension/floor.html",
         "assets/panel.css",
     ] {
         let name = Path::new(file).file_name().context("file name")?;
         fs::copy(file, out.join(name)).with_context(|| format!("copying {file}"))?;
     }
-    for file in ["hook.js", "content.js", "worker.js", "panel.js", "options.js"] {
+    for file in ["hook.js", "content.js", "worker.js", "panel.js", "options.js", "floor.js"] {
         fs::copy(Path::new("extension/js").join(file), out.join(file)).with_context(|| format!("copying {file}"))?;
     }
     copy_dir(Path::new("assets/_locales"), &out.join("_locales"))?;

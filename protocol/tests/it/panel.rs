@@ -63,3 +63,55 @@ fn a_refused_chat_request_names_its_conversation() {
     assert_eq!(serde_json::to_value(&refused).unwrap(), text);
     assert_eq!(serde_json::from_value::<WorkerToPanel>(text).unwrap(), refused);
 }
+
+#[test]
+fn the_floor_messages_read_back_as_written() {
+    use protocol::panel::PanelToWorker;
+    use protocol::{AlertKey, Rule};
+    let key =
+        AlertKey { principal: "sato@example.com".into(), rule: Rule::NotRoutable { state: "休憩".into() }, since: 7 };
+    let key_json =
+        json!({"principal": "sato@example.com", "rule": {"type": "not_routable", "state": "休憩"}, "since": 7});
+    let to_worker = [
+        (PanelToWorker::Watch { rosters: None }, json!({"type": "watch"})),
+        (
+            PanelToWorker::Watch { rosters: Some(vec!["東京".into(), "大阪".into()]) },
+            json!({"type": "watch", "rosters": ["東京", "大阪"]}),
+        ),
+        (PanelToWorker::DismissAlert { key: key.clone() }, json!({"type": "dismiss_alert", "key": key_json})),
+        (
+            PanelToWorker::FloorFocus { visible_and_focused: true },
+            json!({"type": "floor_focus", "visible_and_focused": true}),
+        ),
+        (PanelToWorker::OpenFloor, json!({"type": "open_floor"})),
+    ];
+    for (message, text) in to_worker {
+        assert_eq!(serde_json::to_value(&message).unwrap(), text);
+        assert_eq!(serde_json::from_value::<PanelToWorker>(text).unwrap(), message);
+    }
+    // A rule's tag may come last (a `Value` sorts its keys) and unknown fields are refused.
+    let rule: Rule = serde_json::from_value(json!({"state": "休憩", "type": "not_routable"})).unwrap();
+    assert_eq!(rule, Rule::NotRoutable { state: "休憩".into() });
+    assert!(serde_json::from_str::<Rule>(r#"{"type": "missed", "state": "x"}"#).is_err());
+
+    let to_panel: [(WorkerToPanel, serde_json::Value); 3] = [
+        (WorkerToPanel::Dismissed { keys: vec![key.clone()] }, json!({"type": "dismissed", "keys": [key_json]})),
+        (WorkerToPanel::Watching { rosters: None }, json!({"type": "watching"})),
+        (
+            WorkerToPanel::Snapshot {
+                snapshot: Box::new(PanelSnapshot {
+                    watch: Some(vec!["東京".into()]),
+                    dismissed: vec![key],
+                    ..PanelSnapshot::default()
+                }),
+            },
+            json!({"type": "snapshot", "snapshot": {"connection": {"status": "signed_out"}, "me": null, "roster": [],
+                   "conversations": [], "ccp": null, "outbox": [], "failed": [], "caller_ids": null, "calls": null,
+                   "watch": ["東京"], "dismissed": [key_json]}}),
+        ),
+    ];
+    for (message, text) in to_panel {
+        assert_eq!(serde_json::to_value(&message).unwrap(), text);
+        assert_eq!(serde_json::from_value::<WorkerToPanel>(text).unwrap(), message);
+    }
+}

@@ -8,6 +8,7 @@
 //! one id allocator, so an answer to one superseded (by a click, a sign-out, new settings, a new
 //! socket) is recognised and ignored.
 
+use protocol::config::Config;
 use protocol::panel::{Connection, Problem};
 use protocol::{ClientFrame, CloseCode, Cursor, Millis, PROTOCOL_VERSION, ServerFrame};
 
@@ -30,10 +31,12 @@ pub enum Timer {
     Reconnect,
     SignInRetry,
     Renew,
+    /// A supervisor's next alert threshold crossing.
+    Alerts,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 4] = [Timer::Ping, Timer::Reconnect, Timer::SignInRetry, Timer::Renew];
+    pub const ALL: [Timer; 5] = [Timer::Ping, Timer::Reconnect, Timer::SignInRetry, Timer::Renew, Timer::Alerts];
 }
 
 /// The link's state, kept in the [`Core`].
@@ -60,7 +63,7 @@ pub(super) struct Link {
     signed_in_again: bool,
 }
 
-fn set_timer(timer: Timer, ms: Millis) -> Effect {
+pub(super) fn set_timer(timer: Timer, ms: Millis) -> Effect {
     Effect::SetTimer { timer, ms: ms.clamp(0, Millis::from(i32::MAX)) as u32 }
 }
 
@@ -69,8 +72,9 @@ impl Core {
     /// sign-out) can reach a core that storage would later overwrite; then a connection with the
     /// kept session or a silent sign-in.
     pub fn start(stored: Stored, now: Millis) -> (Self, Vec<Effect>) {
-        let mut core =
-            Self { outbox: stored.outbox, failed: stored.failed, calls_pending: stored.calls, ..Self::empty() };
+        let alerts = floor::Alerts::restore(stored.thresholds, stored.seen);
+        let core = Self { outbox: stored.outbox, failed: stored.failed, calls_pending: stored.calls, ..Self::empty() };
+        let mut core = core.with_floor(alerts, stored.watch);
         core.link.signed_out = stored.signed_out;
         core.link.session = stored.session.filter(|s| !stored.signed_out && s.expires_at > now + SESSION_MARGIN_MS);
         let mut out = vec![set_timer(Timer::Ping, PING_MS.into())];
@@ -162,7 +166,7 @@ impl Core {
             self.link.signed_in_again = false;
             out.push(set_timer(Timer::Renew, auth::renew_in(now, *expires_at)));
         }
-        out.extend(self.on_frame(frame));
+        out.extend(self.on_frame(frame, now));
         out
     }
 
@@ -272,8 +276,8 @@ impl Core {
         }
     }
 
-    /// A timer the core set went off.
-    pub fn timer_fired(&mut self, timer: Timer) -> Vec<Effect> {
+    /// A timer the core set went off, at `now`.
+    pub fn timer_fired(&mut self, timer: Timer, now: Millis) -> Vec<Effect> {
         match timer {
             Timer::Ping => {
                 let mut out = vec![set_timer(Timer::Ping, PING_MS.into())];
@@ -295,10 +299,26 @@ impl Core {
                 vec![Effect::SignIn { attempt, prompt: Prompt::Silent }]
             }
             Timer::Reconnect | Timer::Renew => Vec::new(),
+            Timer::Alerts => self.alerts_due(now),
         }
     }
 
-    /// Settings changed (options page or policy): sign in again with the new ones.
+    /// Settings changed (options page or policy): a new sign-in when what the link uses
+    /// (`config`, from `before`) changed, and the alert thresholds in force either way (the
+    /// options page saves them beside the relay's settings).
+    pub fn settings_changed(
+        &mut self,
+        before: &Config,
+        config: &Config,
+        thresholds: floor::Thresholds,
+        now: Millis,
+    ) -> Vec<Effect> {
+        let mut out = if before == config { Vec::new() } else { self.reconfigured() };
+        out.extend(self.set_thresholds(thresholds, now));
+        out
+    }
+
+    /// Sign in again with new settings.
     pub fn reconfigured(&mut self) -> Vec<Effect> {
         self.link.session = None;
         let mut out = self.close(1000);

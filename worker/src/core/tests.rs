@@ -19,7 +19,7 @@ fn welcome(core: &mut Core, principal: &str) -> Vec<Effect> {
 
 /// A welcome for a principal the relay's directory lists under Connect username `username`.
 fn welcome_listed(core: &mut Core, principal: &str, username: Option<&str>) -> Vec<Effect> {
-    core.on_frame(welcome_frame_listed(principal, username))
+    core.on_frame(welcome_frame_listed(principal, username), 0)
 }
 
 fn welcome_frame(principal: &str) -> ServerFrame {
@@ -84,7 +84,7 @@ fn outbox_from_storage_is_resent_on_welcome_and_cleared_by_the_ack() {
         sent_at: 5,
         duplicate: false,
     };
-    let effects = core.on_frame(ack);
+    let effects = core.on_frame(ack, 0);
     assert!(core.outbox().is_empty());
     assert!(effects.contains(&Effect::Save(Record::Outbox(Vec::new()))));
     assert!(effects.iter().any(|e| matches!(e, Effect::Panels(WorkerToPanel::Chat { message }) if message.seq == 7)));
@@ -115,14 +115,14 @@ fn a_long_outbox_goes_out_at_the_pace_of_the_acks_and_refused_messages_go_again(
         sent_at: 5,
         duplicate: false,
     };
-    let next = sends(&core.on_frame(ack(first[0].0, &first[0].1)));
+    let next = sends(&core.on_frame(ack(first[0].0, &first[0].1), 0));
     assert_eq!(next.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(), ["c8"], "one answer, one more");
     // Refused for now: not resent at once, but with the next tick, and only that one.
     let refused = ServerFrame::Error {
         id: Some(first[1].0),
         error: protocol::ErrorBody::new(protocol::ErrorCode::RateLimited, "slow down"),
     };
-    assert!(sends(&core.on_frame(refused)).is_empty());
+    assert!(sends(&core.on_frame(refused, 0)).is_empty());
     assert_eq!(sends(&core.tick()).iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(), ["c1"]);
     assert_eq!(core.outbox().len(), 29, "nothing lost");
     // A reconnect forgets what was in flight and sends a window again.
@@ -196,14 +196,14 @@ fn unread_counts_feed_the_badge_and_notifications_only_when_unfocused() {
         text: "hello".into(),
         sent_at: 1,
     };
-    let effects = core.on_frame(ServerFrame::Chat { message: message(1) });
+    let effects = core.on_frame(ServerFrame::Chat { message: message(1) }, 0);
     assert!(effects.contains(&Effect::Badge(1)));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Notify { .. })), "the CCP has focus");
     core.on_tab(3, TabToWorker::Focus { focused: false });
-    let effects = core.on_frame(ServerFrame::Chat { message: message(2) });
+    let effects = core.on_frame(ServerFrame::Chat { message: message(2) }, 0);
     assert!(effects.contains(&Effect::Badge(2)));
     assert!(effects.iter().any(|e| matches!(e, Effect::Notify { .. })));
-    let again = core.on_frame(ServerFrame::Chat { message: message(2) });
+    let again = core.on_frame(ServerFrame::Chat { message: message(2) }, 0);
     assert!(!again.iter().any(|e| matches!(e, Effect::Notify { .. })), "a message seen before is not announced twice");
     let effects = core.on_panel(1, PanelToWorker::MarkRead { peer: "b@x".into(), seq: 2 }, 0);
     assert!(effects.contains(&Effect::Badge(0)));
@@ -327,7 +327,7 @@ fn call_reports_reach_the_relay_once_even_across_a_reconnect() {
         effects.contains(&Effect::Api(Api::CallerIds)) && effects.contains(&Effect::Api(Api::Calls { before: None }))
     );
     let ClientFrame::ReportCall { id, .. } = reports[0] else { unreachable!() };
-    let confirmed = core.on_frame(ServerFrame::Ok { id: *id });
+    let confirmed = core.on_frame(ServerFrame::Ok { id: *id }, 0);
     assert_eq!(
         confirmed,
         vec![Effect::Save(Record::PendingCalls(Vec::new())), Effect::Api(Api::Calls { before: None })],
@@ -459,7 +459,7 @@ fn a_queued_message_the_relay_refuses_leaves_the_outbox_and_shows_why() {
     let effects = send(&mut core, "c1", "hello");
     let Some(ClientFrame::SendChat { id, .. }) = relayed(&effects).into_iter().next().cloned() else { panic!() };
     let refusal = ServerFrame::Error { id: Some(id), error: ErrorBody::new(ErrorCode::Forbidden, "not allowed") };
-    let effects = core.on_frame(refusal);
+    let effects = core.on_frame(refusal, 0);
     assert!(core.outbox().is_empty(), "no poison message retried forever");
     assert!(effects.contains(&Effect::Save(Record::Outbox(Vec::new()))));
     let failed = failed_list(&effects).expect("the refusal reaches the message");
@@ -471,7 +471,7 @@ fn a_queued_message_the_relay_refuses_leaves_the_outbox_and_shows_why() {
     // A refusal for now (rate) keeps it queued.
     let effects = send(&mut core, "c2", "again");
     let Some(ClientFrame::SendChat { id, .. }) = relayed(&effects).into_iter().next().cloned() else { panic!() };
-    core.on_frame(ServerFrame::Error { id: Some(id), error: ErrorBody::new(ErrorCode::RateLimited, "slow down") });
+    core.on_frame(ServerFrame::Error { id: Some(id), error: ErrorBody::new(ErrorCode::RateLimited, "slow down") }, 0);
     assert_eq!(core.outbox().len(), 1);
 }
 
@@ -504,7 +504,7 @@ fn cursors_are_saved_under_the_key_they_were_restored_from_not_the_principal() {
         text: "hi".into(),
         sent_at: 1,
     };
-    let effects = core.on_frame(ServerFrame::Chat { message });
+    let effects = core.on_frame(ServerFrame::Chat { message }, 0);
     let saved = effects.iter().find_map(|e| match e {
         Effect::Save(Record::Cursors { owner, cursors }) => Some((owner.clone(), cursors.clone())),
         _ => None,
@@ -706,14 +706,14 @@ fn an_unreachable_issuer_is_retried_with_the_attempts_prompt_and_a_refusal_waits
     let effects = core.signed_in(attempt, down(), 10_000, 0.0);
     assert_eq!(timer(&effects, Timer::SignInRetry), Some(500));
     assert_eq!(connection(&effects), Some(Connection::Offline { retry_at: 10_500, problem: Problem::Unreachable }));
-    let (again, prompt) = sign_in_of(&core.timer_fired(Timer::SignInRetry)).expect("tried again");
+    let (again, prompt) = sign_in_of(&core.timer_fired(Timer::SignInRetry, 0)).expect("tried again");
     assert_eq!(prompt, Prompt::Silent);
     // The next failure waits longer.
     assert_eq!(timer(&core.signed_in(again, down(), 20_000, 0.0), Timer::SignInRetry), Some(1000));
     // A click meanwhile supersedes the retry.
     let (clicked, prompt) = sign_in_of(&core.on_panel(1, PanelToWorker::SignIn, 0)).expect("signs in");
     assert_eq!(prompt, Prompt::Interactive);
-    assert!(core.timer_fired(Timer::SignInRetry).is_empty(), "the retry is moot");
+    assert!(core.timer_fired(Timer::SignInRetry, 0).is_empty(), "the retry is moot");
     // A refusal of what the person asked for is shown, and not retried.
     let effects = core.signed_in(clicked, Err(SignInError::Refused("access_denied".into())), 0, 0.0);
     assert_eq!(timer(&effects, Timer::SignInRetry), None);
@@ -746,7 +746,7 @@ fn a_lost_connection_comes_back_after_a_growing_backoff_and_a_welcome_resets_it(
     let effects = core.socket_closed(socket, 1006, String::new(), 5_000, 0.0);
     assert_eq!(timer(&effects, Timer::Reconnect), Some(500));
     assert_eq!(connection(&effects), Some(Connection::Offline { retry_at: 5_500, problem: Problem::Unreachable }));
-    let reopened = core.timer_fired(Timer::Reconnect);
+    let reopened = core.timer_fired(Timer::Reconnect, 0);
     let second = opened(&reopened).expect("reconnects");
     assert_ne!(second, socket);
     // The old socket's late events change nothing.
@@ -755,11 +755,11 @@ fn a_lost_connection_comes_back_after_a_growing_backoff_and_a_welcome_resets_it(
     assert!(core.socket_opened(socket).is_empty());
     // Failing again waits longer; a welcome starts the count again.
     assert_eq!(timer(&core.socket_closed(second, 1006, String::new(), 6_000, 0.0), Timer::Reconnect), Some(1000));
-    let third = opened(&core.timer_fired(Timer::Reconnect)).expect("reconnects");
+    let third = opened(&core.timer_fired(Timer::Reconnect, 0)).expect("reconnects");
     core.socket_frame(third, welcome_frame("a@x"), 7_000);
     assert_eq!(timer(&core.socket_closed(third, 4000, String::new(), 8_000, 0.0), Timer::Reconnect), Some(500));
     // A close that says do not come back is shown and not retried.
-    let fourth = opened(&core.timer_fired(Timer::Reconnect)).expect("reconnects");
+    let fourth = opened(&core.timer_fired(Timer::Reconnect, 0)).expect("reconnects");
     let effects = core.socket_closed(fourth, 4104, String::new(), 9_000, 0.0);
     assert_eq!(timer(&effects, Timer::Reconnect), None);
     assert!(matches!(connection(&effects), Some(Connection::Failed { problem: Problem::Replaced, .. })));
@@ -768,7 +768,7 @@ fn a_lost_connection_comes_back_after_a_growing_backoff_and_a_welcome_resets_it(
     core.socket_closed(socket, 1006, String::new(), 0, 0.0);
     let effects = core.reconfigured();
     assert!(effects.contains(&Effect::CancelTimer(Timer::Reconnect)));
-    assert!(core.timer_fired(Timer::Reconnect).is_empty());
+    assert!(core.timer_fired(Timer::Reconnect, 0).is_empty());
 }
 
 #[test]
@@ -791,7 +791,7 @@ fn an_expired_or_refused_token_signs_in_again_silently_once() {
 #[test]
 fn the_token_is_renewed_silently_and_handed_to_the_open_connection() {
     let (mut core, _) = online("s1", "a@x");
-    let (attempt, prompt) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    let (attempt, prompt) = sign_in_of(&core.timer_fired(Timer::Renew, 0)).expect("renews");
     assert_eq!(prompt, Prompt::Silent);
     let renewed = Session { id_token: token("s1", 3_000_000), expires_at: 3_000_000_000 };
     let effects = core.signed_in(attempt, Ok(renewed.clone()), 2_000_000_000 - 600_000, 0.0);
@@ -801,22 +801,22 @@ fn the_token_is_renewed_silently_and_handed_to_the_open_connection() {
     assert_eq!(connection(&effects), None, "the agent sees nothing of it");
     assert_eq!(core.token(), Some(renewed.id_token.as_str()));
     // A failed renewal is tried again while the token lasts, and not once it is nearly out.
-    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew, 0)).expect("renews");
     let failed = || Err(SignInError::Unreachable("down".into()));
     assert_eq!(timer(&core.signed_in(attempt, failed(), 0, 0.0), Timer::Renew), Some(RENEW_RETRY_MS));
-    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew, 0)).expect("renews");
     assert!(core.signed_in(attempt, failed(), 3_000_000_000 - 10_000, 0.0).is_empty());
     // A sign-out makes a renewal in flight moot.
-    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    let (attempt, _) = sign_in_of(&core.timer_fired(Timer::Renew, 0)).expect("renews");
     core.sign_out();
     assert!(core.signed_in(attempt, Ok(session("s1")), 0, 0.0).is_empty());
-    assert!(core.timer_fired(Timer::Renew).is_empty());
+    assert!(core.timer_fired(Timer::Renew, 0).is_empty());
 }
 
 #[test]
 fn pings_go_out_on_an_open_socket_and_every_id_comes_from_one_allocator() {
     let (mut core, socket) = online("s1", "a@x");
-    let effects = core.timer_fired(Timer::Ping);
+    let effects = core.timer_fired(Timer::Ping, 0);
     assert_eq!(timer(&effects, Timer::Ping), Some(PING_MS), "again in a while");
     let ping =
         relayed(&effects).into_iter().find_map(|f| if let ClientFrame::Ping { id } = f { Some(*id) } else { None });
@@ -830,7 +830,7 @@ fn pings_go_out_on_an_open_socket_and_every_id_comes_from_one_allocator() {
         .into_iter()
         .find_map(|f| if let ClientFrame::History { id, .. } = f { Some(*id) } else { None });
     let command = command_id(&core.on_panel(panel, PanelToWorker::Transfer { id: 1, username: "b".into() }, 0));
-    let (renewal, _) = sign_in_of(&core.timer_fired(Timer::Renew)).expect("renews");
+    let (renewal, _) = sign_in_of(&core.timer_fired(Timer::Renew, 0)).expect("renews");
     let mut ids = vec![socket, ping, panel, history.expect("history asked"), command, renewal];
     let count = ids.len();
     ids.sort_unstable();
@@ -838,7 +838,7 @@ fn pings_go_out_on_an_open_socket_and_every_id_comes_from_one_allocator() {
     assert_eq!(ids.len(), count, "{ids:?}");
     // Offline, no ping is made.
     core.socket_closed(socket, 1006, String::new(), 0, 0.0);
-    assert!(relayed(&core.timer_fired(Timer::Ping)).is_empty());
+    assert!(relayed(&core.timer_fired(Timer::Ping, 0)).is_empty());
 }
 
 #[test]
@@ -852,7 +852,7 @@ fn a_refused_history_request_reaches_the_chat_view_of_that_peer() {
     };
     let refusal = ServerFrame::Error { id: Some(id), error: ErrorBody::new(ErrorCode::RateLimited, "slow down") };
     assert_eq!(
-        core.on_frame(refusal),
+        core.on_frame(refusal, 0),
         vec![Effect::Panel(
             1,
             WorkerToPanel::ChatRefused {
@@ -866,17 +866,32 @@ fn a_refused_history_request_reaches_the_chat_view_of_that_peer() {
 }
 
 #[test]
-fn ports_are_taken_only_from_a_ccp_tabs_top_frame_and_from_the_panel_page() {
+fn ports_are_taken_only_from_a_ccp_tabs_top_frame_and_from_the_panel_pages() {
+    let base = "chrome-extension://abc/";
     let panel = "chrome-extension://abc/panel.html";
     let page = "https://x.my.connect.aws/ccp-v2/";
-    assert_eq!(accept_port("tab", Some(3), Some(0), page, panel), Some(PortOf::Tab(3)));
-    assert_eq!(accept_port("tab", Some(3), Some(7), page, panel), None, "a frame inside the page");
-    assert_eq!(accept_port("tab", None, Some(0), page, panel), None, "not from a tab");
+    assert_eq!(accept_port("tab", Some(3), Some(0), page, base), Some(PortOf::Tab(3)));
+    assert_eq!(accept_port("tab", Some(3), Some(7), page, base), None, "a frame inside the page");
+    assert_eq!(accept_port("tab", None, Some(0), page, base), None, "not from a tab");
     let docked = "chrome-extension://abc/panel.html?tab=3";
-    assert_eq!(accept_port("panel", Some(3), Some(4), docked, panel), Some(PortOf::Panel(Some(3))));
-    assert_eq!(accept_port("panel", None, None, panel, panel), Some(PortOf::Panel(None)));
-    assert_eq!(accept_port("panel", Some(3), Some(0), page, panel), None, "a page calling itself a panel");
-    assert_eq!(accept_port("options", None, None, panel, panel), None);
+    assert_eq!(accept_port("panel", Some(3), Some(4), docked, base), Some(PortOf::Panel(Some(3))));
+    assert_eq!(accept_port("panel", None, None, panel, base), Some(PortOf::Panel(None)));
+    assert_eq!(accept_port("panel", Some(3), Some(0), page, base), None, "a page calling itself a panel");
+    assert_eq!(accept_port("options", None, None, panel, base), None);
+    // The full-tab floor is a panel in its own tab; other extension pages are not panels.
+    let floor = "chrome-extension://abc/floor.html";
+    assert_eq!(accept_port("panel", Some(5), Some(0), floor, base), Some(PortOf::Floor(Some(5))));
+    assert_eq!(
+        accept_port("panel", Some(5), Some(0), "chrome-extension://abc/floor.html#x", base),
+        Some(PortOf::Floor(Some(5)))
+    );
+    assert_eq!(accept_port("panel", None, None, "chrome-extension://abc/options.html", base), None);
+    assert_eq!(
+        accept_port("panel", None, None, "chrome-extension://other/panel.html", base),
+        None,
+        "another extension"
+    );
+    assert_eq!(accept_port("panel", None, None, "chrome-extension://abc/panel.html.evil", base), None);
 }
 
 #[test]
@@ -903,4 +918,261 @@ fn a_core_is_made_from_what_storage_kept_so_the_first_ports_add_to_it() {
     core.sign_out();
     assert_eq!(core.token(), None);
     assert!(core.cursors_loaded("s1", Vec::new()).is_empty(), "the kept session's socket never opens");
+}
+
+// ---- the supervisor's floor --------------------------------------------------------------------
+
+/// Thresholds as the end-to-end tests set them: hold 3 s, the rest the defaults.
+fn fast_thresholds() -> floor::Thresholds {
+    let alerts = protocol::AlertSettings {
+        hold_minutes: Some(protocol::Minutes::from_millis(3_000)),
+        ..protocol::AlertSettings::default()
+    };
+    floor::Thresholds::resolve(Some(&alerts), None)
+}
+
+/// A supervisor's core, welcomed, with the fast thresholds and what storage kept.
+fn supervisor_with(seen: Vec<floor::alerts::SeenEpisode>, watch: Option<Vec<String>>) -> (Core, Vec<Effect>) {
+    let mut core = Core::new(Vec::new(), Vec::new()).with_floor(floor::Alerts::restore(fast_thresholds(), seen), watch);
+    let ServerFrame::Welcome { protocol, principal, display_name, roster, username, expires_at, limits, .. } =
+        welcome_frame("boss@x")
+    else {
+        unreachable!()
+    };
+    let welcome = ServerFrame::Welcome {
+        protocol,
+        principal,
+        display_name,
+        supervisor: true,
+        roster,
+        username,
+        expires_at,
+        limits,
+    };
+    let effects = core.on_frame(welcome, 0);
+    (core, effects)
+}
+
+fn supervisor() -> Core {
+    supervisor_with(Vec::new(), None).0
+}
+
+fn on_hold(principal: &str, roster: &str, since: protocol::Millis) -> protocol::Presence {
+    protocol::Presence {
+        principal: principal.into(),
+        username: None,
+        display_name: principal.to_uppercase(),
+        roster: roster.into(),
+        state: AgentState { name: "Busy".into(), kind: StateKind::System },
+        since,
+        contact: Some(protocol::ContactSummary {
+            channel: protocol::Channel::Voice,
+            state: protocol::ContactState::OnHold,
+            since: since + 1,
+        }),
+        online: true,
+    }
+}
+
+fn available(principal: &str, roster: &str, since: protocol::Millis) -> protocol::Presence {
+    protocol::Presence {
+        state: AgentState { name: "Available".into(), kind: StateKind::Routable },
+        contact: None,
+        ..on_hold(principal, roster, since)
+    }
+}
+
+fn roster_frame(agents: Vec<protocol::Presence>) -> ServerFrame {
+    ServerFrame::Roster { id: 1, roster: "*".into(), agents, complete: true }
+}
+
+fn notified(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| if let Effect::NotifyAlert(a) = e { Some(a.key.principal.clone()) } else { None })
+        .collect()
+}
+
+fn badges(effects: &[Effect]) -> Vec<u64> {
+    effects.iter().filter_map(|e| if let Effect::Badge(n) = e { Some(*n) } else { None }).collect()
+}
+
+#[test]
+fn a_supervisor_watches_every_roster_and_publishes_nothing_without_a_ccp() {
+    let (core, effects) = supervisor_with(Vec::new(), None);
+    let frames = relayed(&effects);
+    assert!(matches!(frames[0], ClientFrame::Subscribe { roster: Some(r), .. } if r == "*"), "{frames:?}");
+    assert!(
+        !frames.iter().any(|f| matches!(f, ClientFrame::SetPresence { .. } | ClientFrame::ClearPresence { .. })),
+        "no CCP has reported: nothing is published or withdrawn"
+    );
+    assert!(core.snapshot(None).me.is_some_and(|m| m.supervisor));
+    // An agent subscribes to their own roster, as before.
+    let mut agent = Core::new(Vec::new(), Vec::new());
+    assert!(matches!(relayed(&welcome(&mut agent, "a@x"))[0], ClientFrame::Subscribe { roster: None, .. }));
+}
+
+#[test]
+fn an_alert_notifies_once_per_episode_with_the_badge_and_one_timer_for_the_next_crossing() {
+    let mut core = supervisor();
+    let effects = core.on_frame(roster_frame(vec![on_hold("ito", "東京", 1_000), available("kato", "東京", 0)]), 1_000);
+    assert_eq!(timer(&effects, Timer::Alerts), Some(3_001), "the hold's threshold, counted from its start");
+    assert!(notified(&effects).is_empty());
+
+    let effects = core.timer_fired(Timer::Alerts, 4_001);
+    assert_eq!(notified(&effects), ["ito"]);
+    assert_eq!(badges(&effects), [1], "the badge counts the alert");
+    assert_eq!(timer(&effects, Timer::Alerts), Some(3_000), "then red at twice the threshold");
+    assert!(effects.iter().any(|e| matches!(e, Effect::Save(Record::AlertsSeen(s)) if s.len() == 1)), "remembered");
+
+    let effects = core.timer_fired(Timer::Alerts, 7_001);
+    assert!(notified(&effects).is_empty(), "red is no new episode: no second notification");
+    assert_eq!(timer(&effects, Timer::Alerts), Some(894_000), "next, the contact's own threshold");
+
+    // The agent takes the caller off hold: the alert ends by itself.
+    let effects = core.on_frame(ServerFrame::Presence { presence: available("ito", "東京", 8_000) }, 8_000);
+    assert_eq!(badges(&effects), [0]);
+    // An agent's core keeps no alerts.
+    let mut desk = Core::new(Vec::new(), Vec::new()).with_floor(floor::Alerts::new(fast_thresholds()), None);
+    welcome(&mut desk, "a@x");
+    let effects = desk.on_frame(roster_frame(vec![on_hold("ito", "東京", 0)]), 60_000);
+    assert!(notified(&effects).is_empty() && timer(&effects, Timer::Alerts).is_none());
+}
+
+#[test]
+fn no_notification_while_a_floor_is_visible_and_focused() {
+    let mut core = supervisor();
+    core.panel_opened(7, None);
+    core.on_panel(7, PanelToWorker::FloorFocus { visible_and_focused: true }, 0);
+    core.on_frame(roster_frame(vec![on_hold("ito", "東京", 0)]), 0);
+    let effects = core.timer_fired(Timer::Alerts, 3_001);
+    assert!(notified(&effects).is_empty(), "the supervisor is looking at it");
+    assert_eq!(badges(&effects), [1], "counted all the same");
+    // The floor closes: the next episode notifies.
+    core.panel_closed(7);
+    core.on_frame(ServerFrame::Presence { presence: on_hold("kato", "東京", 10_000) }, 10_000);
+    assert_eq!(notified(&core.timer_fired(Timer::Alerts, 13_001)), ["kato"]);
+}
+
+fn missed(principal: &str, roster: &str, since: protocol::Millis) -> protocol::Presence {
+    protocol::Presence {
+        state: AgentState { name: "MissedCallAgent".into(), kind: StateKind::Error },
+        contact: None,
+        ..on_hold(principal, roster, since)
+    }
+}
+
+#[test]
+fn a_dismissal_reaches_every_panel_the_badge_and_storage_and_a_restart_keeps_it() {
+    let mut core = supervisor();
+    let effects = core.on_frame(roster_frame(vec![missed("ito", "東京", 0), missed("kato", "東京", 0)]), 100);
+    assert_eq!(notified(&effects), ["ito", "kato"], "a missed contact alerts at once");
+    let key = protocol::AlertKey { principal: "ito".into(), rule: protocol::Rule::Missed, since: 0 };
+    let effects = core.on_panel(1, PanelToWorker::DismissAlert { key: key.clone() }, 3_500);
+    assert!(effects.contains(&Effect::Panels(WorkerToPanel::Dismissed { keys: vec![key.clone()] })));
+    assert_eq!(badges(&effects), [1]);
+    let seen =
+        effects.iter().find_map(|e| if let Effect::Save(Record::AlertsSeen(s)) = e { Some(s.clone()) } else { None });
+    let Some(seen) = seen else { panic!("{effects:?}") };
+    assert!(core.on_panel(1, PanelToWorker::DismissAlert { key: key.clone() }, 3_600).is_empty(), "once");
+    assert_eq!(core.snapshot(None).dismissed, std::slice::from_ref(&key), "a panel that connects hides it too");
+
+    // A restarted worker neither notifies these episodes again nor shows the dismissed one.
+    let (mut again, _) = supervisor_with(seen, None);
+    let effects = again.on_frame(roster_frame(vec![missed("ito", "東京", 0), missed("kato", "東京", 0)]), 5_000);
+    assert!(notified(&effects).is_empty(), "{effects:?}");
+    assert_eq!(badges(&effects), [1], "kato's alert, not ito's dismissed one");
+    assert_eq!(again.snapshot(None).dismissed, [key]);
+}
+
+#[test]
+fn the_teams_watched_are_remembered_told_to_every_panel_and_decide_what_notifies_and_counts() {
+    let mut core = supervisor();
+    core.on_frame(roster_frame(vec![on_hold("ito", "東京", 0), on_hold("oda", "大阪", 0)]), 0);
+    let effects = core.timer_fired(Timer::Alerts, 3_001);
+    assert_eq!(notified(&effects), ["ito", "oda"]);
+    assert_eq!(badges(&effects), [2]);
+
+    let choice = Some(vec!["東京".to_owned(), "東京".to_owned()]);
+    let effects = core.on_panel(1, PanelToWorker::Watch { rosters: choice }, 4_000);
+    let tokyo = Some(vec!["東京".to_owned()]);
+    assert!(effects.contains(&Effect::Save(Record::Watch(vec!["東京".into()]))));
+    assert!(effects.contains(&Effect::Panels(WorkerToPanel::Watching { rosters: tokyo.clone() })));
+    assert_eq!(badges(&effects), [1], "Osaka's alert is not counted");
+    assert_eq!(core.snapshot(None).watch, tokyo);
+    assert!(core.on_panel(1, PanelToWorker::Watch { rosters: tokyo.clone() }, 4_000).is_empty(), "unchanged");
+    core.on_frame(ServerFrame::Presence { presence: on_hold("ueda", "大阪", 5_000) }, 5_000);
+    let effects = core.timer_fired(Timer::Alerts, 8_001);
+    assert!(notified(&effects).is_empty(), "a team not watched notifies nothing");
+    assert_eq!(badges(&effects), [1]);
+
+    // None chosen is every team, and forgets the choice; nothing is notified twice.
+    let effects = core.on_panel(1, PanelToWorker::Watch { rosters: Some(Vec::new()) }, 9_000);
+    assert!(effects.contains(&Effect::Remove(Key::Watch)));
+    assert!(effects.contains(&Effect::Panels(WorkerToPanel::Watching { rosters: None })));
+    assert!(notified(&effects).is_empty());
+    assert_eq!(badges(&effects), [3]);
+
+    // A restart finds the choice where it was saved.
+    let (core, _) = supervisor_with(Vec::new(), tokyo.clone());
+    assert_eq!(core.snapshot(None).watch, tokyo);
+}
+
+#[test]
+fn the_badge_counts_a_supervisors_alerts_over_unread_messages() {
+    let mut core = supervisor();
+    let message = ChatMessage {
+        from: "b@x".into(),
+        to: "boss@x".into(),
+        seq: 1,
+        client_id: "c1".into(),
+        text: "hello".into(),
+        sent_at: 1,
+    };
+    assert_eq!(badges(&core.on_frame(ServerFrame::Chat { message }, 0)), [1], "unread, without alerts");
+    core.on_frame(roster_frame(vec![on_hold("ito", "東京", 0), on_hold("kato", "東京", 0)]), 0);
+    assert_eq!(badges(&core.timer_fired(Timer::Alerts, 3_001)), [2], "the alerts, while there are any");
+    core.on_frame(ServerFrame::Presence { presence: available("ito", "東京", 4_000) }, 4_000);
+    let effects = core.on_frame(ServerFrame::Presence { presence: available("kato", "東京", 4_000) }, 4_000);
+    assert_eq!(badges(&effects), [1], "back to unread");
+}
+
+#[test]
+fn new_thresholds_apply_without_a_new_sign_in_and_new_relay_settings_sign_in_again() {
+    use protocol::config::{Config, Settings};
+    let mut core = supervisor();
+    core.on_frame(roster_frame(vec![on_hold("ito", "東京", 0)]), 0);
+    let config = Config::merge(&Settings::default(), &Settings::default());
+    let slower = {
+        let alerts = protocol::AlertSettings {
+            hold_minutes: Some(protocol::Minutes::from_millis(10_000)),
+            ..protocol::AlertSettings::default()
+        };
+        floor::Thresholds::resolve(None, Some(&alerts))
+    };
+    let effects = core.settings_changed(&config, &config.clone(), slower.clone(), 1_000);
+    assert!(sign_in_of(&effects).is_none(), "the link is untouched");
+    assert_eq!(timer(&effects, Timer::Alerts), Some(9_001), "measured against the new threshold");
+    assert!(core.settings_changed(&config, &config.clone(), slower.clone(), 1_000).is_empty(), "nothing changed");
+    let moved = Config { relay_url: "wss://relay.example.com/ws".into(), ..config.clone() };
+    assert!(sign_in_of(&core.settings_changed(&config, &moved, slower, 2_000)).is_some());
+}
+
+#[test]
+fn the_toolbar_action_opens_a_supervisors_floor_once_and_toggles_an_agents_dock() {
+    let mut core = supervisor();
+    assert_eq!(core.action_clicked(), [Effect::OpenPage("floor.html")]);
+    core.floor_opened(4, Some(12));
+    assert_eq!(core.action_clicked(), [Effect::FocusTab(12)], "the one open comes to the front");
+    assert_eq!(core.on_panel(4, PanelToWorker::OpenFloor, 0), [Effect::FocusTab(12)]);
+    assert_eq!(core.notification_clicked("alert:ito"), [Effect::FocusTab(12)]);
+    assert!(core.notification_clicked("chat:ito").is_empty());
+    core.panel_closed(4);
+    assert_eq!(core.action_clicked(), [Effect::OpenPage("floor.html")]);
+
+    let mut desk = Core::new(Vec::new(), Vec::new());
+    welcome(&mut desk, "a@x");
+    desk.on_tab(3, agent("Available"));
+    assert_eq!(desk.action_clicked(), [Effect::Tab(3, WorkerToTab::Toggle)]);
+    assert!(desk.on_panel(1, PanelToWorker::OpenFloor, 0).is_empty(), "no floor for agents");
 }
