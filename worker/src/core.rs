@@ -347,7 +347,7 @@ impl Core {
                 // A new connection: nothing asked on an earlier one will be answered.
                 self.waiting.clear();
                 let id = self.id();
-                out.push(Effect::Relay(ClientFrame::Subscribe { id, roster: None }));
+                out.push(Effect::Relay(ClientFrame::Subscribe { id, roster: None, rosters: Vec::new() }));
                 out.extend(self.sync());
                 out.extend(self.pump());
                 // A call made on a CCP logged in as someone else (while nobody was signed in, say)
@@ -451,7 +451,12 @@ impl Core {
                     out.push(Effect::Api(Api::Calls { before: None }));
                 }
             }
-            ServerFrame::Error { id: None, .. } | ServerFrame::Pong { .. } => {}
+            // Help requests reach the panel in a later step; the worker asks for none yet.
+            ServerFrame::Error { id: None, .. }
+            | ServerFrame::Pong { .. }
+            | ServerFrame::HelpAck { .. }
+            | ServerFrame::Help { .. }
+            | ServerFrame::HelpRequests { .. } => {}
         }
         out
     }
