@@ -177,6 +177,11 @@ pub trait Store: Send + Sync + 'static {
     /// Every help request asked at or after `since`, by id.
     async fn help_asked_since(&self, since: Millis) -> Result<Vec<HelpRequest>, StoreError>;
 
+    /// Deletes up to `limit` closed or cancelled help requests asked before `before` (the
+    /// retention period; open and taken ones stay whatever their age). Returns how many went;
+    /// call again while it is `limit`.
+    async fn expire_help(&self, before: Millis, limit: u32) -> Result<u64, StoreError>;
+
     /// Whether the store answers; for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -24,6 +24,8 @@ pub async fn run(store: Arc<dyn Store>) {
     calls_belong_to_their_agent_and_page_newest_first(&*store).await;
     help_requests_only_move_forward(&*store).await;
     help_requests_are_listed_live_and_by_day(&*store).await;
+    // After the other help checks: it deletes their ended requests.
+    ended_help_requests_expire_and_live_ones_stay(&*store).await;
     concurrent_appends_get_distinct_contiguous_numbers(store.clone()).await;
     // Last: it deletes what is older than its cutoff, which only its own records are.
     expiry_deletes_old_messages_and_calls_and_numbers_go_on(&*store).await;
@@ -266,6 +268,24 @@ async fn expiry_deletes_old_messages_and_calls_and_numbers_go_on(s: &dyn Store) 
     assert!(s.history("exp-a", "exp-b", Some(4), 10).await.unwrap().is_empty(), "expired history is gone");
     // Another conversation's old-looking messages (the suite's fixed time) are untouched.
     assert!(!s.messages_after("seq-a", "seq-b", 0, 10).await.unwrap().is_empty());
+}
+
+async fn ended_help_requests_expire_and_live_ones_stay(s: &dyn Store) {
+    let day = 1_700_000_000_000;
+    let live_before: Vec<u64> = s.live_help().await.unwrap().iter().map(|r| r.id).collect();
+    let old = s.add_help(ask("exp-help", 10)).await.unwrap();
+    // The other checks' ended requests asked before the cutoff, and this one, are deleted in
+    // batches; what is open or taken stays, however old.
+    assert_eq!(s.expire_help(day + 1_000, 4).await.unwrap(), 4, "a batch is at most `limit`");
+    assert_eq!(s.expire_help(day + 1_000, 4).await.unwrap(), 1);
+    assert_eq!(s.expire_help(day + 1_000, 4).await.unwrap(), 0, "nothing ended and older is left");
+    assert_eq!(
+        s.live_help().await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(),
+        [live_before, vec![old.id]].concat()
+    );
+    s.update_help(&ended(&old, HelpStatus::Cancelled, 20)).await.unwrap();
+    assert_eq!(s.expire_help(day + 1_000, 4).await.unwrap(), 1, "ended now: it goes");
+    assert!(s.help(old.id).await.unwrap().is_none());
 }
 
 fn ask(agent: &str, asked_at: i64) -> NewHelp {

@@ -71,6 +71,7 @@ enum Write {
     RoutingProfiles(Vec<RoutingProfile>, Option<Millis>, Reply<()>),
     Call { principal: String, event: Box<CallEvent>, caller_id: Option<String>, reply: Reply<CallRecord> },
     Expire { before: Millis, limit: u32, reply: Reply<(u64, u64)> },
+    ExpireHelp { before: Millis, limit: u32, reply: Reply<u64> },
     AddHelp(Box<NewHelp>, Reply<HelpRequest>),
     UpdateHelp(Box<HelpRequest>, Reply<bool>),
 }
@@ -211,6 +212,7 @@ fn writer(mut conn: Connection, mut rx: mpsc::Receiver<Write>) {
 /// A write's outcome, held until the commit so nothing is acknowledged early.
 enum Done {
     Append(Result<Appended, StoreError>, Reply<Appended>),
+    /// A count: the read marker now stored, or help requests deleted.
     MarkRead(Result<u64, StoreError>, Reply<u64>),
     /// Whether a conditional write was stored (presence, a help request's change).
     Stored(Result<bool, StoreError>, Reply<bool>),
@@ -227,7 +229,7 @@ impl Done {
         }
         match write {
             Write::Append(_, r) => Self::Append(pending(), r),
-            Write::MarkRead { reply, .. } => Self::MarkRead(pending(), reply),
+            Write::MarkRead { reply, .. } | Write::ExpireHelp { reply, .. } => Self::MarkRead(pending(), reply),
             Write::Presence(_, r) | Write::UpdateHelp(_, r) => Self::Stored(pending(), r),
             Write::AddHelp(_, r) => Self::Help(pending(), r),
             Write::Directory(_, r) | Write::RoutingProfiles(_, _, r) => Self::Directory(pending(), r),
@@ -280,6 +282,9 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: Write) -> Done {
             Done::Call(record_call(tx, &principal, &event, caller_id), reply)
         }
         Write::Expire { before, limit, reply } => Done::Expire(expire(tx, before, limit).map_err(unavailable), reply),
+        Write::ExpireHelp { before, limit, reply } => {
+            Done::MarkRead(expire_help(tx, before, limit).map_err(unavailable), reply)
+        }
     }
 }
 
@@ -299,6 +304,17 @@ fn expire(tx: &Connection, before: Millis, limit: u32) -> rusqlite::Result<(u64,
         )?
         .execute(params![before, limit])?;
     Ok((messages as u64, calls as u64))
+}
+
+/// Deletes the oldest ended help requests asked before `before`, at most `limit`.
+fn expire_help(tx: &Connection, before: Millis, limit: u32) -> rusqlite::Result<u64> {
+    let deleted = tx
+        .prepare_cached(
+            "DELETE FROM help WHERE id IN
+             (SELECT id FROM help WHERE asked_at < ?1 AND rank >= 2 ORDER BY asked_at LIMIT ?2)",
+        )?
+        .execute(params![before, limit])?;
+    Ok(deleted as u64)
 }
 
 fn append(tx: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
@@ -710,6 +726,10 @@ impl Store for SqliteStore {
             })
             .await?;
         help_records(&rows)
+    }
+
+    async fn expire_help(&self, before: Millis, limit: u32) -> Result<u64, StoreError> {
+        self.write(|reply| Write::ExpireHelp { before, limit, reply }).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
