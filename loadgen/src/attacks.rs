@@ -409,9 +409,16 @@ async fn read_others_calls(t: &Target) -> anyhow::Result<String> {
 async fn supervisor_data(t: &Target) -> anyhow::Result<String> {
     let mut mallory = t.login(MALLORY).await?;
     for roster in ["*", "osaka"] {
-        let reply = mallory.request(|id| ClientFrame::Subscribe { id, roster: Some(roster.into()) }).await?;
+        let reply = mallory
+            .request(|id| ClientFrame::Subscribe { id, roster: Some(roster.into()), rosters: Vec::new() })
+            .await?;
         expect_error(&reply, ErrorCode::Forbidden).with_context(|| format!("roster {roster:?}"))?;
     }
+    // Her own roster beside another, in one subscription of several.
+    let (own, _) = mallory.subscribe(None).await?;
+    let several = vec![own, "osaka".to_owned()];
+    let reply = mallory.request(|id| ClientFrame::Subscribe { id, roster: None, rosters: several }).await?;
+    expect_error(&reply, ErrorCode::Forbidden).context("her roster and another")?;
     Ok("forbidden for every roster but her own".into())
 }
 

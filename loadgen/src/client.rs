@@ -161,7 +161,7 @@ impl Client {
     /// agents, or the error frame as an error.
     pub async fn subscribe(&mut self, roster: Option<&str>) -> anyhow::Result<(String, Vec<protocol::Presence>)> {
         let id = self.id();
-        self.send(&ClientFrame::Subscribe { id, roster: roster.map(str::to_owned) }).await?;
+        self.send(&ClientFrame::Subscribe { id, roster: roster.map(str::to_owned), rosters: Vec::new() }).await?;
         let mut all = Vec::new();
         loop {
             match self.reply(id).await? {
@@ -208,11 +208,14 @@ pub fn reply_id(frame: &ServerFrame) -> Option<u64> {
         | ServerFrame::ChatAck { id, .. }
         | ServerFrame::Conversations { id, .. }
         | ServerFrame::Synced { id, .. }
-        | ServerFrame::History { id, .. } => Some(*id),
+        | ServerFrame::History { id, .. }
+        | ServerFrame::HelpAck { id, .. }
+        | ServerFrame::HelpRequests { id, .. } => Some(*id),
         ServerFrame::Error { id, .. } => *id,
         ServerFrame::Welcome { .. }
         | ServerFrame::Presence { .. }
         | ServerFrame::Chat { .. }
-        | ServerFrame::ReadMarker { .. } => None,
+        | ServerFrame::ReadMarker { .. }
+        | ServerFrame::Help { .. } => None,
     }
 }

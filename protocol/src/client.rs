@@ -25,12 +25,15 @@ pub enum ClientFrame {
     Reauth { id: u64, token: String },
     /// Keeps the connection alive; answered by `pong`.
     Ping { id: u64 },
-    /// Subscribes to a roster's presence: a `roster` snapshot, then `presence` pushes. Without
-    /// `roster` the principal's own; `"*"` (supervisors only) every roster.
+    /// Subscribes to rosters' presence: a `roster` snapshot, then `presence` pushes. Without
+    /// `roster` and `rosters` the principal's own; supervisors may name another roster, several
+    /// (`rosters`), or `"*"` for every one. Replaces the connection's previous subscription.
     Subscribe {
         id: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         roster: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rosters: Vec<String>,
     },
     /// Publishes the sender's own presence, as the CCP reports it.
     SetPresence {
@@ -69,6 +72,26 @@ pub enum ClientFrame {
     MarkRead { id: u64, peer: String, seq: u64 },
     /// Records a step of one of the sender's own outbound calls in their call history.
     ReportCall { id: u64, call: CallEvent },
+    /// Asks the supervisors watching the sender's roster for help. Answered by `help_ack`.
+    AskHelp {
+        id: u64,
+        reason: String,
+        #[serde(default)]
+        note: String,
+    },
+    /// Withdraws the sender's own request while nobody has taken it.
+    CancelHelp { id: u64, request: u64 },
+    /// A supervisor watching the request's roster takes it.
+    TakeHelp { id: u64, request: u64 },
+    /// The supervisor who took the request closes it.
+    CloseHelp { id: u64, request: u64 },
+    /// Open and taken requests the sender may see, and (for supervisors, with `since`) each
+    /// watched roster's figures for requests asked since then. Answered by `help_requests`.
+    HelpRequests {
+        id: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Millis>,
+    },
 }
 
 impl ClientFrame {
@@ -86,7 +109,12 @@ impl ClientFrame {
             | Self::Sync { id, .. }
             | Self::History { id, .. }
             | Self::MarkRead { id, .. }
-            | Self::ReportCall { id, .. } => Some(*id),
+            | Self::ReportCall { id, .. }
+            | Self::AskHelp { id, .. }
+            | Self::CancelHelp { id, .. }
+            | Self::TakeHelp { id, .. }
+            | Self::CloseHelp { id, .. }
+            | Self::HelpRequests { id, .. } => Some(*id),
         }
     }
 
@@ -105,6 +133,11 @@ impl ClientFrame {
             Self::History { .. } => "history",
             Self::MarkRead { .. } => "mark_read",
             Self::ReportCall { .. } => "report_call",
+            Self::AskHelp { .. } => "ask_help",
+            Self::CancelHelp { .. } => "cancel_help",
+            Self::TakeHelp { .. } => "take_help",
+            Self::CloseHelp { .. } => "close_help",
+            Self::HelpRequests { .. } => "help_requests",
         }
     }
 }

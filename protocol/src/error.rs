@@ -32,10 +32,17 @@ pub enum ErrorCode {
     Unavailable,
     /// Something went wrong inside the relay; retry later.
     Internal,
+    /// No such help request, or none the principal may see.
+    NotFound,
+    /// The help request was taken by a supervisor first: it can no longer be taken or
+    /// cancelled.
+    AlreadyTaken,
+    /// The help request was closed or cancelled: it can no longer change.
+    AlreadyEnded,
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 16] = [
         Self::BadFrame,
         Self::ProtocolViolation,
         Self::UnsupportedProtocol,
@@ -49,6 +56,9 @@ impl ErrorCode {
         Self::RateLimited,
         Self::Unavailable,
         Self::Internal,
+        Self::NotFound,
+        Self::AlreadyTaken,
+        Self::AlreadyEnded,
     ];
 
     /// Whether the same request may succeed if sent again later.
@@ -71,6 +81,9 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::NotFound => "not_found",
+            Self::AlreadyTaken => "already_taken",
+            Self::AlreadyEnded => "already_ended",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! - [`server`]: frames the relay sends to a client, replies and pushes.
 //! - [`presence`]: an agent's presence as the relay stores and fans it out.
 //! - [`chat`]: chat messages and conversation summaries.
+//! - [`help`]: agents' help requests to supervisors, and the day's figures.
 //! - [`config`]: the extension's settings (managed policy, options page, defaults).
 //! - [`alerts`]: supervisor alert thresholds and the names of alert episodes.
 //! - [`directory`]: directory entries and the directory file.
@@ -31,6 +32,7 @@ pub mod client;
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod help;
 pub mod hook;
 pub mod limits;
 pub mod panel;
@@ -48,6 +50,7 @@ pub use chat::{ChatMessage, ConversationSummary, Cursor};
 pub use client::ClientFrame;
 pub use directory::{DirectoryFile, DirectoryUser};
 pub use error::{CloseCode, ErrorBody, ErrorCode};
+pub use help::{HelpRequest, HelpStats, HelpStatus};
 pub use limits::Limits;
 pub use presence::{AgentState, Channel, ContactState, ContactSummary, Presence, StateKind, same_agent};
 pub use relayed::Relayed;

@@ -1,7 +1,7 @@
 //! Frames the relay sends to a client: replies (with the request's `id`) and pushes.
 
 use crate::tagged::tagged_enum;
-use crate::{ChatMessage, ConversationSummary, ErrorBody, Limits, Millis, Presence};
+use crate::{ChatMessage, ConversationSummary, ErrorBody, HelpRequest, HelpStats, Limits, Millis, Presence};
 
 tagged_enum! {
     /// Every frame the relay may send.
@@ -79,6 +79,30 @@ tagged_enum! {
         ReadMarker {
             peer: String,
             seq: u64,
+        },
+        /// The reply to `ask_help`, `cancel_help`, `take_help` and `close_help`: the request as
+        /// now stored, and how many supervisors (people, not connections) watching its roster
+        /// were told of it now. For `ask_help`, 0 means nobody is connected to see it yet; it
+        /// stays open and stored. `duplicate`: nothing changed (an `ask_help` while the agent's
+        /// request was still open, or a change the sender had already made).
+        HelpAck {
+            id: u64,
+            // Boxed, here and in `Help`: a request is larger than any other frame.
+            request: Box<HelpRequest>,
+            supervisors: u32,
+            duplicate: bool,
+        },
+        /// Push: a help request you may see was asked or changed. A request's status never goes
+        /// back: keep the furthest one you have seen.
+        Help {
+            request: Box<HelpRequest>,
+        },
+        /// The reply to `help_requests`: open and taken requests, oldest first, and the figures
+        /// per watched roster since the `since` asked for.
+        HelpRequests {
+            id: u64,
+            requests: Vec<HelpRequest>,
+            stats: Vec<HelpStats>,
         },
         /// A request failed (`id` set) or the connection broke a rule (`id` absent).
         Error {

@@ -23,14 +23,15 @@ const DEFAULT_PAGE: u32 = 50;
 /// Longest preview of a conversation's last message, in characters.
 pub const PREVIEW_CHARS: usize = 140;
 
-/// A chat request that breaks a rule: the code and message the client is told.
+/// A request that breaks a rule of chat (or of help requests, which use the same type): the code
+/// and message the client is told.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refused {
     pub code: ErrorCode,
     pub message: String,
 }
 
-fn refused<T>(code: ErrorCode, message: impl Into<String>) -> Result<T, Refused> {
+pub(crate) fn refused<T>(code: ErrorCode, message: impl Into<String>) -> Result<T, Refused> {
     Err(Refused { code, message: message.into() })
 }
 

@@ -110,8 +110,8 @@ pub struct Config {
     #[serde(default)]
     pub dev_issuer_non_loopback: bool,
 
-    /// Days chat messages and call history are kept; older ones are deleted every hour.
-    /// 0 keeps them until the operator deletes them.
+    /// Days chat messages, call history and closed or cancelled help requests are kept; older
+    /// ones are deleted every hour. 0 keeps them until the operator deletes them.
     #[arg(long, env = "SIDECAR_RETENTION_DAYS", default_value_t = 0)]
     #[serde(default)]
     pub retention_days: u32,

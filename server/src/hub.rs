@@ -238,6 +238,14 @@ impl Hub {
         left
     }
 
+    /// Every live connection of `principal`.
+    pub fn connections(&self, principal: &str) -> Vec<Outbox> {
+        match self.by_principal.lock() {
+            Ok(map) => map.get(principal).cloned().unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// Sends a frame to every connection of `principal` except `skip`.
     pub fn send_to(&self, principal: &str, frame: &Bytes, skip: Option<ConnId>, metrics: &Metrics) {
         let targets: Vec<Outbox> = match self.by_principal.lock() {

@@ -102,8 +102,8 @@ async fn refresh_keys(app: Arc<App>) {
     }
 }
 
-/// Deletes chat messages and calls older than `--retention-days`, at start and every hour, in
-/// small batches so that the writer is never held long.
+/// Deletes chat messages, calls and ended help requests older than `--retention-days`, at start
+/// and every hour, in small batches so that the writer is never held long.
 async fn expire(app: Arc<App>) {
     const BATCH: u32 = 2000;
     let keep_ms = i64::from(app.config.retention_days) * 86_400_000;
@@ -127,10 +127,26 @@ async fn expire(app: Arc<App>) {
                 }
             }
         }
+        let mut help = 0;
+        loop {
+            match app.store.expire_help(before, BATCH).await {
+                Ok(n) => {
+                    help += n;
+                    if n < u64::from(BATCH) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not delete expired help requests; trying again in an hour");
+                    break;
+                }
+            }
+        }
         app.metrics.expired_messages.inc_by(messages);
         app.metrics.expired_calls.inc_by(calls);
-        if messages + calls > 0 {
-            tracing::info!(messages, calls, "deleted what is past the retention period");
+        app.metrics.expired_help.inc_by(help);
+        if messages + calls + help > 0 {
+            tracing::info!(messages, calls, help, "deleted what is past the retention period");
         }
     }
 }

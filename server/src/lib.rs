@@ -11,6 +11,7 @@
 //! - [`requests`]: one handler per request frame, by concern, each answering with a `Reply`.
 //! - [`presence`]: per-agent presence, last-writer-wins, grace period, roster fan-out.
 //! - [`chat`]: the rules of 1:1 conversations (text limits, peers, acks and deliveries, pages).
+//! - [`help`]: the rules of help requests, the live ones in memory, the day's figures.
 //! - [`hub`]: live connections, bounded outbound queues, the slow-client policy.
 //! - [`auth`]: OIDC token validation (JWKS discovery, cache, rotation) and the dev issuer.
 //! - [`directory`]: users and rosters.
@@ -33,6 +34,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod directory;
+pub mod help;
 pub mod hub;
 pub mod jobs;
 pub mod limits;

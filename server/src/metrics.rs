@@ -117,6 +117,8 @@ pub struct Metrics {
     /// Chat messages and calls deleted past `--retention-days`.
     pub expired_messages: Counter,
     pub expired_calls: Counter,
+    /// Closed and cancelled help requests deleted past `--retention-days`.
+    pub expired_help: Counter,
     /// When the directory was last read from Connect, in ms since the epoch (0: never).
     pub directory_synced_at_ms: Arc<AtomicI64>,
     pub directory_sync_failures: Counter,
@@ -207,6 +209,12 @@ impl Default for Metrics {
             jwks_fetches: add(r, "jwks_fetches", "JWKS documents fetched", counter()),
             expired_messages: add(r, "expired_messages", "Chat messages deleted past the retention period", counter()),
             expired_calls: add(r, "expired_calls", "Calls deleted past the retention period", counter()),
+            expired_help: add(
+                r,
+                "expired_help_requests",
+                "Closed and cancelled help requests deleted past the retention period",
+                counter(),
+            ),
             directory_synced_at_ms: synced_at,
             directory_sync_ms: add(
                 r,

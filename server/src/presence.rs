@@ -2,8 +2,8 @@
 //! time, present only while a CCP reports on one of the agent's connections, Offline only
 //! after a grace period with none, and fan-out to roster subscribers.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use protocol::{AgentState, ContactSummary, Millis, Presence, ServerFrame};
@@ -19,19 +19,50 @@ pub const EVERY_ROSTER: &str = "*";
 /// small steps.
 pub const ROSTER_CHUNK: usize = 6;
 
-/// A roster snapshot as the answer to request `id`: [`ROSTER_CHUNK`] agents a frame, the last
-/// one `complete` (one empty frame for an empty roster).
-fn roster_frames(id: u64, roster: &str, agents: Vec<Presence>) -> Vec<ServerFrame> {
-    let chunks = agents.len().div_ceil(ROSTER_CHUNK).max(1);
-    let mut agents = agents.into_iter();
-    (1..=chunks)
-        .map(|n| ServerFrame::Roster {
-            id,
-            roster: roster.to_owned(),
-            agents: agents.by_ref().take(ROSTER_CHUNK).collect(),
-            complete: n == chunks,
-        })
-        .collect()
+/// A snapshot as the answer to request `id`: each roster's agents in frames of [`ROSTER_CHUNK`]
+/// (at least one frame a roster, empty for an empty roster), each frame naming its roster, and
+/// only the very last frame `complete`.
+fn roster_frames(id: u64, groups: Vec<(String, Vec<Presence>)>) -> Vec<ServerFrame> {
+    let mut frames = Vec::new();
+    for (roster, agents) in groups {
+        let chunks = agents.len().div_ceil(ROSTER_CHUNK).max(1);
+        let mut agents = agents.into_iter();
+        for _ in 0..chunks {
+            let agents = agents.by_ref().take(ROSTER_CHUNK).collect();
+            frames.push(ServerFrame::Roster { id, roster: roster.clone(), agents, complete: false });
+        }
+    }
+    if let Some(ServerFrame::Roster { complete, .. }) = frames.last_mut() {
+        *complete = true;
+    }
+    frames
+}
+
+/// A connection's roster subscription: where its pushes go, and whose connection it is (help
+/// requests reach the supervisors whose subscriptions cover the asking agent's roster).
+#[derive(Clone)]
+pub struct Subscriber {
+    pub outbox: Outbox,
+    pub principal: Arc<str>,
+    pub supervisor: bool,
+}
+
+/// The rosters a principal's supervisor subscriptions cover, over all their connections.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Watched {
+    /// A subscription to [`EVERY_ROSTER`].
+    pub every: bool,
+    pub rosters: BTreeSet<String>,
+}
+
+impl Watched {
+    pub fn covers(&self, roster: &str) -> bool {
+        self.every || self.rosters.contains(roster)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.every && self.rosters.is_empty()
+    }
 }
 
 /// A presence report from the agent's CCP.
@@ -140,8 +171,8 @@ impl Agent {
 #[derive(Default)]
 struct Inner {
     agents: HashMap<String, Agent>,
-    rosters: HashMap<String, HashMap<ConnId, Outbox>>,
-    everyone: HashMap<ConnId, Outbox>,
+    rosters: HashMap<String, HashMap<ConnId, Subscriber>>,
+    everyone: HashMap<ConnId, Subscriber>,
 }
 
 impl Inner {
@@ -156,7 +187,12 @@ impl Inner {
     /// Who must hear of a change, taken under the lock; the lanes write it.
     fn fanout(&self, presence: Presence) -> Fanout {
         let roster = self.rosters.get(&presence.roster);
-        let targets = roster.into_iter().flat_map(HashMap::values).chain(self.everyone.values()).cloned().collect();
+        let targets = roster
+            .into_iter()
+            .flat_map(HashMap::values)
+            .chain(self.everyone.values())
+            .map(|s| s.outbox.clone())
+            .collect();
         Fanout { frame: encode(&ServerFrame::Presence { presence }), targets }
     }
 }
@@ -349,34 +385,72 @@ impl PresenceHub {
         records
     }
 
-    /// Subscribes a connection to `roster` ([`EVERY_ROSTER`]: all of them) and writes its
-    /// snapshot, the answer to request `id`, in frames of [`ROSTER_CHUNK`] agents.
+    /// Subscribes a connection to `rosters` (distinct names, or [`EVERY_ROSTER`] alone: all of
+    /// them) and writes its snapshot, the answer to request `id`, in frames of [`ROSTER_CHUNK`]
+    /// agents, roster after roster.
     /// Registration and snapshot happen under one lock, so no change falls between them, and the
     /// snapshot is written while the lock is held, so every change computed after the
-    /// registration reaches the socket after the snapshot. A connection has one subscription: a
-    /// new one replaces the old, so no push comes twice.
-    pub fn subscribe(&self, outbox: &Outbox, id: u64, roster: &str, metrics: &Metrics) {
-        let scope = (roster != EVERY_ROSTER).then_some(roster);
+    /// registration reaches the socket after the snapshot. A connection has one subscription
+    /// (of one or several rosters): a new one replaces the old. An agent is in one roster, so no
+    /// push comes twice.
+    pub fn subscribe(&self, subscriber: &Subscriber, id: u64, rosters: &[String], metrics: &Metrics) {
         let Ok(mut inner) = self.inner.lock() else { return };
-        inner.remove_subscriber(outbox.id);
-        match scope {
-            Some(r) => {
-                inner.rosters.entry(r.to_owned()).or_default().insert(outbox.id, outbox.clone());
-            }
-            None => {
-                inner.everyone.insert(outbox.id, outbox.clone());
+        let conn = subscriber.outbox.id;
+        inner.remove_subscriber(conn);
+        let every = rosters.iter().any(|r| r == EVERY_ROSTER);
+        if every {
+            inner.everyone.insert(conn, subscriber.clone());
+        } else {
+            for roster in rosters {
+                inner.rosters.entry(roster.clone()).or_default().insert(conn, subscriber.clone());
             }
         }
-        let mut agents: Vec<Presence> = inner
-            .agents
-            .values()
-            .filter(|a| scope.is_none_or(|r| a.presence.roster == r))
-            .map(Agent::effective)
-            .collect();
-        agents.sort_by(|a, b| a.display_name.cmp(&b.display_name).then_with(|| a.principal.cmp(&b.principal)));
+        let mut groups: Vec<(String, Vec<Presence>)> = if every {
+            vec![(EVERY_ROSTER.to_owned(), inner.agents.values().map(Agent::effective).collect())]
+        } else {
+            let mut by_roster: HashMap<&str, Vec<Presence>> =
+                rosters.iter().map(|r| (r.as_str(), Vec::new())).collect();
+            for agent in inner.agents.values() {
+                if let Some(group) = by_roster.get_mut(agent.presence.roster.as_str()) {
+                    group.push(agent.effective());
+                }
+            }
+            rosters.iter().map(|r| (r.clone(), by_roster.remove(r.as_str()).unwrap_or_default())).collect()
+        };
+        for (_, agents) in &mut groups {
+            agents.sort_by(|a, b| a.display_name.cmp(&b.display_name).then_with(|| a.principal.cmp(&b.principal)));
+        }
         // One write for the whole snapshot: its frames back to back.
-        let frames: Vec<u8> = roster_frames(id, roster, agents).iter().flat_map(|f| encode(f).to_vec()).collect();
-        outbox.push(frames.into(), metrics);
+        let frames: Vec<u8> = roster_frames(id, groups).iter().flat_map(|f| encode(f).to_vec()).collect();
+        subscriber.outbox.push(frames.into(), metrics);
+    }
+
+    /// The supervisors' connections whose subscriptions cover `roster`, each once.
+    pub fn watchers(&self, roster: &str) -> Vec<Subscriber> {
+        let Ok(inner) = self.inner.lock() else { return Vec::new() };
+        inner
+            .rosters
+            .get(roster)
+            .into_iter()
+            .flat_map(HashMap::values)
+            .chain(inner.everyone.values())
+            .filter(|s| s.supervisor)
+            .cloned()
+            .collect()
+    }
+
+    /// The rosters `principal`'s supervisor subscriptions cover, over all their connections.
+    pub fn watched_by(&self, principal: &str) -> Watched {
+        let mut watched = Watched::default();
+        let Ok(inner) = self.inner.lock() else { return watched };
+        let mine = |s: &Subscriber| s.supervisor && &*s.principal == principal;
+        watched.every = inner.everyone.values().any(mine);
+        for (roster, subs) in &inner.rosters {
+            if subs.values().any(mine) {
+                watched.rosters.insert(roster.clone());
+            }
+        }
+        watched
     }
 
     /// Drops every subscription of a connection.
@@ -409,6 +483,23 @@ mod tests {
         let hub = PresenceHub::new(GRACE);
         hub.connect("aiko", "Aiko", "r");
         (hub, Metrics::default())
+    }
+
+    #[test]
+    fn a_snapshot_of_several_rosters_is_complete_once_after_the_last() {
+        let agents = |n: usize| -> Vec<Presence> {
+            (0..n).map(|i| stored(&format!("a{i}"), "Available", 1, true).presence).collect()
+        };
+        let frames = roster_frames(9, vec![("r1".into(), agents(ROSTER_CHUNK + 1)), ("r2".into(), Vec::new())]);
+        let shape: Vec<(String, usize, bool)> = frames
+            .into_iter()
+            .map(|f| match f {
+                ServerFrame::Roster { id: 9, roster, agents, complete } => (roster, agents.len(), complete),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let expected = [("r1", ROSTER_CHUNK, false), ("r1", 1, false), ("r2", 0, true)];
+        assert_eq!(shape, expected.map(|(r, n, c)| (r.to_owned(), n, c)), "an empty roster still has its frame");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Request frames after the handshake: one function per frame, in files by concern
-//! (`requests/presence.rs`, `requests/chat.rs`, `requests/calls.rs`), each validating,
-//! applying and answering with a [`Reply`]. Handlers see the connection as a [`Ctx`] and never
-//! write to a socket: the session performs every reply, in one order.
+//! (`requests/presence.rs`, `requests/chat.rs`, `requests/calls.rs`, `requests/help.rs`), each
+//! validating, applying and answering with a [`Reply`]. Handlers see the connection as a
+//! [`Ctx`] and never write to a socket: the session performs every reply, in one order.
 
 pub mod calls;
 pub mod chat;
+pub mod help;
 pub mod presence;
 
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use protocol::{ClientFrame, CloseCode, ErrorBody, ErrorCode, ServerFrame};
 
 use crate::auth::Identity;
-use crate::hub::ConnId;
+use crate::help::Action;
+use crate::hub::{ConnId, Outbox};
 use crate::state::App;
 
 /// The context a request runs in: the relay, and the authenticated connection that sent it.
@@ -23,6 +25,8 @@ pub struct Ctx {
     pub identity: Identity,
     /// The Connect username the directory holds for the principal, if any.
     pub username: Option<String>,
+    /// The name colleagues see: the directory's, else the token's, else the principal.
+    pub display_name: String,
     pub roster: String,
 }
 
@@ -36,25 +40,39 @@ pub struct Reply {
 /// The answer to the connection that asked.
 pub enum Answer {
     Frame(ServerFrame),
-    /// A roster subscription (`roster` as the client named it, `*` for every one): registered
-    /// and its snapshot written under the presence lock (`PresenceHub::subscribe`), so that
-    /// every change after the snapshot reaches the socket after it.
+    /// A roster subscription (distinct rosters as the client named them, or `*` alone for every
+    /// one): registered and its snapshot written under the presence lock
+    /// (`PresenceHub::subscribe`), so that every change after the snapshot reaches the socket
+    /// after it.
     Roster {
         id: u64,
-        roster: String,
+        rosters: Vec<String>,
     },
 }
 
-/// A frame for every connection of these principals except the one that asked.
+/// A frame for other connections than the one that asked.
 pub struct Push {
     pub frame: ServerFrame,
-    pub to: Vec<String>,
+    pub to: Audience,
+}
+
+/// Who a push goes to.
+pub enum Audience {
+    /// Every connection of these principals except the one that asked.
+    Principals(Vec<String>),
+    /// These connections (chosen by the handler, which leaves out the one that asked).
+    Connections(Vec<Outbox>),
 }
 
 impl Reply {
     /// The answer, then `frame` to the other connections of `to`.
     pub fn then_push(self, frame: ServerFrame, to: Vec<String>) -> Self {
-        Self { push: Some(Push { frame, to }), ..self }
+        Self { push: Some(Push { frame, to: Audience::Principals(to) }), ..self }
+    }
+
+    /// The answer, then `frame` to these connections.
+    pub fn then_push_to(self, frame: ServerFrame, to: Vec<Outbox>) -> Self {
+        Self { push: Some(Push { frame, to: Audience::Connections(to) }), ..self }
     }
 }
 
@@ -104,7 +122,7 @@ pub async fn dispatch(ctx: &mut Ctx, frame: ClientFrame) -> Result<Reply, Refusa
         }
         ClientFrame::Ping { id } => ServerFrame::Pong { id }.into(),
         ClientFrame::Reauth { id, token } => reauth(ctx, id, &token).await?.into(),
-        ClientFrame::Subscribe { id, roster } => presence::subscribe(ctx, id, roster)?,
+        ClientFrame::Subscribe { id, roster, rosters } => presence::subscribe(ctx, id, roster, rosters)?,
         ClientFrame::SetPresence { id, state, since, contact, username } => {
             presence::set(ctx, id, state, since, contact, username)?.into()
         }
@@ -115,6 +133,11 @@ pub async fn dispatch(ctx: &mut Ctx, frame: ClientFrame) -> Result<Reply, Refusa
         ClientFrame::History { id, peer, before, limit } => chat::history(ctx, id, peer, before, limit).await?.into(),
         ClientFrame::MarkRead { id, peer, seq } => chat::mark_read(ctx, id, peer, seq).await?,
         ClientFrame::ReportCall { id, call } => calls::report(ctx, id, call).await?.into(),
+        ClientFrame::AskHelp { id, reason, note } => help::ask(ctx, id, reason, note).await?,
+        ClientFrame::CancelHelp { id, request } => help::change(ctx, id, request, Action::Cancel).await?,
+        ClientFrame::TakeHelp { id, request } => help::change(ctx, id, request, Action::Take).await?,
+        ClientFrame::CloseHelp { id, request } => help::change(ctx, id, request, Action::Close).await?,
+        ClientFrame::HelpRequests { id, since } => help::list(ctx, id, since).await?.into(),
     })
 }
 

@@ -14,7 +14,8 @@ use tokio::net::tcp::OwnedReadHalf;
 use crate::auth::Identity;
 use crate::hub::{Outbox, encode};
 use crate::limits::TokenBucket;
-use crate::requests::{self, Answer, Ctx, Refusal, Reply};
+use crate::presence::Subscriber;
+use crate::requests::{self, Answer, Audience, Ctx, Refusal, Reply};
 use crate::state::App;
 use crate::ws::{self, Incoming, WsError};
 
@@ -125,11 +126,19 @@ pub async fn serve(app: Arc<App>, stream: TcpStream, early: Bytes, origin_ok: bo
         .unwrap_or_else(|| principal.to_string());
     let roster = app.directory.roster_of(&principal);
     app.presence.connect(&principal, &display_name, &roster);
-    let ctx = Ctx { app: app.clone(), conn: outbox.id, principal: principal.clone(), identity, username, roster };
+    let ctx = Ctx {
+        app: app.clone(),
+        conn: outbox.id,
+        principal: principal.clone(),
+        identity,
+        username,
+        display_name,
+        roster,
+    };
     tracing::debug!(principal = %principal, conn = outbox.id, "connected");
 
     let session = Session { ctx, outbox: outbox.clone() };
-    let close = run(session, display_name, &mut inbound).await;
+    let close = run(session, &mut inbound).await;
     if let Some(close) = close {
         Box::pin(close_with(&app, &outbox, &mut inbound, close)).await;
     }
@@ -208,13 +217,13 @@ async fn hello(app: &App, outbox: &Outbox, inbound: &mut Inbound) -> Result<Iden
 }
 
 /// The connection loop. Returns how to close, if the relay is the one closing.
-async fn run(mut session: Session, display_name: String, inbound: &mut Inbound) -> Option<Close> {
+async fn run(mut session: Session, inbound: &mut Inbound) -> Option<Close> {
     let app = session.ctx.app.clone();
     let ctx = &session.ctx;
     let welcome = ServerFrame::Welcome {
         protocol: PROTOCOL_VERSION,
         principal: ctx.principal.to_string(),
-        display_name,
+        display_name: ctx.display_name.clone(),
         supervisor: ctx.identity.supervisor,
         roster: ctx.roster.clone(),
         username: ctx.username.clone(),
@@ -340,12 +349,28 @@ fn perform(session: &Session, reply: Reply) {
         Answer::Frame(frame) => {
             outbox.push(encode(&frame), &app.metrics);
         }
-        Answer::Roster { id, roster } => app.presence.subscribe(outbox, id, &roster, &app.metrics),
+        Answer::Roster { id, rosters } => {
+            let subscriber = Subscriber {
+                outbox: outbox.clone(),
+                principal: ctx.principal.clone(),
+                supervisor: ctx.identity.supervisor,
+            };
+            app.presence.subscribe(&subscriber, id, &rosters, &app.metrics);
+        }
     }
     if let Some(push) = reply.push {
         let frame = encode(&push.frame);
-        for principal in &push.to {
-            app.hub.send_to(principal, &frame, Some(ctx.conn), &app.metrics);
+        match push.to {
+            Audience::Principals(principals) => {
+                for principal in &principals {
+                    app.hub.send_to(principal, &frame, Some(ctx.conn), &app.metrics);
+                }
+            }
+            Audience::Connections(outboxes) => {
+                for outbox in outboxes {
+                    outbox.push(frame.clone(), &app.metrics);
+                }
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The relay's shared state, [`App`], and how it is built at start (issuers, directory import,
-//! presence seeding). Below everything that serves: handlers, jobs and the accept loop reach the
-//! relay through it, and it imports none of them.
+//! presence seeding, the live help requests). Below everything that serves: handlers, jobs and
+//! the accept loop reach the relay through it, and it imports none of them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use crate::callerids::CallerIdDirectory;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::directory::Directory;
+use crate::help::HelpDesk;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::network::{self, Networks};
@@ -32,6 +33,8 @@ pub struct App {
     pub verifier: Verifier,
     pub hub: Hub,
     pub presence: PresenceHub,
+    /// The live help requests; changes are made one at a time under this lock, store included.
+    pub help: tokio::sync::Mutex<HelpDesk>,
     pub directory: Directory,
     pub caller_ids: CallerIdDirectory,
     pub networks: Networks,
@@ -133,6 +136,8 @@ pub async fn build(
         })
         .collect();
     presence.load(store.load_presence().await?, &seeds, clock.now_ms());
+    // Open and taken help requests outlive a restart: a supervisor connecting later sees them.
+    let help = tokio::sync::Mutex::new(HelpDesk::new(store.live_help().await?));
 
     let limits = Limits {
         max_frame_bytes: config.max_frame_bytes,
@@ -152,6 +157,7 @@ pub async fn build(
         verifier,
         hub,
         presence,
+        help,
         directory,
         caller_ids,
         networks,

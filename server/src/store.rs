@@ -2,8 +2,9 @@
 //!
 //! The trait is shaped so that a key-value store with conditional writes (DynamoDB) can
 //! implement it: every write is keyed, the only read-modify-writes are "append with the next
-//! sequence number unless this client id is already stored", "raise a read marker" and "replace
-//! presence unless the stored one is newer", and no method needs a join or an ad-hoc query.
+//! sequence number unless this client id is already stored", "raise a read marker", "replace
+//! presence unless the stored one is newer" and "advance a help request's status", and no method
+//! needs a join or an ad-hoc query.
 //! `store::conformance` is the suite every backend must pass.
 
 pub mod conformance;
@@ -11,7 +12,8 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use protocol::{
-    CallEvent, CallRecord, ChatMessage, ConversationSummary, DirectoryUser, Millis, Presence, RoutingProfile,
+    CallEvent, CallRecord, ChatMessage, ConversationSummary, DirectoryUser, HelpRequest, HelpStatus, Millis, Presence,
+    RoutingProfile,
 };
 
 pub use sqlite::SqliteStore;
@@ -38,6 +40,47 @@ pub struct Appended {
 pub struct PresenceRecord {
     pub presence: Presence,
     pub seen_at: Millis,
+}
+
+/// A help request to store; the store assigns its id. It is stored `open`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHelp {
+    pub agent: String,
+    pub display_name: String,
+    pub roster: String,
+    pub reason: String,
+    pub note: String,
+    pub asked_at: Millis,
+}
+
+impl NewHelp {
+    /// The request as stored under `id`.
+    pub fn stored(self, id: u64) -> HelpRequest {
+        HelpRequest {
+            id,
+            agent: self.agent,
+            display_name: self.display_name,
+            roster: self.roster,
+            reason: self.reason,
+            note: self.note,
+            asked_at: self.asked_at,
+            status: HelpStatus::Open,
+            taken_by: None,
+            taken_by_name: None,
+            taken_at: None,
+            ended_at: None,
+        }
+    }
+}
+
+/// How far a help request's status has gone: a stored request is replaced only by one further
+/// on. Closed and cancelled are both ends, so neither replaces the other.
+pub fn help_rank(status: HelpStatus) -> i64 {
+    match status {
+        HelpStatus::Open => 0,
+        HelpStatus::Taken => 1,
+        HelpStatus::Closed | HelpStatus::Cancelled => 2,
+    }
 }
 
 /// Why a store operation failed. The detail is logged, never sent to a client.
@@ -117,6 +160,27 @@ pub trait Store: Send + Sync + 'static {
     /// numbered twice. Returns how many messages and calls went; call again while either is
     /// `limit`.
     async fn expire(&self, before: Millis, limit: u32) -> Result<(u64, u64), StoreError>;
+
+    /// Stores a new help request under the next id (never one used before) and returns it.
+    async fn add_help(&self, request: NewHelp) -> Result<HelpRequest, StoreError>;
+
+    /// Replaces a stored help request by this one if its status is further on
+    /// ([`help_rank`]); returns whether it was stored. An unknown id stores nothing.
+    async fn update_help(&self, request: &HelpRequest) -> Result<bool, StoreError>;
+
+    /// One help request, whatever its status.
+    async fn help(&self, id: u64) -> Result<Option<HelpRequest>, StoreError>;
+
+    /// Every open or taken help request, by id.
+    async fn live_help(&self) -> Result<Vec<HelpRequest>, StoreError>;
+
+    /// Every help request asked at or after `since`, by id.
+    async fn help_asked_since(&self, since: Millis) -> Result<Vec<HelpRequest>, StoreError>;
+
+    /// Deletes up to `limit` closed or cancelled help requests asked before `before` (the
+    /// retention period; open and taken ones stay whatever their age). Returns how many went;
+    /// call again while it is `limit`.
+    async fn expire_help(&self, before: Millis, limit: u32) -> Result<u64, StoreError>;
 
     /// Whether the store answers; for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

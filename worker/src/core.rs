@@ -378,9 +378,9 @@ impl Core {
                 self.waiting.clear();
                 let id = self.id();
                 // A supervisor's floor watches every roster; the teams chosen are filtered here
-                // and in the panel (the relay takes one subscription per connection).
+                // and in the panel.
                 let roster = supervisor.then(|| supervision::ALL_ROSTERS.to_owned());
-                out.push(Effect::Relay(ClientFrame::Subscribe { id, roster }));
+                out.push(Effect::Relay(ClientFrame::Subscribe { id, roster, rosters: Vec::new() }));
                 out.extend(self.sync());
                 out.extend(self.pump());
                 // A call made on a CCP logged in as someone else (while nobody was signed in, say)
@@ -489,7 +489,12 @@ impl Core {
                     out.push(Effect::Api(Api::Calls { before: None }));
                 }
             }
-            ServerFrame::Error { id: None, .. } | ServerFrame::Pong { .. } => {}
+            // Help requests reach the panel in a later step; the worker asks for none yet.
+            ServerFrame::Error { id: None, .. }
+            | ServerFrame::Pong { .. }
+            | ServerFrame::HelpAck { .. }
+            | ServerFrame::Help { .. }
+            | ServerFrame::HelpRequests { .. } => {}
         }
         out
     }

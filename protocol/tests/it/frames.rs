@@ -16,6 +16,13 @@ fn message() -> Value {
            "text": "<b>hi</b> 🙂", "sent_at": 1_764_000_000_000_i64})
 }
 
+fn help_request() -> Value {
+    json!({"id": 12, "agent": "aiko@example.com", "display_name": "佐藤 愛子", "roster": "tokyo",
+           "reason": "complaint", "note": "お客様が上長を希望", "asked_at": 1_764_000_000_000_i64,
+           "status": "taken", "taken_by": "taro@example.com", "taken_by_name": "Taro",
+           "taken_at": 1_764_000_030_000_i64})
+}
+
 fn client_cases() -> Vec<Value> {
     vec![
         json!({"type": "hello", "protocol": 1, "token": "eyJ..", "client": "ccp-sidecar/0.1"}),
@@ -25,6 +32,7 @@ fn client_cases() -> Vec<Value> {
         json!({"type": "ping", "id": 2}),
         json!({"type": "subscribe", "id": 3}),
         json!({"type": "subscribe", "id": 3, "roster": "*"}),
+        json!({"type": "subscribe", "id": 3, "rosters": ["tokyo", "osaka"]}),
         json!({"type": "set_presence", "id": 4, "state": {"name": "Available", "kind": "routable"},
                "since": 5, "username": "aiko"}),
         json!({"type": "set_presence", "id": 4, "state": {"name": "Busy", "kind": "system"},
@@ -40,6 +48,13 @@ fn client_cases() -> Vec<Value> {
                "queue_arn": "arn:q", "phase": "dialling", "at": 5}}),
         json!({"type": "report_call", "id": 10, "call": {"contact_id": "c-1", "number": "+81312345678",
                "phase": "failed", "at": 5}}),
+        json!({"type": "ask_help", "id": 11, "reason": "escalation", "note": "上長対応の依頼"}),
+        json!({"type": "ask_help", "id": 11, "reason": "other", "note": ""}),
+        json!({"type": "cancel_help", "id": 12, "request": 3}),
+        json!({"type": "take_help", "id": 13, "request": 3}),
+        json!({"type": "close_help", "id": 14, "request": 3}),
+        json!({"type": "help_requests", "id": 15, "since": 1_764_000_000_000_i64}),
+        json!({"type": "help_requests", "id": 15}),
     ]
 }
 
@@ -62,6 +77,11 @@ fn server_cases() -> Vec<Value> {
         json!({"type": "synced", "id": 7, "conversations": [], "messages": [message()], "more": false}),
         json!({"type": "history", "id": 8, "peer": "ben@example.com", "messages": [message()], "more": true}),
         json!({"type": "read_marker", "peer": "ben@example.com", "seq": 7}),
+        json!({"type": "help_ack", "id": 11, "request": help_request(), "supervisors": 2, "duplicate": false}),
+        json!({"type": "help", "request": help_request()}),
+        json!({"type": "help_requests", "id": 15, "requests": [help_request()], "stats": [
+            {"roster": "tokyo", "asked": 3, "taken": 2, "cancelled": 1, "median_wait_ms": 30_000, "longest_wait_ms": 45_000},
+            {"roster": "osaka", "asked": 1, "taken": 0, "cancelled": 0}]}),
         json!({"type": "error", "id": 5, "error": {"code": "rate_limited", "message": "slow down", "retryable": true}}),
         json!({"type": "error", "error": {"code": "bad_frame", "message": "expected value", "retryable": false}}),
     ]
@@ -75,7 +95,7 @@ fn every_client_frame_round_trips() {
         kinds.insert(frame.kind());
         assert_eq!(serde_json::to_value(&frame).unwrap(), case, "re-encoding {case}");
     }
-    assert_eq!(kinds.len(), 12, "a client variant has no case: {kinds:?}");
+    assert_eq!(kinds.len(), 17, "a client variant has no case: {kinds:?}");
 }
 
 #[test]
@@ -88,7 +108,7 @@ fn every_server_frame_round_trips() {
         let encoded: Value = serde_json::from_str(&frame.encode()).unwrap();
         assert_eq!(encoded, case, "re-encoding {case}");
     }
-    assert_eq!(kinds.len(), 12, "a server variant has no case");
+    assert_eq!(kinds.len(), 15, "a server variant has no case");
 }
 
 #[test]
@@ -108,6 +128,10 @@ fn malformed_client_frames_are_refused_with_a_reason() {
         r#"{"type": "set_presence", "id": 1, "state": {"name": "x", "kind": "sleeping"}, "since": 1}"#,
         r#"{"type": "hello", "protocol": 1, "token": 5}"#,
         r#"{"type": "hello", "protocol": 1, "token": "t", "from": "mallory"}"#,
+        r#"{"type": "ask_help", "id": 1, "reason": "other", "agent": "ben@example.com"}"#,
+        r#"{"type": "ask_help", "id": 1, "note": "no reason"}"#,
+        r#"{"type": "take_help", "id": 1, "request": -3}"#,
+        r#"{"type": "subscribe", "id": 1, "rosters": "tokyo"}"#,
         "{\"type\": \"ping\", \"id\": 1",
         "\u{0}\u{1}\u{2}",
     ];

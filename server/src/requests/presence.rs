@@ -3,22 +3,43 @@
 use protocol::{AgentState, ContactSummary, ErrorCode, Millis, ServerFrame};
 
 use super::{Answer, Ctx, Refusal, Reply};
-use crate::presence::{Applied, Report};
+use crate::presence::{Applied, EVERY_ROSTER, Report};
 
+/// Most rosters in one subscription.
+const MAX_ROSTERS: usize = 64;
+/// Longest roster name accepted.
+const MAX_ROSTER_BYTES: usize = 320;
 /// Longest state name or Connect username accepted.
 const MAX_NAME_CHARS: usize = 128;
 /// How far in the future a state's start may lie (clock skew between the CCP and the relay).
 const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
 
-/// Subscribes to the principal's own roster, another roster (supervisors), or all (`*`).
-/// The session registers it and writes the snapshot (see [`Answer::Roster`]).
-pub fn subscribe(ctx: &Ctx, id: u64, roster: Option<String>) -> Result<Reply, Refusal> {
-    let roster = roster.unwrap_or_else(|| ctx.roster.clone());
-    let allowed = roster == ctx.roster || ctx.identity.supervisor;
-    if !allowed {
+/// Subscribes to the principal's own roster, other rosters, one or several (supervisors), or
+/// all (`*`, supervisors). The session registers it and writes the snapshot (see
+/// [`Answer::Roster`]).
+pub fn subscribe(ctx: &Ctx, id: u64, roster: Option<String>, rosters: Vec<String>) -> Result<Reply, Refusal> {
+    let rosters = match (roster, rosters.is_empty()) {
+        (Some(_), false) => return Err(Refusal::new(ErrorCode::Invalid, "name either roster or rosters, not both")),
+        (Some(roster), true) => vec![roster],
+        (None, true) => vec![ctx.roster.clone()],
+        (None, false) => rosters,
+    };
+    if rosters.len() > MAX_ROSTERS {
+        return Err(Refusal::new(ErrorCode::TooLarge, format!("at most {MAX_ROSTERS} rosters in one subscription")));
+    }
+    if rosters.iter().any(|r| r.is_empty() || r.len() > MAX_ROSTER_BYTES) {
+        return Err(Refusal::new(ErrorCode::Invalid, "a roster name is 1 to 320 bytes"));
+    }
+    if !ctx.identity.supervisor && rosters.iter().any(|r| *r != ctx.roster) {
         return Err(Refusal::new(ErrorCode::Forbidden, "only supervisors may see other rosters"));
     }
-    Ok(Reply { answer: Answer::Roster { id, roster }, push: None })
+    let rosters = if rosters.iter().any(|r| r == EVERY_ROSTER) {
+        vec![EVERY_ROSTER.to_owned()]
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        rosters.into_iter().filter(|r| seen.insert(r.clone())).collect()
+    };
+    Ok(Reply { answer: Answer::Roster { id, rosters }, push: None })
 }
 
 /// Publishes the sender's own presence. The principal is the connection's; nothing in the

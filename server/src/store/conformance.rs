@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use protocol::{
-    AgentState, CallEvent, CallOutcome, CallPhase, CallerId, DirectoryUser, Presence, RoutingProfile, StateKind,
+    AgentState, CallEvent, CallOutcome, CallPhase, CallerId, DirectoryUser, HelpRequest, HelpStatus, Presence,
+    RoutingProfile, StateKind,
 };
 
-use super::{NewMessage, PresenceRecord, Store};
+use super::{NewHelp, NewMessage, PresenceRecord, Store};
 
 /// Runs every check; panics with the check's name on the first failure.
 pub async fn run(store: Arc<dyn Store>) {
@@ -21,6 +22,10 @@ pub async fn run(store: Arc<dyn Store>) {
     text_is_stored_exactly(&*store).await;
     routing_profiles_are_replaced_whole(&*store).await;
     calls_belong_to_their_agent_and_page_newest_first(&*store).await;
+    help_requests_only_move_forward(&*store).await;
+    help_requests_are_listed_live_and_by_day(&*store).await;
+    // After the other help checks: it deletes their ended requests.
+    ended_help_requests_expire_and_live_ones_stay(&*store).await;
     concurrent_appends_get_distinct_contiguous_numbers(store.clone()).await;
     // Last: it deletes what is older than its cutoff, which only its own records are.
     expiry_deletes_old_messages_and_calls_and_numbers_go_on(&*store).await;
@@ -263,4 +268,96 @@ async fn expiry_deletes_old_messages_and_calls_and_numbers_go_on(s: &dyn Store) 
     assert!(s.history("exp-a", "exp-b", Some(4), 10).await.unwrap().is_empty(), "expired history is gone");
     // Another conversation's old-looking messages (the suite's fixed time) are untouched.
     assert!(!s.messages_after("seq-a", "seq-b", 0, 10).await.unwrap().is_empty());
+}
+
+async fn ended_help_requests_expire_and_live_ones_stay(s: &dyn Store) {
+    let day = 1_700_000_000_000;
+    let live_before: Vec<u64> = s.live_help().await.unwrap().iter().map(|r| r.id).collect();
+    let old = s.add_help(ask("exp-help", 10)).await.unwrap();
+    // The other checks' ended requests asked before the cutoff, and this one, are deleted in
+    // batches; what is open or taken stays, however old.
+    assert_eq!(s.expire_help(day + 1_000, 4).await.unwrap(), 4, "a batch is at most `limit`");
+    assert_eq!(s.expire_help(day + 1_000, 4).await.unwrap(), 1);
+    assert_eq!(s.expire_help(day + 1_000, 4).await.unwrap(), 0, "nothing ended and older is left");
+    assert_eq!(
+        s.live_help().await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(),
+        [live_before, vec![old.id]].concat()
+    );
+    s.update_help(&ended(&old, HelpStatus::Cancelled, 20)).await.unwrap();
+    assert_eq!(s.expire_help(day + 1_000, 4).await.unwrap(), 1, "ended now: it goes");
+    assert!(s.help(old.id).await.unwrap().is_none());
+}
+
+fn ask(agent: &str, asked_at: i64) -> NewHelp {
+    NewHelp {
+        agent: agent.into(),
+        display_name: "佐藤 愛子".into(),
+        roster: "help-roster".into(),
+        reason: "complaint".into(),
+        note: "お客様が上長を希望 \"quoted\"".into(),
+        asked_at,
+    }
+}
+
+fn taken(request: &HelpRequest, at: i64) -> HelpRequest {
+    HelpRequest {
+        status: HelpStatus::Taken,
+        taken_by: Some("help-sup".into()),
+        taken_by_name: Some("田中 太郎".into()),
+        taken_at: Some(at),
+        ..request.clone()
+    }
+}
+
+fn ended(request: &HelpRequest, status: HelpStatus, at: i64) -> HelpRequest {
+    HelpRequest { status, ended_at: Some(at), ..request.clone() }
+}
+
+async fn help_requests_only_move_forward(s: &dyn Store) {
+    let first = s.add_help(ask("help-a", 1_000)).await.unwrap();
+    let second = s.add_help(ask("help-a", 1_001)).await.unwrap();
+    assert!(second.id > first.id, "ids rise: {} then {}", first.id, second.id);
+    assert_eq!((first.status, first.note.as_str()), (HelpStatus::Open, "お客様が上長を希望 \"quoted\""));
+    assert_eq!(s.help(first.id).await.unwrap().as_ref(), Some(&first), "stored as returned");
+
+    let took = taken(&first, 2_000);
+    assert!(s.update_help(&took).await.unwrap(), "open -> taken");
+    assert!(!s.update_help(&took).await.unwrap(), "the same status again is not a change");
+    assert!(!s.update_help(&first).await.unwrap(), "never back to open");
+    assert!(!s.update_help(&taken(&first, 3_000)).await.unwrap(), "a second taker does not replace the first");
+    let closed = ended(&took, HelpStatus::Closed, 4_000);
+    assert!(s.update_help(&closed).await.unwrap(), "taken -> closed");
+    assert!(!s.update_help(&ended(&first, HelpStatus::Cancelled, 5_000)).await.unwrap(), "an end is final");
+    assert_eq!(s.help(first.id).await.unwrap(), Some(closed), "the furthest status is kept");
+
+    assert!(s.update_help(&ended(&second, HelpStatus::Cancelled, 1_500)).await.unwrap(), "open -> cancelled");
+    assert!(!s.update_help(&taken(&second, 2_000)).await.unwrap(), "a cancelled request is not taken");
+    assert!(s.help(u64::MAX).await.unwrap().is_none());
+    let ghost = HelpRequest { id: second.id + 1_000, ..taken(&second, 1) };
+    assert!(!s.update_help(&ghost).await.unwrap(), "an unknown id stores nothing");
+    assert!(s.help(ghost.id).await.unwrap().is_none());
+    // Ids are never reused, even after the newest request ended.
+    let third = s.add_help(ask("help-a", 1_002)).await.unwrap();
+    assert!(third.id > second.id);
+    assert!(s.update_help(&ended(&third, HelpStatus::Cancelled, 1_003)).await.unwrap());
+}
+
+async fn help_requests_are_listed_live_and_by_day(s: &dyn Store) {
+    let day = 1_700_000_000_000;
+    let yesterday = s.add_help(ask("live-a", day - 1)).await.unwrap();
+    let open = s.add_help(ask("live-b", day)).await.unwrap();
+    let took = taken(&s.add_help(ask("live-c", day + 10)).await.unwrap(), day + 20);
+    s.update_help(&took).await.unwrap();
+    let cancelled = ended(&s.add_help(ask("live-d", day + 30)).await.unwrap(), HelpStatus::Cancelled, day + 40);
+    s.update_help(&cancelled).await.unwrap();
+    let closed =
+        ended(&taken(&s.add_help(ask("live-e", day + 50)).await.unwrap(), day + 60), HelpStatus::Closed, day + 70);
+    s.update_help(&closed).await.unwrap();
+
+    let live: Vec<HelpRequest> =
+        s.live_help().await.unwrap().into_iter().filter(|r| r.agent.starts_with("live-")).collect();
+    assert_eq!(live, [yesterday.clone(), open.clone(), took.clone()], "open and taken, by id");
+    let today: Vec<HelpRequest> =
+        s.help_asked_since(day).await.unwrap().into_iter().filter(|r| r.agent.starts_with("live-")).collect();
+    assert_eq!(today, [open, took, cancelled, closed], "asked at or after the moment, whatever their status");
 }

@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use protocol::{CallEvent, CallRecord, ChatMessage, ConversationSummary, DirectoryUser, Millis, RoutingProfile};
+use protocol::{
+    CallEvent, CallRecord, ChatMessage, ConversationSummary, DirectoryUser, HelpRequest, Millis, RoutingProfile,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Appended, NewMessage, PresenceRecord, Store, StoreError, pair};
+use super::{Appended, NewHelp, NewMessage, PresenceRecord, Store, StoreError, help_rank, pair};
 use crate::calls::{self, StoredCall};
 
 const SCHEMA: &str = "
@@ -46,7 +48,12 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE INDEX IF NOT EXISTS calls_recent ON calls (principal, started_at);
 CREATE INDEX IF NOT EXISTS messages_sent_at ON messages (sent_at);
 CREATE INDEX IF NOT EXISTS calls_started_at ON calls (started_at);
-PRAGMA user_version = 2;
+CREATE TABLE IF NOT EXISTS help (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, rank INTEGER NOT NULL, asked_at INTEGER NOT NULL,
+    record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS help_live ON help (id) WHERE rank < 2;
+CREATE INDEX IF NOT EXISTS help_asked_at ON help (asked_at);
+PRAGMA user_version = 3;
 ";
 
 /// Most writes committed in one transaction.
@@ -64,6 +71,9 @@ enum Write {
     RoutingProfiles(Vec<RoutingProfile>, Option<Millis>, Reply<()>),
     Call { principal: String, event: Box<CallEvent>, caller_id: Option<String>, reply: Reply<CallRecord> },
     Expire { before: Millis, limit: u32, reply: Reply<(u64, u64)> },
+    ExpireHelp { before: Millis, limit: u32, reply: Reply<u64> },
+    AddHelp(Box<NewHelp>, Reply<HelpRequest>),
+    UpdateHelp(Box<HelpRequest>, Reply<bool>),
 }
 
 /// The SQLite store. Cloning shares the same writer and readers.
@@ -202,9 +212,12 @@ fn writer(mut conn: Connection, mut rx: mpsc::Receiver<Write>) {
 /// A write's outcome, held until the commit so nothing is acknowledged early.
 enum Done {
     Append(Result<Appended, StoreError>, Reply<Appended>),
+    /// A count: the read marker now stored, or help requests deleted.
     MarkRead(Result<u64, StoreError>, Reply<u64>),
-    Presence(Result<bool, StoreError>, Reply<bool>),
+    /// Whether a conditional write was stored (presence, a help request's change).
+    Stored(Result<bool, StoreError>, Reply<bool>),
     Directory(Result<(), StoreError>, Reply<()>),
+    Help(Result<HelpRequest, StoreError>, Reply<HelpRequest>),
     Call(Result<CallRecord, StoreError>, Reply<CallRecord>),
     Expire(Result<(u64, u64), StoreError>, Reply<(u64, u64)>),
 }
@@ -216,8 +229,9 @@ impl Done {
         }
         match write {
             Write::Append(_, r) => Self::Append(pending(), r),
-            Write::MarkRead { reply, .. } => Self::MarkRead(pending(), reply),
-            Write::Presence(_, r) => Self::Presence(pending(), r),
+            Write::MarkRead { reply, .. } | Write::ExpireHelp { reply, .. } => Self::MarkRead(pending(), reply),
+            Write::Presence(_, r) | Write::UpdateHelp(_, r) => Self::Stored(pending(), r),
+            Write::AddHelp(_, r) => Self::Help(pending(), r),
             Write::Directory(_, r) | Write::RoutingProfiles(_, _, r) => Self::Directory(pending(), r),
             Write::Call { reply, .. } => Self::Call(pending(), reply),
             Write::Expire { reply, .. } => Self::Expire(pending(), reply),
@@ -229,8 +243,9 @@ impl Done {
         match self {
             Self::Append(r, _) => *r = Err(err()),
             Self::MarkRead(r, _) => *r = Err(err()),
-            Self::Presence(r, _) => *r = Err(err()),
+            Self::Stored(r, _) => *r = Err(err()),
             Self::Directory(r, _) => *r = Err(err()),
+            Self::Help(r, _) => *r = Err(err()),
             Self::Call(r, _) => *r = Err(err()),
             Self::Expire(r, _) => *r = Err(err()),
         }
@@ -241,8 +256,9 @@ impl Done {
         match self {
             Self::Append(r, tx) => drop(tx.send(r)),
             Self::MarkRead(r, tx) => drop(tx.send(r)),
-            Self::Presence(r, tx) => drop(tx.send(r)),
+            Self::Stored(r, tx) => drop(tx.send(r)),
             Self::Directory(r, tx) => drop(tx.send(r)),
+            Self::Help(r, tx) => drop(tx.send(r)),
             Self::Call(r, tx) => drop(tx.send(r)),
             Self::Expire(r, tx) => drop(tx.send(r)),
         }
@@ -255,7 +271,9 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: Write) -> Done {
         Write::MarkRead { principal, peer, seq, reply } => {
             Done::MarkRead(mark_read(tx, &principal, &peer, seq).map_err(unavailable), reply)
         }
-        Write::Presence(record, reply) => Done::Presence(put_presence(tx, &record), reply),
+        Write::Presence(record, reply) => Done::Stored(put_presence(tx, &record), reply),
+        Write::AddHelp(request, reply) => Done::Help(add_help(tx, *request), reply),
+        Write::UpdateHelp(request, reply) => Done::Stored(update_help(tx, &request), reply),
         Write::Directory(users, reply) => Done::Directory(put_directory(tx, &users), reply),
         Write::RoutingProfiles(profiles, synced_at, reply) => {
             Done::Directory(put_routing_profiles(tx, &profiles, synced_at), reply)
@@ -264,6 +282,9 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: Write) -> Done {
             Done::Call(record_call(tx, &principal, &event, caller_id), reply)
         }
         Write::Expire { before, limit, reply } => Done::Expire(expire(tx, before, limit).map_err(unavailable), reply),
+        Write::ExpireHelp { before, limit, reply } => {
+            Done::MarkRead(expire_help(tx, before, limit).map_err(unavailable), reply)
+        }
     }
 }
 
@@ -283,6 +304,17 @@ fn expire(tx: &Connection, before: Millis, limit: u32) -> rusqlite::Result<(u64,
         )?
         .execute(params![before, limit])?;
     Ok((messages as u64, calls as u64))
+}
+
+/// Deletes the oldest ended help requests asked before `before`, at most `limit`.
+fn expire_help(tx: &Connection, before: Millis, limit: u32) -> rusqlite::Result<u64> {
+    let deleted = tx
+        .prepare_cached(
+            "DELETE FROM help WHERE id IN
+             (SELECT id FROM help WHERE asked_at < ?1 AND rank >= 2 ORDER BY asked_at LIMIT ?2)",
+        )?
+        .execute(params![before, limit])?;
+    Ok(deleted as u64)
 }
 
 fn append(tx: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
@@ -350,6 +382,38 @@ fn put_presence(tx: &Connection, record: &PresenceRecord) -> Result<bool, StoreE
         )
         .map_err(unavailable)?;
     Ok(changed == 1)
+}
+
+/// Inserts the request to learn its id, then writes its record with that id.
+fn add_help(tx: &Connection, new: NewHelp) -> Result<HelpRequest, StoreError> {
+    let id: i64 = tx
+        .prepare_cached("INSERT INTO help (rank, asked_at, record) VALUES (0, ?1, '') RETURNING id")
+        .map_err(unavailable)?
+        .query_row(params![new.asked_at], |r| r.get(0))
+        .map_err(unavailable)?;
+    let request = new.stored(id as u64);
+    let json = serde_json::to_string(&request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.prepare_cached("UPDATE help SET record = ?1 WHERE id = ?2")
+        .map_err(unavailable)?
+        .execute(params![json, id])
+        .map_err(unavailable)?;
+    Ok(request)
+}
+
+fn update_help(tx: &Connection, request: &HelpRequest) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let changed = tx
+        .prepare_cached("UPDATE help SET rank = ?1, record = ?2 WHERE id = ?3 AND rank < ?1")
+        .map_err(unavailable)?
+        .execute(params![help_rank(request.status), json, request.id as i64])
+        .map_err(unavailable)?;
+    Ok(changed == 1)
+}
+
+fn help_records(rows: &[String]) -> Result<Vec<HelpRequest>, StoreError> {
+    rows.iter()
+        .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("help request: {e}"))))
+        .collect()
 }
 
 fn put_directory(tx: &Connection, users: &[DirectoryUser]) -> Result<(), StoreError> {
@@ -620,6 +684,52 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("call: {e}"))))
             .collect()
+    }
+
+    async fn add_help(&self, request: NewHelp) -> Result<HelpRequest, StoreError> {
+        let request = Box::new(request);
+        self.write(|reply| Write::AddHelp(request, reply)).await
+    }
+
+    async fn update_help(&self, request: &HelpRequest) -> Result<bool, StoreError> {
+        let request = Box::new(request.clone());
+        self.write(|reply| Write::UpdateHelp(request, reply)).await
+    }
+
+    async fn help(&self, id: u64) -> Result<Option<HelpRequest>, StoreError> {
+        let id = i64::try_from(id).unwrap_or(i64::MAX);
+        let rows: Vec<String> = self
+            .read(move |c| {
+                c.prepare_cached("SELECT record FROM help WHERE id = ?1")?.query_map([id], |r| r.get(0))?.collect()
+            })
+            .await?;
+        Ok(help_records(&rows)?.pop())
+    }
+
+    async fn live_help(&self) -> Result<Vec<HelpRequest>, StoreError> {
+        let rows: Vec<String> = self
+            .read(|c| {
+                c.prepare_cached("SELECT record FROM help WHERE rank < 2 ORDER BY id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .await?;
+        help_records(&rows)
+    }
+
+    async fn help_asked_since(&self, since: Millis) -> Result<Vec<HelpRequest>, StoreError> {
+        let rows: Vec<String> = self
+            .read(move |c| {
+                c.prepare_cached("SELECT record FROM help WHERE asked_at >= ?1 ORDER BY id")?
+                    .query_map([since], |r| r.get(0))?
+                    .collect()
+            })
+            .await?;
+        help_records(&rows)
+    }
+
+    async fn expire_help(&self, before: Millis, limit: u32) -> Result<u64, StoreError> {
+        self.write(|reply| Write::ExpireHelp { before, limit, reply }).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

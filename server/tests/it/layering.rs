@@ -28,10 +28,11 @@ const LAYERS: &[&str] = &[
     "auth",
     "tickets",
     "quota",
-    // Domains: live connections, presence, chat.
+    // Domains: live connections, presence, chat, help requests.
     "hub",
     "presence",
     "chat",
+    "help",
     // The relay's shared state, below everything that serves.
     "state",
     // Serving: request handlers, REST, background jobs, a connection, the accept loop.

@@ -7,6 +7,7 @@ mod callerids;
 mod chat;
 mod crash;
 mod demo;
+mod help;
 mod layering;
 mod limits;
 mod network;

@@ -190,7 +190,7 @@ async fn a_large_roster_arrives_in_small_frames() {
     std::fs::write(&directory, users).unwrap();
     let relay = Relay::start(&issuer, |c| c.directory_file = Some(directory)).await;
     let mut ben = relay.login(&issuer.token("ben@example.com")).await;
-    ben.send(&ClientFrame::Subscribe { id: 7, roster: None }).await.unwrap();
+    ben.send(&ClientFrame::Subscribe { id: 7, roster: None, rosters: Vec::new() }).await.unwrap();
     let mut frames = Vec::new();
     loop {
         let frame = ben.frame().await.unwrap();

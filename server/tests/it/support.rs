@@ -172,7 +172,10 @@ pub fn reply_id(frame: &ServerFrame) -> u64 {
 
 /// Subscribes and returns the whole roster snapshot as one frame (or the error frame).
 pub async fn subscribe(client: &mut Client, roster: Option<&str>) -> ServerFrame {
-    let first = client.request(|id| ClientFrame::Subscribe { id, roster: roster.map(Into::into) }).await.unwrap();
+    let first = client
+        .request(|id| ClientFrame::Subscribe { id, roster: roster.map(Into::into), rosters: Vec::new() })
+        .await
+        .unwrap();
     let ServerFrame::Roster { id, roster, mut agents, mut complete } = first else { return first };
     while !complete {
         match client.reply(id).await.unwrap() {
