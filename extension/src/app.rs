@@ -201,7 +201,7 @@ impl Component for App {
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         let effects = match msg {
             Msg::FromWorker(value) => {
-                let text = js_sys::JSON::stringify(&value).ok().map(String::from);
+                let text = js_sys::JSON::stringify(&value).ok().and_then(|t| t.as_string());
                 let Some(message) = text.as_deref().and_then(crate::state::decode) else { return false };
                 self.enqueue(ctx, message);
                 return false;

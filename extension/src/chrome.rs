@@ -49,7 +49,12 @@ async fn read<T: serde::de::DeserializeOwned + Default>(
         Some(key) => js_sys::Reflect::get(&items, &key.into()).unwrap_or(JsValue::UNDEFINED),
         None => items,
     };
-    js_sys::JSON::stringify(&value).ok().and_then(|t| serde_json::from_str(&String::from(t)).ok()).unwrap_or_default()
+    // Nothing stored under the key is `undefined`, which JSON.stringify does not make a string of.
+    js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|t| t.as_string())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }
 
 /// The settings managed policy sets, and the options page's.

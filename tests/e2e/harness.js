@@ -252,7 +252,7 @@ export async function servePanel() {
   };
   const storage = { get: () => Promise.resolve({}), set: () => Promise.resolve() };
   window.chrome = { runtime: { connect: () => port }, i18n: { getMessage, getUILanguage: () => ${JSON.stringify(lang)} },
-    storage: { local: storage, managed: storage } };
+    storage: { local: storage, managed: storage, onChanged: { addListener: () => {} } } };
 })();
 </script>`;
   const server = createHttpServer((req, res) => {

@@ -7,7 +7,7 @@
 // cannot reorder text, connection problems in the agent's language with the retry countdown,
 // a long name's tooltip, the tab list's keys, and the virtualised roster of 500.
 // With SIDECAR_SHOTS=DIR it also writes screenshots of the chat and status views into DIR.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -25,6 +25,9 @@ after(async () => {
   await browser?.close();
   server?.close();
 });
+// No case may leave an exception in the panel behind, whatever it asserts.
+const pageErrors = [];
+afterEach(() => assert.deepEqual(pageErrors.splice(0), [], 'errors thrown in the panel'));
 
 const DAY = 86_400_000;
 const LIMITS = { max_frame_bytes: 16384, max_text_chars: 2000, frames_per_second: 20, max_page: 100, heartbeat_ms: 20000 };
@@ -43,7 +46,7 @@ function message(from, to, seq, text, sent_at) {
 async function openPanel(lang, snapshot = {}, { width = 360, height = 640 } = {}) {
   const context = await browser.newContext({ locale: lang, timezoneId: 'Asia/Tokyo', viewport: { width, height } });
   const page = await context.newPage();
-  page.on('pageerror', (e) => console.error('panel:', e.message));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(`${server.url}/panel.html?lang=${lang}`);
   await page.waitForFunction(() => document.documentElement.getAttribute('data-ready'), null, { timeout: 10000 });
   await toPanel(page, { type: 'snapshot', snapshot: {
@@ -55,7 +58,12 @@ async function openPanel(lang, snapshot = {}, { width = 360, height = 640 } = {}
   return { context, page };
 }
 
-const toPanel = (page, m) => page.evaluate((m) => window.sidecarStub.toPanel(m), m);
+/** Delivers `m` as the worker would; the panel applies what arrived once per animation frame, so
+ * this resolves after the next two frames (the one that applies it, and its render). */
+const toPanel = (page, m) => page.evaluate((m) => {
+  window.sidecarStub.toPanel(m);
+  return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+}, m);
 const posted = (page) => page.evaluate(() => window.sidecarStub.posted);
 
 /** Opens the conversation with `peer` and answers the panel's history request with `messages`. */

@@ -64,7 +64,8 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
 }
 
 fn decode<T: for<'de> serde::Deserialize<'de>>(value: &JsValue) -> Result<T, String> {
-    let text: String = js_sys::JSON::stringify(value).map(String::from).map_err(|_| "not JSON".to_owned())?;
+    // `undefined` (a key never stored) has no JSON text: an error, not a panic.
+    let text = js_sys::JSON::stringify(value).ok().and_then(|t| t.as_string()).ok_or_else(|| "not JSON".to_owned())?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
