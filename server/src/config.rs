@@ -105,6 +105,12 @@ pub struct Config {
     #[serde(default)]
     pub dev_issuer: bool,
 
+    /// Users the development issuer signs in as supervisors (its tokens for them carry the
+    /// supervisor group), comma-separated e-mail addresses; for the demo and tests.
+    #[arg(long, env = "SIDECAR_DEV_SUPERVISORS", value_delimiter = ',')]
+    #[serde(default)]
+    pub dev_supervisors: Vec<String>,
+
     /// Also allow the development issuer when listening on a non-loopback address.
     #[arg(long, env = "SIDECAR_DEV_ISSUER_NON_LOOPBACK")]
     #[serde(default)]

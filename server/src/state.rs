@@ -108,7 +108,10 @@ pub async fn build(
     store: Arc<dyn Store>,
     clock: Clock,
 ) -> Result<Arc<App>, StartError> {
-    let dev = config.dev_issuer.then(|| Arc::new(DevIssuer::new(format!("http://{addr}{DEV_PATH}"))));
+    let dev = config.dev_issuer.then(|| {
+        let issuer = DevIssuer::new(format!("http://{addr}{DEV_PATH}"));
+        Arc::new(issuer.with_supervisors(&config.dev_supervisors, &config.supervisor_group))
+    });
     let verifier = verifier(&config, dev.as_ref())?;
     if let Some(path) = &config.directory_file {
         let file = Directory::read_file(path)?;

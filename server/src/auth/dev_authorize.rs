@@ -169,8 +169,8 @@ pub fn exchange(dev: &DevIssuer, codes: &Codes, form: CodeExchange) -> Result<se
     {
         return Err("invalid_grant");
     }
-    let request =
-        TokenRequest { email: pending.email, name: None, groups: Vec::new(), ttl_s: None, nonce: pending.nonce };
+    let groups = dev.groups_of(&pending.email);
+    let request = TokenRequest { email: pending.email, name: None, groups, ttl_s: None, nonce: pending.nonce };
     let token = dev.mint(&request);
     let expires_in = (token.expires_at - crate::clock::now_ms()) / 1000;
     Ok(json!({ "id_token": token.id_token, "token_type": "Bearer", "expires_in": expires_in }))
@@ -219,5 +219,19 @@ mod tests {
         let token = exchange(&dev, &codes, form("c2", verifier)).unwrap();
         assert!(token["id_token"].as_str().unwrap().split('.').count() == 3);
         assert_eq!(exchange(&dev, &codes, form("c2", verifier)), Err("invalid_grant"), "a code is single-use");
+        assert_eq!(claims(&token)["groups"], json!([]), "nobody is a supervisor unless named");
+
+        // A user named a supervisor (case ignored) is signed in with the supervisor group.
+        let dev = DevIssuer::new("http://127.0.0.1:1/dev/oidc").with_supervisors(&[" A@Example.com".into()], "floor");
+        add("c3");
+        assert_eq!(claims(&exchange(&dev, &codes, form("c3", verifier)).unwrap())["groups"], json!(["floor"]));
+        assert!(dev.groups_of("b@example.com").is_empty());
+    }
+
+    /// The claims of the ID token in a token response.
+    fn claims(response: &serde_json::Value) -> serde_json::Value {
+        let token = response["id_token"].as_str().unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
     }
 }

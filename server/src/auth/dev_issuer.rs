@@ -36,6 +36,9 @@ struct SigningKey {
 /// An in-process issuer with a rotating set of P-256 keys.
 pub struct DevIssuer {
     issuer: String,
+    /// Users its sign-in flow makes supervisors, and the group that says so.
+    supervisors: Vec<String>,
+    supervisor_group: String,
     keys: RwLock<Vec<SigningKey>>,
     generation: std::sync::atomic::AtomicU32,
 }
@@ -64,9 +67,28 @@ pub struct TokenResponse {
 impl DevIssuer {
     /// A new issuer named `issuer` (its URL) with one fresh key.
     pub fn new(issuer: impl Into<String>) -> Self {
-        let this = Self { issuer: issuer.into(), keys: RwLock::default(), generation: 0.into() };
+        let this = Self {
+            issuer: issuer.into(),
+            supervisors: Vec::new(),
+            supervisor_group: String::new(),
+            keys: RwLock::default(),
+            generation: 0.into(),
+        };
         this.rotate(false);
         this
+    }
+
+    /// Its sign-in flow gives `users` (e-mail addresses, case ignored) the supervisor `group`.
+    pub fn with_supervisors(mut self, users: &[String], group: &str) -> Self {
+        self.supervisors = users.iter().map(|u| u.trim().to_lowercase()).filter(|u| !u.is_empty()).collect();
+        self.supervisor_group = group.to_owned();
+        self
+    }
+
+    /// The groups the sign-in flow puts in `email`'s tokens.
+    pub fn groups_of(&self, email: &str) -> Vec<String> {
+        let email = email.trim().to_lowercase();
+        if self.supervisors.contains(&email) { vec![self.supervisor_group.clone()] } else { Vec::new() }
     }
 
     pub fn issuer(&self) -> &str {
