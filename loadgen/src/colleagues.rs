@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use protocol::{AgentState, Channel, ClientFrame, ContactState, ContactSummary, DirectoryUser, ServerFrame, StateKind};
+use protocol::{
+    AgentState, Channel, ClientFrame, ContactState, ContactSummary, DirectoryUser, Millis, ServerFrame, StateKind,
+};
 
 use crate::client::Event;
 use crate::{Client, tokens};
@@ -22,31 +24,45 @@ const STATES: &[(&str, StateKind, Option<ContactState>)] = &[
     ("Lunch", StateKind::NotRoutable, None),
 ];
 
-/// Runs one colleague until the connection ends; reconnects are the caller's business.
-pub async fn run(base: &str, url: &str, user: DirectoryUser, seed: u64) -> anyhow::Result<()> {
+/// How long an overstaying colleague has been in after-call work when the demo starts, and how
+/// long they stay: past the supervisor's default threshold (5 min) within the demo's first
+/// minute, then red, then back to work.
+const OVERSTAY_BEFORE: Duration = Duration::from_secs(4 * 60 + 30);
+const OVERSTAY_FOR: Duration = Duration::from_secs(6 * 60);
+
+/// Runs one colleague until the connection ends; reconnects are the caller's business. One who
+/// `overstays` starts in after-call work that began minutes ago and stays in it for a while,
+/// so the supervisor's floor shows an alert early in the demo.
+pub async fn run(base: &str, url: &str, user: DirectoryUser, seed: u64, overstays: bool) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let token = tokens::dev_token(&http, base, &user.id, &user.display_name, &[]).await?;
     let (mut client, _) = Client::login(url, &token).await?;
     let mut step = (seed as usize) % STATES.len();
     let mut next_change = tokio::time::Instant::now();
+    let mut overstay = overstays;
     loop {
         if tokio::time::Instant::now() >= next_change {
-            let (name, kind, contact) = STATES[step % STATES.len()];
-            step += 1;
-            let now = now_ms();
-            let contact = contact.map(|state| ContactSummary { channel: Channel::Voice, state, since: now });
+            let (state, since, pause) = if std::mem::take(&mut overstay) {
+                let since = now_ms() - OVERSTAY_BEFORE.as_millis() as Millis;
+                (STATES.iter().find(|s| s.0 == "AfterCallWork").copied().unwrap_or(STATES[0]), since, OVERSTAY_FOR)
+            } else {
+                step += 1;
+                let pause = 6 + (seed.wrapping_mul(step as u64 + 7) % 14);
+                (STATES[(step - 1) % STATES.len()], now_ms(), Duration::from_secs(pause))
+            };
+            let (name, kind, contact) = state;
+            let contact = contact.map(|state| ContactSummary { channel: Channel::Voice, state, since });
             let username = user.username.clone();
             client
                 .request(|id| ClientFrame::SetPresence {
                     id,
                     state: AgentState { name: name.into(), kind },
-                    since: now,
+                    since,
                     contact,
                     username,
                 })
                 .await?;
-            let pause = 6 + (seed.wrapping_mul(step as u64 + 7) % 14);
-            next_change = tokio::time::Instant::now() + Duration::from_secs(pause);
+            next_change = tokio::time::Instant::now() + pause;
         }
         let wait = next_change.saturating_duration_since(tokio::time::Instant::now());
         let Ok(event) = tokio::time::timeout(wait.min(Duration::from_secs(15)), client.next()).await else {

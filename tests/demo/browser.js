@@ -5,15 +5,17 @@
 // each) and of the dock collapsed in that wide window and in a narrow CCP popup (400×700),
 // collapsed with an unread message and open, into the folder it is given; the README's
 // screenshots are these.
+// With SUPERVISOR, a second profile signs in as that supervisor and shows the floor full-tab
+// (and, headless, the floor's screenshots: the full tab, the dock's Floor tab, a narrow window).
 // Runs until it is stopped.
-//   node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR
+//   node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR [SUPERVISOR]
 import { mkdirSync } from 'node:fs';
 import { startSimulator } from '../ccp/server.js';
-import { devToken, launchAgent, online, relayClient, sleep } from '../e2e/harness.js';
+import { EXTENSION_ID, devToken, launchAgent, online, relayClient, sleep } from '../e2e/harness.js';
 
-const [relayUrl, email, username, shots] = process.argv.slice(2);
+const [relayUrl, email, username, shots, supervisor] = process.argv.slice(2);
 if (!relayUrl || !email || !username || !shots) {
-  console.error('usage: node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR');
+  console.error('usage: node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR [SUPERVISOR]');
   process.exit(2);
 }
 const sim = await startSimulator(0);
@@ -82,12 +84,47 @@ async function screenshots(lang) {
   return agent;
 }
 
+/** The supervisor's full-tab floor, in a profile of its own. */
+async function openFloor(lang, headless = true) {
+  const boss = await launchAgent(world, { email: supervisor, lang, headless });
+  open.push(boss);
+  const floor = await boss.context.newPage();
+  await floor.goto(`chrome-extension://${EXTENSION_ID}/floor.html`);
+  return { boss, floor };
+}
+
+/** The floor full-tab with the overstaying colleague's alert, the dock's Floor tab, and narrow. */
+async function floorScreenshots(lang) {
+  const tag = lang.slice(0, 2);
+  const { boss, floor } = await openFloor(lang);
+  await floor.setViewportSize({ width: 1280, height: 800 });
+  await floor.locator('.floor-alerts li').first().waitFor({ timeout: 60000 });
+  await sleep(1000);
+  await floor.screenshot({ path: `${shots}/floor-${tag}.png` });
+  const { page, panel } = await boss.openCcp(supervisor.split('@')[0]);
+  await online(panel);
+  await panel.getByRole('tab', { name: /^(Floor|フロア)/ }).click();
+  await panel.locator('.floor-alerts li').first().waitFor({ timeout: 20000 });
+  await sleep(1000);
+  await page.screenshot({ path: `${shots}/floor-panel-${tag}.png` });
+  await page.setViewportSize({ width: 400, height: 700 });
+  await page.getByRole('button', { name: /^(Open CCP Sidecar|CCP Sidecar を開く)/ }).click();
+  await sleep(1000);
+  await page.screenshot({ path: `${shots}/floor-narrow-${tag}.png` });
+  open.splice(open.indexOf(boss), 1);
+  await boss.close();
+}
+
 if (headed) {
   const agent = await launchAgent(world, { email, headless: false });
   open.push(agent);
   const { panel } = await agent.openCcp(username);
   await online(panel);
   console.log(`demo: Chromium is open on the simulated CCP as ${email}; close it or press Ctrl-C to stop.`);
+  if (supervisor) {
+    await openFloor('en-US', false);
+    console.log(`demo: a second Chromium shows the supervisor's floor as ${supervisor}.`);
+  }
   agent.context.on('close', stop);
 } else {
   mkdirSync(shots, { recursive: true });
@@ -95,6 +132,10 @@ if (headed) {
   const japanese = await screenshots('ja');
   open.splice(open.indexOf(japanese), 1);
   await japanese.close();
+  if (supervisor) {
+    await floorScreenshots('en-US');
+    await floorScreenshots('ja');
+  }
   console.log(`demo: no display, so Chromium runs headless; screenshots of the panels are in ${shots}/`);
   console.log(`demo: ${email} stays signed in on the simulated CCP (https://example-corp.my.connect.aws/ccp-v2/ inside that browser)`);
   void english;

@@ -13,6 +13,10 @@ use crate::run;
 
 const DIRECTORY: &str = "assets/demo/directory.json";
 const YOU: &str = "you@example.com";
+/// The demo supervisor (in the demo directory), made one by the development issuer.
+const SUPERVISOR: &str = "sam.supervisor@example.com";
+/// A simulated colleague who overstays in after-call work, so the floor shows an alert early.
+const OVERSTAYS: &str = "hiro.ito@example.com";
 /// Your Connect username in the demo directory, as the simulated CCP reports it.
 const YOUR_USERNAME: &str = "you";
 const SCREENSHOTS: &str = ".data/demo/screenshots";
@@ -36,14 +40,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
     let base = format!("http://{listen}");
     let mut relay = Command::new("target/release/ccp-sidecar-relay")
-        .args(["--listen", &listen, "--data-dir", ".data/demo", "--dev-issuer"])
-        .args(["--directory-file", DIRECTORY])
+        .args(["--listen", &listen, "--data-dir", ".data/demo", "--dev-issuer", "--dev-supervisors", SUPERVISOR])
+        .args(["--directory-file", DIRECTORY, "--roster-by", "team"])
         .args(["--allowed-origins", EXTENSION_ORIGIN])
         .spawn()
         .context("starting the relay")?;
     wait_ready(&mut relay, &base)?;
     let mut colleagues = Command::new("target/release/colleagues")
-        .args(["--relay", &base, "--directory", DIRECTORY, "--skip", YOU])
+        .args(["--relay", &base, "--directory", DIRECTORY, "--skip", &format!("{YOU},{SUPERVISOR}")])
+        .args(["--overstay", OVERSTAYS])
         .spawn()
         .context("starting the simulated colleagues")?;
 
@@ -59,7 +64,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     println!("  simulated colleagues are changing state and will answer chat. Ctrl-C stops.");
     println!();
     let mut browser = Command::new("node")
-        .args(["tests/demo/browser.js", &base, YOU, YOUR_USERNAME, SCREENSHOTS])
+        .args(["tests/demo/browser.js", &base, YOU, YOUR_USERNAME, SCREENSHOTS, SUPERVISOR])
         .env("SIDECAR_CHROMIUM", crate::setup::CHROMIUM)
         .spawn()
         .context("starting Chromium with the extension (node tests/demo/browser.js)")?;

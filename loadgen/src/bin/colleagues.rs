@@ -19,6 +19,10 @@ struct Args {
     /// Principals not to simulate (the person trying the demo), comma separated.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
+    /// A colleague who starts in after-call work that began minutes ago and stays in it (the
+    /// supervisor's floor alerts early in the demo).
+    #[arg(long)]
+    overstay: Option<String>,
 }
 
 #[tokio::main]
@@ -29,9 +33,12 @@ async fn main() -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for (i, user) in file.users.into_iter().filter(|u| !args.skip.contains(&u.id)).enumerate() {
         let (base, url) = (args.relay.clone(), url.clone());
+        let mut overstays = args.overstay.as_deref() == Some(user.id.as_str());
         tasks.push(tokio::spawn(async move {
             loop {
-                if let Err(e) = loadgen::colleagues::run(&base, &url, user.clone(), i as u64 * 7 + 3).await {
+                let seed = i as u64 * 7 + 3;
+                let run = loadgen::colleagues::run(&base, &url, user.clone(), seed, std::mem::take(&mut overstays));
+                if let Err(e) = run.await {
                     eprintln!("colleague {}: {e}; reconnecting", user.id);
                 }
                 tokio::time::sleep(Duration::from_secs(2)).await;

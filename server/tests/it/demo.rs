@@ -23,7 +23,7 @@ async fn a_simulated_colleague_shows_up_and_answers_chat() {
     assert_eq!(roster.len(), 8, "everyone in the demo directory is listed");
     assert!(roster.iter().all(|p| !p.online));
     let (base, url) = (relay.base.clone(), relay.url.clone());
-    tokio::spawn(async move { loadgen::colleagues::run(&base, &url, kenji, 1).await });
+    tokio::spawn(async move { loadgen::colleagues::run(&base, &url, kenji, 1, false).await });
     let kenji_now = crate::support::next_presence_of(&mut you, "kenji.tanaka@example.com").await;
     assert_eq!(kenji_now.display_name, "田中 健二");
     assert!(kenji_now.online);
