@@ -60,11 +60,17 @@
     const c = contacts[0];
     const status = c.getStatus();
     let state = CONTACT[status.type] || 'connected';
+    let since = time(status.timestamp);
     try {
-      if (state === 'connected' && c.getAgentConnection().isOnHold()) state = 'on_hold';
+      // A hold is the agent connection's state, with its own start; the contact stays connected.
+      const agent = c.getAgentConnection();
+      if (state === 'connected' && agent.isOnHold()) {
+        state = 'on_hold';
+        since = time(agent.getStatus().timestamp);
+      }
     } catch (_) { /* no agent connection yet */ }
     if (state === 'ended' && a.getState().name === 'AfterCallWork') state = 'after_contact_work';
-    return { channel: CHANNELS[c.getType()] || 'voice', state, since: time(status.timestamp) };
+    return { channel: CHANNELS[c.getType()] || 'voice', state, since };
   }
 
   function report() {

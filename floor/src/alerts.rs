@@ -10,9 +10,10 @@
 //! The rules, from a presence:
 //! - [`Rule::LongContact`]: a contact connected or on hold, from when it connected. Holds do not
 //!   restart it; a connected contact reported with a new start is a new contact.
-//! - [`Rule::LongHold`]: a contact on hold, from the hold's start. The CCP reports a contact's
-//!   status time, which a hold does not change: when the reported time is not later than the
-//!   contact's start, the hold is taken to start when this tracker first saw it.
+//! - [`Rule::LongHold`]: a contact on hold, from the hold's start, which the hook reports (the
+//!   agent connection's state time; the contact's own does not change on hold). A report whose
+//!   time is not later than the contact's start (an older extension's) is taken to start when
+//!   this tracker first saw it.
 //! - [`Rule::LongAcw`]: `AfterCallWork`, or a contact in after-contact work.
 //! - [`Rule::NotRoutable`]: a not-routable state, by name.
 //! - [`Rule::Missed`] (`MissedCallAgent`, or a contact reported missed) and

@@ -57,7 +57,7 @@
       connections: [
         { connectionId: `${contact.id}-agent`, type: 'agent', initial: !contact.outbound,
           endpoint: { endpointARN: null, endpointId: null, type: 'phone_number', name: username, phoneNumber: '' },
-          state: { type: contact.agentConnection, timestamp: contact.since } },
+          state: { type: contact.agentConnection, timestamp: contact.agentSince || contact.since } },
         { connectionId: `${contact.id}-customer`, type: contact.outbound ? 'outbound' : 'inbound', initial: true,
           endpoint: { endpointARN: null, endpointId: null, type: 'phone_number', name: contact.phone, phoneNumber: contact.phone },
           state: { type: contact.customerConnection, timestamp: contact.since } },
@@ -76,7 +76,7 @@
   }
 
   function setContact(changes) {
-    contact = Object.assign(contact, changes, { since: new Date() });
+    contact = Object.assign(contact, changes, { since: new Date(), agentSince: null });
   }
 
   function handle(message) {
@@ -142,6 +142,18 @@
       if (!contact) return;
       setContact({ state: 'connected', agentConnection: 'connected', customerConnection: 'connected' });
       setState({ name: 'Busy', type: 'system' });
+      update();
+    },
+    /** Puts the customer on hold, as Connect does: the agent's connection changes state (with its
+     * own timestamp), the contact stays connected since it connected. */
+    hold() {
+      if (!contact || contact.state !== 'connected') return;
+      Object.assign(contact, { agentConnection: 'hold', agentSince: new Date() });
+      update();
+    },
+    resume() {
+      if (!contact || contact.agentConnection !== 'hold') return;
+      Object.assign(contact, { agentConnection: 'connected', agentSince: new Date() });
       update();
     },
     hangup() {

@@ -2,12 +2,12 @@
 // simulator: a supervisor (made one by the development issuer's --dev-supervisors) watches two
 // agents on the full-tab floor without a CCP of their own; an agent's state reaches the floor;
 // an after-call-work threshold set in the options (3 s) raises an alert, one notification and the
-// badge, turns red without a second notification, and ends by itself; an agent has no Floor tab
-// and is refused every roster.
+// badge, turns red without a second notification, and ends by itself; a hold is reported from its
+// own start; an agent has no Floor tab and is refused every roster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator } from '../ccp/server.js';
-import { EXTENSION_ID, devToken, launchAgent, online, relayClient, startRelay, waitFor } from './harness.js';
+import { EXTENSION_ID, devToken, launchAgent, online, relayClient, sleep, startRelay, waitFor } from './harness.js';
 
 const SUPERVISOR = 'suzuki@example.com';
 let world;
@@ -93,6 +93,26 @@ test('after-call work over its threshold: one notification, the badge, red later
   await waitFor(async () => (await floor.locator('.floor-alerts li').count()) === 0, 'the alert ends by itself');
   await waitFor(async () => (await badge()) === '', 'the badge is cleared');
   await floor.close();
+});
+
+test('a hold is reported from its own start, not from when the call connected', async () => {
+  await A.page.evaluate(() => window.ccpSim.incoming('+81312345678'));
+  await A.page.evaluate(() => window.ccpSim.answer());
+  await sleep(1500);
+  const holding = Date.now();
+  await A.page.evaluate(() => window.ccpSim.hold());
+  const token = await devToken(world.relay, { email: SUPERVISOR, groups: ['supervisors'] });
+  let contact;
+  await waitFor(async () => {
+    const { frames } = await relayClient(a.worker, {
+      url: world.relay.ws, token, frames: [{ type: 'subscribe', id: 1, roster: '*' }], waitMs: 300,
+    });
+    const agents = frames.filter((f) => f.type === 'roster').flatMap((f) => f.agents);
+    contact = agents.find((p) => p.principal === 'sato@example.com')?.contact;
+    return contact?.state === 'on_hold';
+  }, 'sato on hold at the relay');
+  assert.ok(contact.since >= holding - 50, `the hold's start (${contact.since}), not the call's (before ${holding})`);
+  await A.page.evaluate(() => window.ccpSim.close());
 });
 
 test('an agent has no Floor tab, and the relay refuses them every roster', async () => {
