@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::{DeserializeOwned, Deserializer, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::Millis;
@@ -89,35 +89,209 @@ impl<'de> Deserialize<'de> for Minutes {
 #[serde(default)]
 pub struct AlertSettings {
     /// On a contact (connected or on hold) longer than this.
-    #[serde(deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "lenient_minutes", skip_serializing_if = "Option::is_none")]
     pub contact_minutes: Option<Minutes>,
     /// A contact on hold longer than this.
-    #[serde(deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "lenient_minutes", skip_serializing_if = "Option::is_none")]
     pub hold_minutes: Option<Minutes>,
     /// In after-contact work longer than this.
-    #[serde(deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "lenient_minutes", skip_serializing_if = "Option::is_none")]
     pub acw_minutes: Option<Minutes>,
     /// In a not-routable state without its own entry in `not_routable` longer than this.
-    #[serde(deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "lenient_minutes", skip_serializing_if = "Option::is_none")]
     pub not_routable_minutes: Option<Minutes>,
     /// Per not-routable state, by its name as the CCP shows it (`休憩`: 30, `管理業務中`: 60).
     /// Entries merge one by one; an invalid entry is dropped alone.
     #[serde(deserialize_with = "lenient_map", skip_serializing_if = "Option::is_none")]
     pub not_routable: Option<BTreeMap<String, Minutes>>,
     /// A missed contact or an error state alerts at once.
-    #[serde(deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "lenient_bool", skip_serializing_if = "Option::is_none")]
     pub missed_or_error: Option<bool>,
 }
 
-/// A field that decodes to `None` instead of failing its container.
-pub(crate) fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
-    let value = serde_json::Value::deserialize(d)?;
-    Ok(serde_json::from_value(value).ok())
+/// Any JSON value, kept only if it is a scalar: what the lenient fields below read, so that a
+/// value of the wrong type is consumed and dropped instead of failing its container, without
+/// buffering it (`serde_json::Value`'s deserializer costs both Wasm modules about 10 KB).
+pub(crate) enum Scalar {
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+    Other,
 }
 
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Unsigned(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Signed(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_owned()))
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Scalar {
+    fn minutes(self) -> Option<Minutes> {
+        let millis = match self {
+            Scalar::Unsigned(v) => v.saturating_mul(60_000),
+            Scalar::Signed(v) => u64::try_from(v).ok()?.saturating_mul(60_000),
+            // Float to integer casts saturate; `Minutes::MAX` clamps the rest.
+            Scalar::Float(v) if v >= 0.0 && v.is_finite() => (v * 60_000.0).round() as u64,
+            _ => return None,
+        };
+        Some(Minutes::from_millis(millis))
+    }
+}
+
+fn lenient_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Minutes>, D::Error> {
+    Ok(Scalar::deserialize(d)?.minutes())
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Bool(b) => Some(b),
+        _ => None,
+    })
+}
+
+/// A map of state names to minutes; an invalid entry is dropped alone, anything but a map is
+/// `None`.
 fn lenient_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, Minutes>>, D::Error> {
-    let Some(entries) = lenient::<D, BTreeMap<String, serde_json::Value>>(d)? else { return Ok(None) };
-    Ok(Some(entries.into_iter().filter_map(|(k, v)| Some((k, serde_json::from_value(v).ok()?))).collect()))
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<BTreeMap<String, Minutes>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("state names and minutes")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut entries = BTreeMap::new();
+            while let Some((name, value)) = map.next_entry::<String, Scalar>()? {
+                if let Some(minutes) = value.minutes() {
+                    entries.insert(name, minutes);
+                }
+            }
+            Ok(Some(entries))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            skip_seq(seq)
+        }
+    }
+    d.deserialize_any(OrNone(V))
+}
+
+/// Alert settings, or `None` for anything but an object (whose fields are lenient themselves).
+pub(crate) fn lenient_alerts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AlertSettings>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<AlertSettings>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("alert settings")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            AlertSettings::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            skip_seq(seq)
+        }
+    }
+    d.deserialize_any(OrNone(V))
+}
+
+/// A list of strings, or `None` for anything else (a list with anything but strings in it too).
+pub(crate) fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Vec<String>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of strings")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut all = Some(Vec::new());
+            while let Some(item) = seq.next_element::<Scalar>()? {
+                match (item, &mut all) {
+                    (Scalar::Text(text), Some(list)) => list.push(text),
+                    _ => all = None,
+                }
+            }
+            Ok(all)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(OrNone(V))
+}
+
+/// Reads a list to its end and makes it `None` (a list where a map belongs).
+fn skip_seq<'de, A: SeqAccess<'de>, T>(mut seq: A) -> Result<Option<T>, A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(None)
+}
+
+/// A visitor that reads containers as `V` does (`V` says what a map and a list are) and makes
+/// every scalar `None`.
+struct OrNone<V>(V);
+
+impl<'de, T, V: Visitor<'de, Value = Option<T>>> Visitor<'de> for OrNone<V> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.0.expecting(f)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_seq(seq)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 tagged_enum! {

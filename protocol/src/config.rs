@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::{AlertSettings, lenient};
+use crate::alerts::{AlertSettings, lenient_alerts, lenient_strings};
 
 /// The `chrome.storage.local` key of the options page's settings.
 pub const OPTIONS_KEY: &str = "options";
@@ -27,11 +27,11 @@ pub struct Settings {
     pub login_hint: Option<String>,
     /// The floor's alert thresholds (merged field by field by the `floor` crate's `Thresholds`).
     /// Invalid, it counts as missing rather than failing the whole settings.
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "lenient_alerts")]
     pub alerts: Option<AlertSettings>,
     /// The reasons an agent may give when asking a supervisor for help. Invalid, it counts as
     /// missing.
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "lenient_strings")]
     pub help_reasons: Option<Vec<String>>,
 }
 
@@ -130,6 +130,12 @@ mod tests {
         }))
         .unwrap();
         assert_eq!((&bad.alerts, &bad.help_reasons), (&None, &None));
+        let nested: Settings = serde_json::from_value(serde_json::json!({
+            "alerts": [1, {"acw_minutes": 2}], "help_reasons": ["ok", {"no": 1}], "client_id": "c",
+            "later": {"deep": [1, [2, {"x": null}]]}
+        }))
+        .unwrap();
+        assert_eq!((&nested.alerts, &nested.help_reasons, nested.client_id.as_deref()), (&None, &None, Some("c")));
         assert_eq!(Config::merge(&bad, &Settings::default()).relay_url, "wss://relay.example.com/ws");
         // What the options page writes reads back the same.
         let text = serde_json::to_string(&policy).unwrap();
