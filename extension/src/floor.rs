@@ -19,7 +19,7 @@ use crate::app::result_line;
 use crate::format;
 use crate::i18n::{state_name, t, t1, tn};
 use crate::state::{Effect, PanelState, category_key, channel_key};
-use crate::status::{contact_key, icon_chat, icon_transfer};
+use crate::status::agent_cells;
 use crate::view::{Page, Shared, View, ViewProps};
 use crate::virtual_list::VirtualList;
 
@@ -215,8 +215,8 @@ fn floor_row(link: &Scope<Page<Floor>>, shared: &Shared, rows: &Rc<Vec<Row>>, i:
     }
 }
 
-/// One agent: name, state and time in it, the contact with its own time, an alert mark, Chat and
-/// Transfer.
+/// One agent: the row the status view has (name, state and time in it, the contact with its own
+/// time, Chat and Transfer) with an alert mark.
 fn agent_row(
     link: &Scope<Page<Floor>>,
     state: &PanelState,
@@ -225,18 +225,8 @@ fn agent_row(
     pos: &str,
     now: protocol::Millis,
 ) -> Html {
-    let class = format::state_class(p);
-    let state_text = if p.online { state_name(&p.state.name) } else { t("state_Offline") };
+    let cells = agent_cells(p, state.on_call(), now, link.callback(Msg::Open), link.callback(Msg::Transfer));
     let severity = state.floor.alerts.severity(&p.principal);
-    let principal = p.principal.clone();
-    let username = p.username.clone().unwrap_or_default();
-    let can_transfer =
-        state.on_call() && p.online && p.state.kind == protocol::StateKind::Routable && !username.is_empty();
-    let contact = p.contact.as_ref().map(|c| {
-        html! {
-            <span class="contact">{" · "}{t(&format!("contact_{}", contact_key(c.state)))}{" "}<time>{format::elapsed(c.since, now)}</time></span>
-        }
-    });
     let alert = severity.map(|s| {
         html! {
             <span class={classes!("alert-mark", severity_class(s))} title={severity_label(s)}>
@@ -246,29 +236,15 @@ fn agent_row(
         }
     });
     let label = match severity {
-        Some(s) => format!("{}: {}, {}", p.display_name, state_text, severity_label(s)),
-        None => format!("{}: {}", p.display_name, state_text),
+        Some(s) => format!("{}: {}, {}", p.display_name, cells.state, severity_label(s)),
+        None => format!("{}: {}", p.display_name, cells.state),
     };
     html! {
         <li class={classes!("floor-row", "agent", severity.map(severity_class))} key={p.principal.clone()}
             aria-label={label} aria-setsize={len.to_owned()} aria-posinset={pos.to_owned()}>
-            <span class={classes!("dot", class)} aria-hidden="true"></span>
-            <div class="agent-main">
-                <span class="agent-name" dir="auto" title={p.display_name.clone()}>{&p.display_name}</span>
-                <span class={classes!("agent-state", class)}>
-                    <bdi>{state_text}</bdi>
-                    if p.since > 0 { {" · "}<time>{format::elapsed(p.since, now)}</time> }
-                    {contact}
-                </span>
-            </div>
+            {cells.main}
             {alert}
-            <div class="actions">
-                <button class="icon" aria-label={t1("chat_with", &p.display_name)} title={t1("chat_with", &p.display_name)}
-                    onclick={link.callback(move |_| Msg::Open(principal.clone()))}>{icon_chat()}</button>
-                <button class="icon" aria-label={t1("transfer_to", &p.display_name)} title={t1("transfer_to", &p.display_name)}
-                    disabled={!can_transfer}
-                    onclick={link.callback(move |_| Msg::Transfer(username.clone()))}>{icon_transfer()}</button>
-            </div>
+            {cells.actions}
         </li>
     }
 }

@@ -17,6 +17,58 @@ use crate::virtual_list::VirtualList;
 /// A roster row's height in px (`.agent` in panel.css is exactly this).
 const ROW_HEIGHT: u32 = 52;
 
+/// What a colleague's row shows in the status view and on the floor: the state dot, the name,
+/// the state with its time and the contact with its own, and Chat and Transfer (Transfer only
+/// while `on_call`, to someone available with a Connect username). `state` is the state in words,
+/// for the row's accessible name.
+pub struct AgentCells {
+    pub state: String,
+    pub main: Html,
+    pub actions: Html,
+}
+
+pub fn agent_cells(
+    p: &Presence,
+    on_call: bool,
+    now: protocol::Millis,
+    open: Callback<String>,
+    transfer: Callback<String>,
+) -> AgentCells {
+    let class = format::state_class(p);
+    let state = if p.online { state_name(&p.state.name) } else { t("state_Offline") };
+    let principal = p.principal.clone();
+    let username = p.username.clone().unwrap_or_default();
+    let can_transfer = on_call && p.online && p.state.kind == protocol::StateKind::Routable && !username.is_empty();
+    let contact = p.contact.as_ref().map(|c| {
+        html! {
+            <span class="contact">{" · "}{t(&format!("contact_{}", contact_key(c.state)))}{" "}<time>{format::elapsed(c.since, now)}</time></span>
+        }
+    });
+    let main = html! {
+        <>
+            <span class={classes!("dot", class)} aria-hidden="true"></span>
+            <div class="agent-main">
+                <span class="agent-name" dir="auto" title={p.display_name.clone()}>{&p.display_name}</span>
+                <span class={classes!("agent-state", class)}>
+                    <bdi>{state.clone()}</bdi>
+                    if p.since > 0 { {" · "}<time>{format::elapsed(p.since, now)}</time> }
+                    {contact}
+                </span>
+            </div>
+        </>
+    };
+    let actions = html! {
+        <div class="actions">
+            <button class="icon" aria-label={t1("chat_with", &p.display_name)} title={t1("chat_with", &p.display_name)}
+                onclick={move |_| open.emit(principal.clone())}>{icon_chat()}</button>
+            <button class="icon" aria-label={t1("transfer_to", &p.display_name)} title={t1("transfer_to", &p.display_name)}
+                disabled={!can_transfer}
+                onclick={move |_| transfer.emit(username.clone())}>{icon_transfer()}</button>
+        </div>
+    };
+    AgentCells { state, main, actions }
+}
+
 /// One colleague: name, state and time in it, the contact, Chat and Transfer.
 fn agent_row(
     link: &Scope<Page<Status>>,
@@ -26,35 +78,12 @@ fn agent_row(
     on_call: bool,
     now: protocol::Millis,
 ) -> Html {
-    let class = format::state_class(p);
-    let state = if p.online { state_name(&p.state.name) } else { t("state_Offline") };
-    let principal = p.principal.clone();
-    let username = p.username.clone().unwrap_or_default();
-    let can_transfer = on_call && p.online && p.state.kind == protocol::StateKind::Routable && !username.is_empty();
-    let contact = p.contact.as_ref().map(|c| {
-        html! {
-            <span class="contact">{" · "}{t(&format!("contact_{}", contact_key(c.state)))}{" "}{format::elapsed(c.since, now)}</span>
-        }
-    });
+    let cells = agent_cells(p, on_call, now, link.callback(Msg::Open), link.callback(Msg::Transfer));
     html! {
-        <li class="agent" key={p.principal.clone()} aria-label={format!("{}: {}", p.display_name, state)}
+        <li class="agent" key={p.principal.clone()} aria-label={format!("{}: {}", p.display_name, cells.state)}
             aria-setsize={len.to_string()} aria-posinset={(index + 1).to_string()}>
-            <span class={classes!("dot", class)} aria-hidden="true"></span>
-            <div class="agent-main">
-                <span class="agent-name" dir="auto" title={p.display_name.clone()}>{&p.display_name}</span>
-                <span class={classes!("agent-state", class)}>
-                    <bdi>{state}</bdi>
-                    if p.since > 0 { {" · "}<time>{format::elapsed(p.since, now)}</time> }
-                    {contact}
-                </span>
-            </div>
-            <div class="actions">
-                <button class="icon" aria-label={t1("chat_with", &p.display_name)} title={t1("chat_with", &p.display_name)}
-                    onclick={link.callback(move |_| Msg::Open(principal.clone()))}>{icon_chat()}</button>
-                <button class="icon" aria-label={t1("transfer_to", &p.display_name)} title={t1("transfer_to", &p.display_name)}
-                    disabled={!can_transfer}
-                    onclick={link.callback(move |_| Msg::Transfer(username.clone()))}>{icon_transfer()}</button>
-            </div>
+            {cells.main}
+            {cells.actions}
         </li>
     }
 }
@@ -113,7 +142,7 @@ impl View for Status {
     }
 }
 
-pub(crate) fn contact_key(state: protocol::ContactState) -> &'static str {
+fn contact_key(state: protocol::ContactState) -> &'static str {
     use protocol::ContactState::*;
     match state {
         Incoming => "incoming",
@@ -127,7 +156,7 @@ pub(crate) fn contact_key(state: protocol::ContactState) -> &'static str {
     }
 }
 
-pub(crate) fn icon_chat() -> Html {
+fn icon_chat() -> Html {
     html! {
         <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
             <path d="M2 3h12v8H7l-3 3v-3H2z" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" />
@@ -135,7 +164,7 @@ pub(crate) fn icon_chat() -> Html {
     }
 }
 
-pub(crate) fn icon_transfer() -> Html {
+fn icon_transfer() -> Html {
     html! {
         <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
             <path d="M2 5h10m-3-3 3 3-3 3M14 11H4m3-3-3 3 3 3" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round" />
