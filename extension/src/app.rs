@@ -33,9 +33,10 @@ pub enum Msg {
     FromWorker(JsValue),
     /// Apply what the worker sent since the last frame.
     Flush,
-    /// The alert thresholds in force (read at start, and again when storage changes).
-    Thresholds(::floor::Thresholds),
-    /// Settings changed in storage: read the thresholds again.
+    /// The alert thresholds and help reasons in force (read at start, and again when storage
+    /// changes).
+    Settings(::floor::Thresholds, Vec<String>),
+    /// Settings changed in storage: read the thresholds and help reasons again.
     SettingsChanged,
     /// The page became visible and focused, or stopped being either.
     PageFocus,
@@ -74,6 +75,16 @@ pub struct App {
 
 pub fn now() -> Millis {
     js_sys::Date::now() as Millis
+}
+
+/// The start of today in the browser's time zone.
+fn local_midnight() -> Millis {
+    let d = js_sys::Date::new_0();
+    d.set_hours(0);
+    d.set_minutes(0);
+    d.set_seconds(0);
+    d.set_milliseconds(0);
+    d.get_time() as Millis
 }
 
 impl App {
@@ -221,12 +232,17 @@ impl Component for App {
                 }
                 effects
             }
-            Msg::Thresholds(thresholds) => {
-                self.state.borrow_mut().set_thresholds(thresholds, now());
+            Msg::Settings(thresholds, reasons) => {
+                let mut state = self.state.borrow_mut();
+                state.set_thresholds(thresholds, now());
+                state.set_help_reasons(reasons);
                 Vec::new()
             }
             Msg::SettingsChanged => {
-                ctx.link().send_future(async { Msg::Thresholds(chrome::thresholds().await) });
+                ctx.link().send_future(async {
+                    let (thresholds, reasons) = chrome::floor_settings().await;
+                    Msg::Settings(thresholds, reasons)
+                });
                 return false;
             }
             Msg::PageFocus => {
@@ -246,7 +262,14 @@ impl Component for App {
             }
             Msg::Tick => {
                 self.now = now();
-                self.state.borrow_mut().tick(self.now);
+                let mut state = self.state.borrow_mut();
+                state.tick(self.now);
+                // The day's help figures count from local midnight (a new day, a new count).
+                let effects = state.day_started(local_midnight());
+                drop(state);
+                if !effects.is_empty() {
+                    self.perform(ctx, effects);
+                }
                 return true;
             }
             Msg::Show(tab) => self.state.borrow_mut().show(tab),

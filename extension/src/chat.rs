@@ -23,6 +23,7 @@ pub enum Msg {
     /// A failed message forgotten.
     Discard(String),
     Older,
+    Help(crate::help::Msg),
 }
 
 pub struct Chat;
@@ -48,6 +49,7 @@ impl View for Chat {
             Msg::Edit(client_id) => state.edit(client_id),
             Msg::Discard(client_id) => state.discard(client_id),
             Msg::Older => state.older(),
+            Msg::Help(msg) => crate::help::change(state, msg),
         }
     }
 
@@ -175,6 +177,7 @@ fn conversation_view(link: &Scope<Page<Chat>>, state: &PanelState, peer: &str, n
                 <h2 class="conv-title" dir="auto" title={name.clone()}>{name.clone()}</h2>
                 {presence}
             </div>
+            {crate::help::chat_context(state, &link.callback(Msg::Help))}
             if state.more {
                 <button class="link older" onclick={link.callback(|_| Msg::Older)}>{t("older")}</button>
             }

@@ -65,10 +65,12 @@ pub async fn settings() -> (protocol::config::Settings, protocol::config::Settin
     (managed, options)
 }
 
-/// The alert thresholds in force: policy over the options page over the defaults.
-pub async fn thresholds() -> ::floor::Thresholds {
+/// The alert thresholds in force (policy over the options page over the defaults), and the help
+/// reasons policy sets (none: the defaults).
+pub async fn floor_settings() -> (::floor::Thresholds, Vec<String>) {
     let (managed, options) = settings().await;
-    ::floor::Thresholds::from_settings(&managed, &options)
+    let reasons = managed.help_reasons.clone().or(options.help_reasons.clone()).unwrap_or_default();
+    (::floor::Thresholds::from_settings(&managed, &options), reasons)
 }
 
 /// The key under which `principal`'s chosen caller ID is kept in `chrome.storage.local`.

@@ -45,6 +45,7 @@ pub enum Msg {
     Transfer(String),
     Dismiss(AlertKey),
     OpenFloor,
+    Help(crate::help::Msg),
 }
 
 pub struct Floor;
@@ -63,6 +64,7 @@ impl View for Floor {
             Msg::Transfer(username) => return state.transfer(username),
             Msg::Dismiss(key) => return state.dismiss_alert(key),
             Msg::OpenFloor => return state.open_floor(),
+            Msg::Help(msg) => return crate::help::change(state, msg),
         }
         Vec::new()
     }
@@ -79,6 +81,7 @@ impl View for Floor {
             <div class="floor">
                 {tools(link, state)}
                 <p class="floor-total">{tn("floor_total", &[&format::grouped(state.floor.board.len()), &counts_text(state.floor.board.total())])}</p>
+                {crate::help::floor_requests(state, props.now, &link.callback(Msg::Help))}
                 {alerts(link, state, props.now)}
                 if state.floor.board.is_empty() {
                     <p class="empty">{t("floor_empty")}</p>
@@ -243,6 +246,7 @@ fn agent_row(
         <li class={classes!("floor-row", "agent", severity.map(severity_class))} key={p.principal.clone()}
             aria-label={label} aria-setsize={len.to_owned()} aria-posinset={pos.to_owned()}>
             {cells.main}
+            {crate::help::row_mark(state, &p.principal)}
             {alert}
             {cells.actions}
         </li>

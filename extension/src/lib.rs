@@ -8,7 +8,8 @@
 //! - `app`: the root component (the port, the header, the tab list, routing to a view).
 //! - `view`: what every view gets (the shared state, its version, the clock) and `Page`, the
 //!   component of a `View`; `status`, `chat`, `caller`, `floor`: the views, each with its own
-//!   messages (`floor`, a supervisor's, over the `floor` crate's board and alerts).
+//!   messages (`floor`, a supervisor's, over the `floor` crate's board and alerts); `help`: help
+//!   requests as the status, floor and chat views show them.
 //! - `options`: the options page.
 //! - `chrome`: the port to the worker and `chrome.i18n`; `i18n`: text in the browser's language.
 
@@ -26,6 +27,8 @@ mod chat;
 mod chrome;
 #[cfg(target_arch = "wasm32")]
 mod floor;
+#[cfg(target_arch = "wasm32")]
+mod help;
 #[cfg(target_arch = "wasm32")]
 mod i18n;
 #[cfg(target_arch = "wasm32")]

@@ -11,8 +11,10 @@ use protocol::{AlertKey, CallRecord, ChatMessage, ConversationSummary, ErrorCode
 
 use crate::format;
 
+mod help;
 mod supervisor;
 
+pub use help::{AgentHelp, DayTotal, HelpForm};
 pub use supervisor::{FloorState, category_key, channel_key, parse_category};
 
 /// The panel's views, in the tab list's order. A view is added here, in [`Tab::key`] (its
@@ -123,6 +125,14 @@ pub struct PanelState {
     pub more_calls: Option<i64>,
     /// A supervisor's floor (empty for an agent).
     pub floor: FloorState,
+    /// The agent's ask-for-help form, while open.
+    pub help_form: Option<HelpForm>,
+    /// The last help request refused (shown where it was asked, in words by code).
+    pub help_refused: Option<ErrorCode>,
+    /// The reasons managed policy sets (empty: the defaults).
+    help_reasons: Vec<String>,
+    /// The local midnight the day's help figures count from.
+    help_since: Option<Millis>,
     /// This is the full-tab floor page (`floor.html`): the floor alone, full width.
     pub floor_page: bool,
     /// Whether the page is visible and has the focus (the root tells, [`PanelState::focus`]).
@@ -155,6 +165,10 @@ impl Default for PanelState {
             older_calls: Vec::new(),
             more_calls: None,
             floor: FloorState::default(),
+            help_form: None,
+            help_refused: None,
+            help_reasons: Vec::new(),
+            help_since: None,
             floor_page: false,
             page_focused: false,
             looked_at: false,
@@ -197,6 +211,7 @@ impl PanelState {
                 // Said again: the worker may not have heard it before it answered (or restarted).
                 self.looked_at = false;
                 effects.extend(self.looking());
+                effects.extend(self.help_stats_effect());
             }
             WorkerToPanel::Connection { connection } => self.worker.connection = connection,
             WorkerToPanel::Me { me } => {
@@ -205,6 +220,7 @@ impl PanelState {
                 if self.supervisor() != was {
                     let watch = self.floor.query.teams.iter().cloned().collect::<Vec<_>>();
                     self.reset_floor(Some(watch).filter(|w| !w.is_empty()), Vec::new(), now);
+                    effects.extend(self.help_stats_effect());
                 }
             }
             WorkerToPanel::Presence { presence } => {
@@ -223,6 +239,16 @@ impl PanelState {
                 }
             }
             WorkerToPanel::Dismissed { keys } => self.floor.dismissed(keys),
+            WorkerToPanel::Help { requests, asking, reach } => {
+                self.worker.help = requests;
+                self.worker.help_asking = asking;
+                self.worker.help_reach = reach;
+            }
+            WorkerToPanel::HelpStats { stats } => self.worker.help_stats = stats,
+            WorkerToPanel::HelpRefused { code } => {
+                effects.push(Effect::Warn(format!("CCP Sidecar: help request refused: {}", code.as_str())));
+                self.refuse_help(code);
+            }
             WorkerToPanel::Watching { rosters } => self.floor.watching(rosters),
             WorkerToPanel::Ccp { agent } => {
                 // "Calling…" is over once the CCP has no contact; failures stay until the next try.
@@ -651,6 +677,12 @@ fn clean_names(message: &mut WorkerToPanel) {
             }
         }
     };
+    let clean_help = |r: &mut protocol::HelpRequest| {
+        clean(&mut r.display_name);
+        if let Some(name) = &mut r.taken_by_name {
+            clean(name);
+        }
+    };
     let clean_ccp = |agent: &mut protocol::hook::CcpAgent| {
         clean(&mut agent.name);
         for q in &mut agent.queues {
@@ -669,7 +701,9 @@ fn clean_names(message: &mut WorkerToPanel) {
             if let Some(agent) = &mut snapshot.ccp {
                 clean_ccp(agent);
             }
+            snapshot.help.iter_mut().for_each(clean_help);
         }
+        WorkerToPanel::Help { requests, .. } => requests.iter_mut().for_each(clean_help),
         WorkerToPanel::Me { me: Some(me) } => clean(&mut me.display_name),
         WorkerToPanel::Presence { presence } => clean_presence(presence),
         WorkerToPanel::Roster { agents } => agents.iter_mut().for_each(clean_presence),

@@ -94,6 +94,7 @@ pub enum Msg {
     Open(String),
     /// Transfer the current contact to the colleague with this Connect username.
     Transfer(String),
+    Help(crate::help::Msg),
 }
 
 pub struct Status;
@@ -109,6 +110,7 @@ impl View for Status {
             }
             Msg::Open(peer) => state.open(peer),
             Msg::Transfer(username) => state.transfer(username),
+            Msg::Help(msg) => crate::help::change(state, msg),
         }
     }
 
@@ -121,6 +123,9 @@ impl View for Status {
         let len = colleagues.len();
         let colleagues = Rc::new(colleagues);
         let now = props.now;
+        // An agent asks a supervisor for help here (a supervisor is the one asked).
+        let help = (state.worker.me.is_some() && !state.supervisor())
+            .then(|| crate::help::agent_card(state, now, &link.callback(Msg::Help)));
         // Only the rows in view are rendered (500 agents today, thousands on a supervisor's floor).
         let row = Callback::from(move |i: usize| match colleagues.get(i) {
             Some(p) => agent_row(&link, p, i, len, on_call, now),
@@ -128,6 +133,7 @@ impl View for Status {
         });
         html! {
             <>
+                {for help}
                 <input type="search" class="search" aria-label={t("search")} placeholder={t("search")}
                     value={state.search.clone()} {oninput} />
                 if !state.has_colleagues() {
@@ -142,7 +148,7 @@ impl View for Status {
     }
 }
 
-fn contact_key(state: protocol::ContactState) -> &'static str {
+pub fn contact_key(state: protocol::ContactState) -> &'static str {
     use protocol::ContactState::*;
     match state {
         Incoming => "incoming",

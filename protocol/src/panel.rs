@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::hook::CcpAgent;
 use crate::tagged::tagged_enum;
-use crate::{AlertKey, CallPage, CallerIds, ChatMessage, ConversationSummary, ErrorCode, Limits, Millis, Presence};
+use crate::{
+    AlertKey, CallPage, CallerIds, ChatMessage, ConversationSummary, ErrorCode, HelpRequest, HelpStats, Limits, Millis,
+    Presence,
+};
 
 /// The name of the port a panel opens to the worker.
 pub const PANEL_PORT: &str = "panel";
@@ -75,6 +78,31 @@ tagged_enum! {
         },
         /// Supervisors: open the full-tab floor (or bring it to the front).
         OpenFloor,
+        /// Agents: ask the supervisors watching their roster for help. Kept by the worker until
+        /// the relay answers, and asked again after a reconnect (the relay answers a second ask
+        /// while the first is open with the first).
+        AskHelp {
+            reason: String,
+            #[serde(default)]
+            note: String,
+        },
+        /// Agents: withdraw their open request.
+        CancelHelp {
+            request: u64,
+        },
+        /// Supervisors: take a request (the panel then opens the chat with the agent).
+        TakeHelp {
+            request: u64,
+        },
+        /// Supervisors: close a request they took.
+        CloseHelp {
+            request: u64,
+        },
+        /// Supervisors: the day's help figures from `since` (the panel's local midnight); the
+        /// worker asks again after every change of a request, and the panel when the day turns.
+        HelpStats {
+            since: Millis,
+        },
     }
 }
 
@@ -152,6 +180,27 @@ tagged_enum! {
             #[serde(default, skip_serializing_if = "Option::is_none")]
             rosters: Option<Vec<String>>,
         },
+        /// The live help requests this person sees (their own; a supervisor's, those of the rosters
+        /// watched), oldest first. The whole list, after each change.
+        Help {
+            requests: Vec<HelpRequest>,
+            /// Agents: whether an ask is on its way (sent, not answered yet).
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            asking: bool,
+            /// Agents: how many supervisors the relay told of their request when they asked (0:
+            /// nobody is connected to see it yet; it waits for them).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            reach: Option<u32>,
+        },
+        /// Supervisors: the day's figures per roster watched.
+        HelpStats {
+            stats: Vec<HelpStats>,
+        },
+        /// A help request the relay refused (`already_taken`, `not_found`, ...), for the panel that
+        /// asked to put in words.
+        HelpRefused {
+            code: ErrorCode,
+        },
         /// The answer to a dial or transfer. On failure `code` names the reason for the panel to put
         /// in words: `invalid_number` (the relay's check) or a Streams error type.
         Result {
@@ -192,6 +241,16 @@ pub struct PanelSnapshot<C = CallerIds, P = CallPage> {
     /// Supervisors: the alert episodes dismissed and not over yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dismissed: Vec<AlertKey>,
+    /// The live help requests this person sees, as [`WorkerToPanel::Help`] sends them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub help: Vec<HelpRequest>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub help_asking: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_reach: Option<u32>,
+    /// Supervisors: the day's help figures, once asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub help_stats: Vec<HelpStats>,
 }
 
 impl<C, P> Default for PanelSnapshot<C, P> {
@@ -208,6 +267,10 @@ impl<C, P> Default for PanelSnapshot<C, P> {
             calls: None,
             watch: None,
             dismissed: Vec::new(),
+            help: Vec::new(),
+            help_asking: false,
+            help_reach: None,
+            help_stats: Vec::new(),
         }
     }
 }

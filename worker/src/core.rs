@@ -11,17 +11,20 @@ use protocol::hook::{CcpAgent, HookCommand, HookEvent};
 use protocol::panel::{Connection, FailedChat, Me, OutboxEntry, PanelToWorker};
 use protocol::tab::{TabToWorker, WorkerToTab};
 use protocol::{
-    CallEvent, CallPage, CallerIds, ChatMessage, ClientFrame, ConversationSummary, Cursor, ErrorCode, Millis, Presence,
-    Relayed, ServerFrame,
+    CallEvent, CallPage, CallerIds, ChatMessage, ClientFrame, ConversationSummary, Cursor, ErrorCode, HelpRequest,
+    HelpStats, Millis, Presence, Relayed, ServerFrame,
 };
 
 use crate::auth::Prompt;
 use crate::map::VecMap;
 use crate::storage::{Key, Record};
 
+mod help;
 mod session;
 mod supervision;
 
+use help::HelpAction;
+pub use help::{HELP_NOTIFICATION, help_notification_id};
 pub use session::{PING_MS, RENEW_RETRY_MS, Timer};
 pub use supervision::{ALERT_NOTIFICATION, FLOOR_PAGE, alert_notification_id};
 
@@ -80,6 +83,8 @@ pub enum Effect {
     },
     /// A supervisor's alert crossed its threshold: one notification for the episode.
     NotifyAlert(Alert),
+    /// An agent asked a supervisor for help: one notification for the request.
+    NotifyHelp(HelpRequest),
     /// Open an extension page ([`FLOOR_PAGE`]) in a new tab.
     OpenPage(&'static str),
     /// Bring a tab to the front.
@@ -173,6 +178,12 @@ enum Waiting {
     Send(String),
     /// A call report, by contact id and phase.
     Call(String, protocol::CallPhase),
+    /// The agent's ask for help.
+    HelpAsk,
+    /// A change of a help request a panel asked for.
+    HelpChange(PanelId),
+    /// The live help requests (and the day's figures).
+    HelpList,
 }
 
 /// A CCP tab the worker has heard from.
@@ -222,6 +233,19 @@ pub struct Core {
     floors: VecMap<PanelId, Option<TabId>>,
     /// When the alert timer is set to fire.
     alert_due: Option<Millis>,
+    /// The live help requests this person sees, by id (see `help.rs`).
+    help: VecMap<u64, HelpRequest>,
+    /// Requests seen ended lately.
+    help_ended: Vec<u64>,
+    /// An ask for help (reason, note) the relay has not answered yet.
+    help_asking: Option<(String, String)>,
+    /// How many supervisors the relay told of the agent's last ask.
+    help_reach: Option<u32>,
+    /// Supervisors: the day's start a panel named, and the figures since.
+    help_since: Option<Millis>,
+    help_stats: Vec<HelpStats>,
+    /// A request changed while the list was on its way: ask again when it arrives.
+    help_again: bool,
 }
 
 impl Core {
@@ -301,6 +325,10 @@ impl Core {
             calls: self.calls.clone(),
             watch: self.watch.clone().filter(|_| self.supervising()),
             dismissed: self.dismissed(),
+            help: self.help_list(),
+            help_asking: self.help_asking.is_some(),
+            help_reach: self.help_reach,
+            help_stats: self.help_stats.clone(),
         }
     }
 
@@ -333,6 +361,7 @@ impl Core {
         self.calls_pending.clear();
         self.caller_ids = None;
         self.calls = None;
+        self.forget_help();
         out.extend(self.forget_floor());
         out.extend([
             Effect::Save(Record::Outbox(Vec::new())),
@@ -357,6 +386,7 @@ impl Core {
                 if self.me.as_ref().is_some_and(|m| m.principal != principal) {
                     self.roster.clear();
                     self.conversations.clear();
+                    self.forget_help();
                     out.extend(self.forget_floor());
                 }
                 let me = Me { principal, display_name, supervisor, roster, username, limits };
@@ -383,6 +413,7 @@ impl Core {
                 out.push(Effect::Relay(ClientFrame::Subscribe { id, roster, rosters: Vec::new() }));
                 out.extend(self.sync());
                 out.extend(self.pump());
+                out.extend(self.help_connected());
                 // A call made on a CCP logged in as someone else (while nobody was signed in, say)
                 // is not this person's: it is dropped, not reported under their name.
                 let me = self.me.clone();
@@ -470,6 +501,9 @@ impl Core {
                     out.push(Effect::Panel(panel, refused));
                 }
                 Some(Waiting::Call(contact, phase)) if !error.retryable => out.push(self.settle_call(&contact, phase)),
+                Some(w @ (Waiting::HelpAsk | Waiting::HelpChange(_))) => {
+                    out.extend(self.help_refused(w, error.code, error.retryable))
+                }
                 Some(Waiting::Send(client_id)) if !error.retryable => {
                     // A message the relay will never take (too long, say): it leaves the outbox so
                     // it is not resent forever, and shows as failed, with the reason, where it was.
@@ -489,12 +523,12 @@ impl Core {
                     out.push(Effect::Api(Api::Calls { before: None }));
                 }
             }
-            // Help requests reach the panel in a later step; the worker asks for none yet.
-            ServerFrame::Error { id: None, .. }
-            | ServerFrame::Pong { .. }
-            | ServerFrame::HelpAck { .. }
-            | ServerFrame::Help { .. }
-            | ServerFrame::HelpRequests { .. } => {}
+            ServerFrame::HelpAck { id, request, supervisors, .. } => {
+                out.extend(self.help_acked(id, *request, supervisors))
+            }
+            ServerFrame::Help { request } => out.extend(self.help_pushed(*request)),
+            ServerFrame::HelpRequests { id, requests, stats } => out.extend(self.help_listed(id, requests, stats)),
+            ServerFrame::Error { id: None, .. } | ServerFrame::Pong { .. } => {}
         }
         out
     }
@@ -577,7 +611,9 @@ impl Core {
 
     /// A periodic nudge (the runtime's ping timer): messages refused for now go again.
     pub fn tick(&mut self) -> Vec<Effect> {
-        self.pump()
+        let mut out = self.pump();
+        out.extend(self.help_retry());
+        out
     }
 
     /// What follows one or a batch of stored messages, once: conversations, cursors, unread.
@@ -865,6 +901,11 @@ impl Core {
                 Vec::new()
             }
             PanelToWorker::OpenFloor => self.open_floor(),
+            PanelToWorker::AskHelp { reason, note } => self.ask_help(reason, note),
+            PanelToWorker::CancelHelp { request } => self.change_help(panel, request, HelpAction::Cancel),
+            PanelToWorker::TakeHelp { request } => self.change_help(panel, request, HelpAction::Take),
+            PanelToWorker::CloseHelp { request } => self.change_help(panel, request, HelpAction::Close),
+            PanelToWorker::HelpStats { since } => self.help_stats_since(since),
         }
     }
 

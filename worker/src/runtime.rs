@@ -22,7 +22,9 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::chrome::{self, Port};
-use crate::core::{Core, Effect, PanelId, PortOf, TabId, Timer, accept_port, alert_notification_id};
+use crate::core::{
+    Core, Effect, PanelId, PortOf, TabId, Timer, accept_port, alert_notification_id, help_notification_id,
+};
 use crate::js::{log, now};
 use crate::map::VecMap;
 use crate::signin;
@@ -114,6 +116,19 @@ fn perform(effects: Vec<Effect>) {
                     let subs = Array::of1(&JsValue::from_str(state));
                     let text = chrome::message_with(&format!("rule_{}", rule.as_str()), &subs);
                     notify(&alert_notification_id(&alert), &alert.name, &text);
+                }
+                Effect::NotifyHelp(request) => {
+                    // "Help: Aiko Tanaka" / "Customer complaint · the customer wants a refund".
+                    let title =
+                        chrome::message_with("help_notify_title", &Array::of1(&request.display_name.clone().into()));
+                    // The default reasons are keys, translated; a policy's own are shown as written.
+                    let reason = if protocol::help::DEFAULT_HELP_REASONS.contains(&request.reason.as_str()) {
+                        chrome::message(&format!("help_reason_{}", request.reason))
+                    } else {
+                        request.reason.clone()
+                    };
+                    let body = if request.note.is_empty() { reason } else { format!("{reason} · {}", request.note) };
+                    notify(&help_notification_id(&request), &title, &body);
                 }
                 Effect::OpenPage(page) => {
                     let _ = chrome::tabs_create(&chrome::object(&[("url", chrome::extension_url(page).into())]));

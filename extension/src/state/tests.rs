@@ -518,3 +518,5 @@ fn the_worker_hears_when_the_floor_is_looked_at() {
     agent.focus(true);
     assert!(posts(agent.show(Tab::Floor)).is_empty());
 }
+
+mod help;

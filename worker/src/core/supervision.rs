@@ -17,7 +17,7 @@
 //!   again.
 //! - The badge counts a supervisor's active alerts when there are any, else unread messages
 //!   ([`Core::badge`]): the alerts need acting on now, and unread messages stay counted on the
-//!   dock's handle and the chat tab meanwhile.
+//!   dock's handle and the chat tab meanwhile. Open help requests count with the alerts.
 //! - The toolbar action opens the full-tab floor ([`FLOOR_PAGE`]) for a supervisor, or brings
 //!   the one open to the front; for an agent it toggles the dock, as the shortcut does.
 
@@ -34,7 +34,7 @@ pub const ALL_ROSTERS: &str = "*";
 pub const FLOOR_PAGE: &str = "floor.html";
 
 /// Whether `watch` (the teams chosen, `None` for all) includes `roster`.
-fn watched(watch: Option<&Vec<String>>, roster: &str) -> bool {
+pub(super) fn watched(watch: Option<&Vec<String>>, roster: &str) -> bool {
     watch.is_none_or(|w| w.iter().any(|r| r == roster))
 }
 
@@ -50,14 +50,14 @@ impl Core {
         self.me.as_ref().is_some_and(|m| m.supervisor)
     }
 
-    /// The toolbar badge: a supervisor's active alerts in the teams watched when there are any,
-    /// else unread messages.
+    /// The toolbar badge: a supervisor's active alerts and open help requests in the teams
+    /// watched when there are any, else unread messages.
     pub(super) fn badge(&self) -> Effect {
         let alerts = match (self.supervising(), &self.watch) {
             (false, _) => 0,
             (true, None) => self.alerts.count(),
             (true, watch) => self.alerts.active().filter(|a| watched(watch.as_ref(), &a.team)).count(),
-        };
+        } + self.help_open();
         Effect::Badge(if alerts > 0 { alerts as u64 } else { self.unread() })
     }
 
@@ -219,7 +219,11 @@ impl Core {
 
     /// A notification was clicked: an alert's opens the floor.
     pub fn notification_clicked(&self, id: &str) -> Vec<Effect> {
-        if id.starts_with(ALERT_NOTIFICATION) { self.open_floor() } else { Vec::new() }
+        if id.starts_with(ALERT_NOTIFICATION) || id.starts_with(super::HELP_NOTIFICATION) {
+            self.open_floor()
+        } else {
+            Vec::new()
+        }
     }
 }
 

@@ -1176,3 +1176,5 @@ fn the_toolbar_action_opens_a_supervisors_floor_once_and_toggles_an_agents_dock(
     assert_eq!(desk.action_clicked(), [Effect::Tab(3, WorkerToTab::Toggle)]);
     assert!(desk.on_panel(1, PanelToWorker::OpenFloor, 0).is_empty(), "no floor for agents");
 }
+
+mod help;
