@@ -8,6 +8,7 @@
 //! - [`tokens`]: ID tokens from the relay's development issuer.
 //! - [`bench`]: the relay benchmark.
 //! - [`colleagues`]: the demo's simulated colleagues.
+//! - [`floor`]: the agents behind the supervisor floor's figures (`bin/floor-load.rs`).
 //! - [`process`]: a relay binary run as a child process.
 //! - [`crash`]: SIGKILL during a chat storm, then a check of every acknowledged message.
 //! - [`wire`]: minimal WebSocket framing for the benchmark's hot path.
@@ -20,6 +21,7 @@ pub mod bench;
 pub mod client;
 pub mod colleagues;
 pub mod crash;
+pub mod floor;
 pub mod process;
 pub mod security;
 pub mod tokens;

@@ -1,14 +1,15 @@
 // `cargo xtask bench extension`: sizes of the two Wasm modules, the panel's time to first render
 // after the CCP page's DOMContentLoaded, the time from a state change in one agent's CCP to its
 // display in another agent's panel, the long tasks the extension adds to the CCP page, and the
-// longest task in the panel while an agent types a search over a roster of 500 colleagues.
-// Prints one line of figures.
+// longest task in the panel while an agent types a search over a roster of 500 colleagues, and a
+// supervisor's full-tab floor over 5,000 agents under load (`floor.js`). Prints one line of figures.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startSimulator } from '../ccp/server.js';
+import { floorFigures } from './floor.js';
 import { CHROMIUM, DIST, launchAgent, online, panelFrame as findPanel, sleep, startRelay, startWorld } from '../e2e/harness.js';
 
 const gz = (file) => (gzipSync(readFileSync(join(DIST, 'pkg', file)), { level: 9 }).length / 1024).toFixed(1);
@@ -139,10 +140,13 @@ try {
   const baseline = await longTasks(await plain.newContext({ viewport: { width: 1280, height: 800 } }), 10, drive);
   await plain.close();
   const search = await searchLongTasks();
+  const floor = await floorFigures();
 
   console.log(`extension-bench panel_wasm_gz_kb=${gz('extension_bg.wasm')} worker_wasm_gz_kb=${gz('worker_bg.wasm')} ` +
     `panel_ready_ms=${Math.round(median(ready))} peer_status_p95_ms=${Math.round(p95(lags))} ` +
-    `long_tasks=${Math.max(0, withExtension.length - baseline.length)} search_500_longest_task_ms=${search.max}`);
+    `long_tasks=${Math.max(0, withExtension.length - baseline.length)} search_500_longest_task_ms=${search.max} ` +
+    `floor_agents=${floor.agents} floor_ready_ms=${Math.round(median(floor.ready))} ` +
+    `floor_update_p95_ms=${Math.round(p95(floor.lags))} floor_long_tasks=${floor.tasks.length}`);
   console.log(`  panel_ready_ms runs: ${ready.map(Math.round).join(' ')}`);
   console.log(`  peer_status_ms: median ${Math.round(median(lags))}, all ${lags.join(' ')}`);
   const list = (tasks) => (tasks.length ? `: ${tasks.join('; ')}` : '');
@@ -150,6 +154,8 @@ try {
     `${baseline.length} without${list(baseline)}`);
   console.log(`  search over 500 agents: ${search.count} long tasks in the panel, the longest ${search.max} ms (0: none over 50 ms); ` +
     `slowest key to next paint ${search.slowestKey} ms (Event Timing, 0: none over 16 ms)`);
+  console.log(`  floor of ${floor.agents} at 100 changes/s: floor_ready_ms runs ${floor.ready.map(Math.round).join(' ')}; ` +
+    `update ms median ${median(floor.lags)}, all ${floor.lags.join(' ')}; long tasks ${floor.tasks.join(' ') || 'none'}`);
 } finally {
   await a.close();
   await b.close();

@@ -6,7 +6,8 @@
 //! - `dist`: builds the extension into `dist/extension/`.
 //! - `fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets of `fuzz/` (every one, 60 s
 //!   each, by default); `test` runs each for 10 s.
-//! - `bench extension`: Wasm sizes, panel start, peer status latency, long tasks.
+//! - `bench extension`: Wasm sizes, panel start, peer status latency, long tasks, and the
+//!   supervisor's floor over 5,000 agents (ready, update p95, long tasks).
 //! - `bench relay [ARGS]`: builds in release and runs the relay benchmark, then the crash run.
 //! - `bench sync [ARGS]`: the Connect directory sync against the local fake (10,000 users) and
 //!   caller-ID requests from 1,000 agents at once.
@@ -131,12 +132,27 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
         Some("extension") => {
             setup::browser()?;
             dist::build()?;
-            run::step("build relay", "cargo", &["build", "--release", "-p", "server"])?;
-            let relay = std::path::Path::new("target/release/ccp-sidecar-relay").canonicalize()?;
-            let relay = relay.to_string_lossy().into_owned();
+            run::step(
+                "build relay and floor load",
+                "cargo",
+                &[
+                    "build",
+                    "--release",
+                    "-p",
+                    "server",
+                    "-p",
+                    "loadgen",
+                    "--bin",
+                    "ccp-sidecar-relay",
+                    "--bin",
+                    "floor-load",
+                ],
+            )?;
+            let path = |p: &str| std::path::Path::new(p).canonicalize().map(|p| p.to_string_lossy().into_owned());
             let status = std::process::Command::new("node")
                 .arg("tests/bench/extension.js")
-                .env("SIDECAR_RELAY", relay)
+                .env("SIDECAR_RELAY", path("target/release/ccp-sidecar-relay")?)
+                .env("SIDECAR_FLOOR_LOAD", path("target/release/floor-load")?)
                 .env("SIDECAR_CHROMIUM", setup::CHROMIUM)
                 .status()?;
             if !status.success() {
