@@ -295,7 +295,9 @@ impl Component for App {
         let link = ctx.link();
         let (selected, unread, alerts, tabs, floor_page) = {
             let state = self.state.borrow();
-            (state.tab, state.unread(), state.floor.active().count(), state.tabs(), state.floor_page)
+            // The floor's badge: what needs someone now, alerts and open help requests.
+            let waiting = state.floor_help().iter().filter(|r| r.status == protocol::HelpStatus::Open).count();
+            (state.tab, state.unread(), state.floor.active().count() + waiting, state.tabs(), state.floor_page)
         };
         let tab = |t: Tab| {
             let (key, is_selected) = (t.key(), selected == t);
@@ -304,7 +306,7 @@ impl Component for App {
                     <span class="badge" aria-label={crate::i18n::t1("unread_count", &unread.to_string())}>{unread}</span>
                 },
                 Tab::Floor if alerts > 0 => html! {
-                    <span class="badge" aria-label={crate::i18n::t1("floor_alerts_count", &alerts.to_string())}>{alerts}</span>
+                    <span class="badge" aria-label={crate::i18n::t1("floor_needs_count", &alerts.to_string())}>{alerts}</span>
                 },
                 _ => html! {},
             };

@@ -3,10 +3,11 @@
 // With a display it opens a window to use; without one it runs headless and writes screenshots
 // of the status, chat and caller-ID panels (English and Japanese, one chat message and one call
 // each) and of the dock collapsed in that wide window and in a narrow CCP popup (400×700),
-// collapsed with an unread message and open, into the folder it is given; the README's
-// screenshots are these.
+// collapsed with an unread message and open, and the ask-for-help form (in Japanese, the request
+// sent), into the folder it is given; the README's screenshots are these.
 // With SUPERVISOR, a second profile signs in as that supervisor and shows the floor full-tab
-// (and, headless, the floor's screenshots: the full tab, the dock's Floor tab, a narrow window).
+// (and, headless, the floor's screenshots: the full tab with help requests and alerts, the chat
+// a taken request opens, the dock's Floor tab, a narrow window).
 // Runs until it is stopped.
 //   node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR [SUPERVISOR]
 import { mkdirSync } from 'node:fs';
@@ -41,6 +42,20 @@ async function screenshots(lang) {
   await panel.getByRole('listitem').nth(3).waitFor({ timeout: 20000 });
   await sleep(1000);
   await page.screenshot({ path: `${shots}/status-${tag}.png` });
+  // The ask-for-help form; in Japanese it is sent (the floor's screenshots show it).
+  await panel.getByRole('button', { name: /^(✋ )?(Ask for help|ヘルプを依頼)$/ }).click();
+  await panel.getByRole('combobox').selectOption({ index: 2 });
+  await panel.getByRole('textbox', { name: /Note|メモ/ }).fill(tag === 'ja' ? '上長対応を希望されています。' : 'Customer wants to speak to a manager.');
+  await sleep(300);
+  await page.screenshot({ path: `${shots}/help-form-${tag}.png` });
+  if (tag === 'ja') {
+    await panel.getByRole('button', { name: '依頼する' }).click();
+    await panel.locator('.help-status').waitFor();
+    await sleep(500);
+    await page.screenshot({ path: `${shots}/help-asked-${tag}.png` });
+  } else {
+    await panel.getByRole('button', { name: 'Cancel' }).click();
+  }
   await panel.getByRole('button', { name: /田中|Tanaka/ }).first().click();
   const box = panel.getByRole('textbox');
   await box.fill(tag === 'ja' ? '3番の転送、お願いできますか？' : 'Can you take a transfer on line 3?');
@@ -99,8 +114,20 @@ async function floorScreenshots(lang) {
   const { boss, floor } = await openFloor(lang);
   await floor.setViewportSize({ width: 1280, height: 800 });
   await floor.locator('.floor-alerts li').first().waitFor({ timeout: 60000 });
+  // The demo agent's request, and the colleague's who asks within the demo's first minute.
+  await floor.locator('.floor-help li').nth(1).waitFor({ timeout: 90000 });
   await sleep(1000);
   await floor.screenshot({ path: `${shots}/floor-${tag}.png` });
+  // The demo agent's request taken (English) or already taken by this supervisor (Japanese): the
+  // chat with the request above it.
+  const mine = floor.locator('.floor-help li', { hasText: '山田 結衣' });
+  const take = mine.locator('button', { hasText: /^(Take|対応する)$/ });
+  if (await take.count()) await take.click();
+  else await mine.locator('button', { hasText: /^(Open chat|チャットを開く)$/ }).click();
+  await floor.locator('.help-context').waitFor({ timeout: 10000 });
+  await sleep(800);
+  await floor.screenshot({ path: `${shots}/floor-help-chat-${tag}.png` });
+  if (tag === 'ja') await floor.locator('.help-context').getByRole('button').click();
   const { page, panel } = await boss.openCcp(supervisor.split('@')[0]);
   await online(panel);
   await panel.getByRole('tab', { name: /^(Floor|フロア)/ }).click();

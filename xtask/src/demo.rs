@@ -17,6 +17,10 @@ const YOU: &str = "you@example.com";
 const SUPERVISOR: &str = "sam.supervisor@example.com";
 /// A simulated colleague who overstays in after-call work, so the floor shows an alert early.
 const OVERSTAYS: &str = "hiro.ito@example.com";
+/// A simulated colleague who asks the supervisor for help now and then (first within a minute).
+const ASKS_HELP: &str = "aiko.sato@example.com";
+/// Where the demo writes its directory when `--agents` asks for more colleagues than it lists.
+const GENERATED_DIRECTORY: &str = ".data/demo/directory.json";
 /// Your Connect username in the demo directory, as the simulated CCP reports it.
 const YOUR_USERNAME: &str = "you";
 const SCREENSHOTS: &str = ".data/demo/screenshots";
@@ -27,11 +31,13 @@ const EXTENSION_ORIGIN: &str = "chrome-extension://goibjmhfiabeppgigcbjfjgoghion
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut listen = "127.0.0.1:8787".to_owned();
     let mut seconds: Option<u64> = None;
+    let mut agents: Option<usize> = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--listen" => listen = rest.next().context("--listen needs an address")?.clone(),
             "--seconds" => seconds = Some(rest.next().context("--seconds needs a number")?.parse()?),
+            "--agents" => agents = Some(rest.next().context("--agents needs a number")?.parse()?),
             other => bail!("unknown demo option {other}"),
         }
     }
@@ -39,16 +45,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     crate::setup::browser()?;
     run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
     let base = format!("http://{listen}");
+    let directory = match agents {
+        Some(n) => more_colleagues(n)?,
+        None => DIRECTORY.to_owned(),
+    };
     let mut relay = Command::new("target/release/ccp-sidecar-relay")
         .args(["--listen", &listen, "--data-dir", ".data/demo", "--dev-issuer", "--dev-supervisors", SUPERVISOR])
-        .args(["--directory-file", DIRECTORY, "--roster-by", "team"])
+        .args(["--directory-file", &directory, "--roster-by", "team"])
         .args(["--allowed-origins", EXTENSION_ORIGIN])
         .spawn()
         .context("starting the relay")?;
     wait_ready(&mut relay, &base)?;
     let mut colleagues = Command::new("target/release/colleagues")
-        .args(["--relay", &base, "--directory", DIRECTORY, "--skip", &format!("{YOU},{SUPERVISOR}")])
-        .args(["--overstay", OVERSTAYS])
+        .args(["--relay", &base, "--directory", &directory, "--skip", &format!("{YOU},{SUPERVISOR}")])
+        .args(["--overstay", OVERSTAYS, "--asks-help", ASKS_HELP])
         .spawn()
         .context("starting the simulated colleagues")?;
 
@@ -94,6 +104,35 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The demo directory with generated colleagues added up to `agents` simulated ones, in four
+/// teams (a floor of a few hundred); written to [`GENERATED_DIRECTORY`], whose path it returns.
+fn more_colleagues(agents: usize) -> anyhow::Result<String> {
+    let mut file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(DIRECTORY)?)?;
+    let users = file["users"].as_array_mut().context("the demo directory lists no users")?;
+    let listed = users.iter().filter(|u| u["id"] != YOU && u["id"] != SUPERVISOR).count();
+    // Two in three Japanese names (family name first), the others English.
+    let ja_family = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"];
+    let ja_given = ["陽翔", "結衣", "蓮", "葵", "湊", "陽葵", "大翔", "凛"];
+    let en_family = ["Smith", "Garcia", "Kim", "Nguyen", "Brown", "Silva", "Chen", "Patel"];
+    let en_given = ["Emma", "Liam", "Noah", "Mia", "Priya", "Omar"];
+    let teams = ["tokyo", "osaka", "nagoya", "fukuoka"];
+    for i in 0..agents.saturating_sub(listed) {
+        let n = i / 3;
+        let name = if i % 3 < 2 {
+            format!("{} {}", ja_family[n % ja_family.len()], ja_given[(n / ja_family.len()) % ja_given.len()])
+        } else {
+            format!("{} {}", en_given[n % en_given.len()], en_family[(n / en_given.len()) % en_family.len()])
+        };
+        users.push(serde_json::json!({
+            "id": format!("agent{i:04}@example.com"), "username": format!("agent{i:04}"), "display_name": name,
+            "team": teams[i % teams.len()], "routing_profile": "Basic",
+        }));
+    }
+    std::fs::create_dir_all(".data/demo")?;
+    std::fs::write(GENERATED_DIRECTORY, serde_json::to_string_pretty(&file)?)?;
+    Ok(GENERATED_DIRECTORY.to_owned())
 }
 
 fn wait_ready(relay: &mut Child, base: &str) -> anyhow::Result<()> {

@@ -1,7 +1,7 @@
 //! `cargo xtask <verb>`: every piece of automation in one place.
 //!
 //! - `test`: checks the tools, then format, lints (`-D warnings`) and every test.
-//! - `demo [--listen ADDR] [--seconds N]`: builds and runs the relay on its embedded defaults
+//! - `demo [--listen ADDR] [--seconds N] [--agents N]`: builds and runs the relay on its embedded defaults
 //!   with simulated colleagues.
 //! - `dist`: builds the extension into `dist/extension/`.
 //! - `fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets of `fuzz/` (every one, 60 s
@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] | dist | fuzz [--seconds N] [TARGET...] | bench relay|extension|sync|security [ARGS]>"
+                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] | dist | fuzz [--seconds N] [TARGET...] | bench relay|extension|sync|security [ARGS]>"
             );
             bail!("unknown or missing verb")
         }

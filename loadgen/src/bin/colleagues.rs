@@ -23,6 +23,9 @@ struct Args {
     /// supervisor's floor alerts early in the demo).
     #[arg(long)]
     overstay: Option<String>,
+    /// A colleague who asks a supervisor for help now and then (first within the first minute).
+    #[arg(long)]
+    asks_help: Option<String>,
 }
 
 #[tokio::main]
@@ -34,10 +37,13 @@ async fn main() -> anyhow::Result<()> {
     for (i, user) in file.users.into_iter().filter(|u| !args.skip.contains(&u.id)).enumerate() {
         let (base, url) = (args.relay.clone(), url.clone());
         let mut overstays = args.overstay.as_deref() == Some(user.id.as_str());
+        let asks_help =
+            (args.asks_help.as_deref() == Some(user.id.as_str())).then_some(loadgen::colleagues::FIRST_HELP);
         tasks.push(tokio::spawn(async move {
             loop {
                 let seed = i as u64 * 7 + 3;
-                let run = loadgen::colleagues::run(&base, &url, user.clone(), seed, std::mem::take(&mut overstays));
+                let habits = loadgen::colleagues::Habits { overstays: std::mem::take(&mut overstays), asks_help };
+                let run = loadgen::colleagues::run(&base, &url, user.clone(), seed, habits);
                 if let Err(e) = run.await {
                     eprintln!("colleague {}: {e}; reconnecting", user.id);
                 }

@@ -23,7 +23,8 @@ async fn a_simulated_colleague_shows_up_and_answers_chat() {
     assert_eq!(roster.len(), 8, "everyone in the demo directory is listed");
     assert!(roster.iter().all(|p| !p.online));
     let (base, url) = (relay.base.clone(), relay.url.clone());
-    tokio::spawn(async move { loadgen::colleagues::run(&base, &url, kenji, 1, false).await });
+    let habits = loadgen::colleagues::Habits::default();
+    tokio::spawn(async move { loadgen::colleagues::run(&base, &url, kenji, 1, habits).await });
     let kenji_now = crate::support::next_presence_of(&mut you, "kenji.tanaka@example.com").await;
     assert_eq!(kenji_now.display_name, "田中 健二");
     assert!(kenji_now.online);
@@ -40,4 +41,34 @@ async fn a_simulated_colleague_shows_up_and_answers_chat() {
     let list = you.request(|id| ClientFrame::Conversations { id }).await.unwrap();
     let ServerFrame::Conversations { conversations, .. } = list else { panic!() };
     assert_eq!((conversations[0].read_seq, conversations[0].unread), (0, 1), "kenji's reply is unread");
+}
+
+#[tokio::test]
+async fn a_simulated_colleague_asks_a_supervisor_for_help() {
+    let issuer = Issuer::start().await;
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/directory.json");
+    let relay = Relay::start(&issuer, |c| {
+        c.dev_issuer = true;
+        c.directory_file = Some(directory.into());
+    })
+    .await;
+    let file: DirectoryFile = serde_json::from_str(&std::fs::read_to_string(directory).unwrap()).unwrap();
+    let hiro = file.users.iter().find(|u| u.id == "hiro.ito@example.com").unwrap().clone();
+    let http = reqwest::Client::new();
+    let token =
+        loadgen::tokens::dev_token(&http, &relay.base, "sam@example.com", "Sam", &["supervisors"]).await.unwrap();
+    let mut sam = relay.login(&token).await;
+    sam.subscribe(Some("*")).await.unwrap();
+    let (base, url) = (relay.base.clone(), relay.url.clone());
+    let habits = loadgen::colleagues::Habits { asks_help: Some(std::time::Duration::ZERO), ..Default::default() };
+    tokio::spawn(async move { loadgen::colleagues::run(&base, &url, hiro, 1, habits).await });
+    let request = loop {
+        if let ServerFrame::Help { request } = sam.frame().await.unwrap() {
+            break request;
+        }
+    };
+    assert_eq!((request.agent.as_str(), request.reason.as_str()), ("hiro.ito@example.com", "complaint"));
+    assert!(!request.note.is_empty());
+    let taken = sam.request(|id| ClientFrame::TakeHelp { id, request: request.id }).await.unwrap();
+    assert!(matches!(taken, ServerFrame::HelpAck { duplicate: false, .. }), "{taken:?}");
 }
