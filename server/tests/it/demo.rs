@@ -1,12 +1,12 @@
 //! The demo's pieces together: the relay's development issuer and directory, a simulated
 //! colleague who changes state and answers chat, and a person signed in as `you`.
 
-use protocol::{ClientFrame, DirectoryFile, ServerFrame};
+use protocol::{ClientFrame, DirectoryFile, DirectoryUser, ServerFrame};
 
 use crate::support::{Issuer, Relay};
 
-#[tokio::test]
-async fn a_simulated_colleague_shows_up_and_answers_chat() {
+/// A relay on the demo's directory with its development issuer, and one of the directory's users.
+async fn demo_relay(user: &str) -> (Issuer, Relay, DirectoryUser) {
     let issuer = Issuer::start().await;
     let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/directory.json");
     let relay = Relay::start(&issuer, |c| {
@@ -15,7 +15,13 @@ async fn a_simulated_colleague_shows_up_and_answers_chat() {
     })
     .await;
     let file: DirectoryFile = serde_json::from_str(&std::fs::read_to_string(directory).unwrap()).unwrap();
-    let kenji = file.users.iter().find(|u| u.id == "kenji.tanaka@example.com").unwrap().clone();
+    let user = file.users.iter().find(|u| u.id == user).unwrap().clone();
+    (issuer, relay, user)
+}
+
+#[tokio::test]
+async fn a_simulated_colleague_shows_up_and_answers_chat() {
+    let (_issuer, relay, kenji) = demo_relay("kenji.tanaka@example.com").await;
     let http = reqwest::Client::new();
     let token = loadgen::tokens::dev_token(&http, &relay.base, "you@example.com", "You", &[]).await.unwrap();
     let mut you = relay.login(&token).await;
@@ -45,15 +51,7 @@ async fn a_simulated_colleague_shows_up_and_answers_chat() {
 
 #[tokio::test]
 async fn a_simulated_colleague_asks_a_supervisor_for_help() {
-    let issuer = Issuer::start().await;
-    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/directory.json");
-    let relay = Relay::start(&issuer, |c| {
-        c.dev_issuer = true;
-        c.directory_file = Some(directory.into());
-    })
-    .await;
-    let file: DirectoryFile = serde_json::from_str(&std::fs::read_to_string(directory).unwrap()).unwrap();
-    let hiro = file.users.iter().find(|u| u.id == "hiro.ito@example.com").unwrap().clone();
+    let (_issuer, relay, hiro) = demo_relay("hiro.ito@example.com").await;
     let http = reqwest::Client::new();
     let token =
         loadgen::tokens::dev_token(&http, &relay.base, "sam@example.com", "Sam", &["supervisors"]).await.unwrap();
