@@ -114,16 +114,17 @@ fn more_colleagues(agents: usize) -> anyhow::Result<String> {
     let listed = users.iter().filter(|u| u["id"] != YOU && u["id"] != SUPERVISOR).count();
     // Two in three Japanese names (family name first), the others English.
     let ja_family = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"];
-    let ja_given = ["陽翔", "結衣", "蓮", "葵", "湊", "陽葵", "大翔", "凛"];
-    let en_family = ["Smith", "Garcia", "Kim", "Nguyen", "Brown", "Silva", "Chen", "Patel"];
-    let en_given = ["Emma", "Liam", "Noah", "Mia", "Priya", "Omar"];
+    let ja_given = ["陽翔", "結衣", "蓮", "葵", "湊", "陽葵", "大翔", "凛", "悠真", "美咲", "翔太", "さくら"];
+    let en_family = ["Smith", "Garcia", "Kim", "Nguyen", "Brown", "Silva", "Chen", "Patel", "Lopez", "Khan"];
+    let en_given = ["Emma", "Liam", "Noah", "Mia", "Priya", "Omar", "Lucas", "Sofia", "Arjun", "Chloe"];
     let teams = ["tokyo", "osaka", "nagoya", "fukuoka"];
     for i in 0..agents.saturating_sub(listed) {
-        let n = i / 3;
+        // The how-manyth Japanese or English name this is.
+        let (ja, en) = (i - i / 3, i / 3);
         let name = if i % 3 < 2 {
-            format!("{} {}", ja_family[n % ja_family.len()], ja_given[(n / ja_family.len()) % ja_given.len()])
+            format!("{} {}", ja_family[ja % ja_family.len()], ja_given[(ja / ja_family.len()) % ja_given.len()])
         } else {
-            format!("{} {}", en_given[n % en_given.len()], en_family[(n / en_given.len()) % en_family.len()])
+            format!("{} {}", en_given[en % en_given.len()], en_family[(en / en_given.len()) % en_family.len()])
         };
         users.push(serde_json::json!({
             "id": format!("agent{i:04}@example.com"), "username": format!("agent{i:04}"), "display_name": name,
