@@ -229,7 +229,7 @@ pub fn chat_context(state: &PanelState, on: &Callback<Msg>) -> Html {
                 }
             </span>
             <button type="button" class="link" aria-label={t1("help_close_label", &r.display_name)}
-                onclick={on.reform(move |_| Msg::Close(id))}>{t("help_close")}</button>
+                onclick={on.reform(move |_| Msg::Close(id))}>{t("help_close_request")}</button>
         </div>
     }
 }
