@@ -126,6 +126,11 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_DIRECTORY_FILE")]
     pub directory_file: Option<PathBuf>,
 
+    /// Directory with the extension's signed package(s) and `updates.xml` (`cargo xtask dist
+    /// --crx`), served under `/extension/` for Chrome to install and update from.
+    #[arg(long, env = "SIDECAR_EXTENSION_DIR")]
+    pub extension_dir: Option<PathBuf>,
+
     /// Country whose national formats agents may type (ISO 3166 alpha-2, e.g. `JP` lets
     /// `03-1234-5678` mean `+81312345678`); numbers with a leading `+` work everywhere.
     #[arg(long, env = "SIDECAR_DEFAULT_COUNTRY", default_value = "JP")]

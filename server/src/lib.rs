@@ -41,6 +41,7 @@ pub mod limits;
 pub mod metrics;
 pub mod network;
 pub mod numbers;
+pub mod packages;
 pub mod presence;
 pub mod quota;
 pub mod requests;

@@ -1,5 +1,5 @@
 //! Serving: [`run`] (what `main` and the tests call), the routes (`/ws`, `/api/v1`,
-//! `/healthz`, `/readyz`, `/metrics`, `/dev/oidc`), the accept loop (HTTP/1.1 through hyper,
+//! `/healthz`, `/readyz`, `/metrics`, `/dev/oidc`, `/extension/` with `--extension-dir`), the accept loop (HTTP/1.1 through hyper,
 //! upgrades handed to [`session`] as raw TCP streams) and the graceful shutdown.
 
 use std::sync::Arc;
@@ -66,6 +66,12 @@ pub fn router(app: Arc<App>) -> Router {
     let mut clients = Router::new().route("/ws", get(websocket)).merge(crate::rest::router(app.clone()));
     if let Some(dev) = &app.dev {
         clients = clients.nest_service(DEV_PATH, dev.clone().router());
+    }
+    if let Some(dir) = &app.config.extension_dir {
+        let packages = Router::new()
+            .route("/{name}", get(crate::packages::handler))
+            .with_state(Arc::new(dir.clone()));
+        clients = clients.nest(crate::packages::EXTENSION_PATH, packages);
     }
     let clients = clients.layer(middleware::from_fn_with_state(app.clone(), allowed_network));
     Router::new()

@@ -3,7 +3,8 @@
 //! - `test`: checks the tools, then format, lints (`-D warnings`) and every test.
 //! - `demo [--listen ADDR] [--seconds N] [--agents N]`: builds and runs the relay on its embedded defaults
 //!   with simulated colleagues.
-//! - `dist`: builds the extension into `dist/extension/`.
+//! - `dist`: builds the extension into `dist/extension/`; `dist --crx --key KEY.pem [--version
+//!   X.Y.Z] [--update-url URL]`: the signed package and `updates.xml` in `dist/package/`.
 //! - `fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets of `fuzz/` (every one, 60 s
 //!   each, by default); `test` runs each for 10 s.
 //! - `bench extension`: Wasm sizes, panel start, peer status latency, long tasks, and the
@@ -18,6 +19,7 @@
 mod demo;
 mod dist;
 mod fuzz;
+mod package;
 mod run;
 mod setup;
 
@@ -30,12 +32,13 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo::run(&args[1..]),
+        Some("dist") if args.len() > 1 => package::run(&args[1..]),
         Some("dist") => dist::build(),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] | dist | fuzz [--seconds N] [TARGET...] | bench relay|extension|sync|security [ARGS]>"
+                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|extension|sync|security [ARGS]>"
             );
             bail!("unknown or missing verb")
         }

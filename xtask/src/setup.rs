@@ -1,5 +1,5 @@
 //! Installs what the Wasm build and the browser tests need, idempotently: the wasm32 target, the
-//! wasm-bindgen CLI at the exact version the crates pin, Chromium with its driver, and the
+//! wasm-bindgen CLI at the exact version the crates pin, Chromium with its driver, openssl, and the
 //! end-to-end suite's npm packages (Playwright's library, never its browsers; the Streams library).
 
 use std::process::Command;
@@ -33,13 +33,15 @@ pub fn wasm() -> anyhow::Result<()> {
 pub fn browser() -> anyhow::Result<()> {
     // Japanese text in screenshots needs a CJK font; Debian's Chromium brings none.
     let fonts = std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").exists();
-    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() || !fonts {
+    // openssl: the package's extension id from its key (`dist --crx`, the rollout tests).
+    let openssl = answers("openssl", &["version"]).is_some();
+    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() || !fonts || !openssl {
         let root = answers("id", &["-u"]).is_some_and(|u| u.trim() == "0");
         let (program, prefix): (&str, Vec<&str>) = if root { ("apt-get", vec![]) } else { ("sudo", vec!["apt-get"]) };
         let mut update = prefix.clone();
         update.push("update");
         let mut install = prefix;
-        install.extend(["install", "-y", "chromium", "chromium-driver", "fonts-noto-cjk"]);
+        install.extend(["install", "-y", "chromium", "chromium-driver", "fonts-noto-cjk", "openssl"]);
         run::step("setup", program, &update)?;
         run::step("setup", program, &install)?;
     }

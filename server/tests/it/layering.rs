@@ -38,6 +38,7 @@ const LAYERS: &[&str] = &[
     // Serving: request handlers, REST, background jobs, a connection, the accept loop.
     "requests",
     "rest",
+    "packages",
     "sync",
     "jobs",
     "session",

@@ -167,3 +167,31 @@ fn environment_and_file_settings_are_applied_and_checked() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("non-loopback"), "file settings are validated together");
 }
+
+#[tokio::test]
+async fn the_extension_package_and_its_update_manifest_are_served_from_the_extension_dir() {
+    let issuer = Issuer::start().await;
+    let packages = tempfile::tempdir().unwrap();
+    std::fs::write(packages.path().join("updates.xml"), "<gupdate/>").unwrap();
+    std::fs::write(packages.path().join("ccp-sidecar-1.2.0.crx"), b"Cr24\x03").unwrap();
+    std::fs::write(packages.path().join("key.pem"), "secret").unwrap();
+    let dir = packages.path().to_path_buf();
+    let relay = Relay::start(&issuer, move |c| c.extension_dir = Some(dir)).await;
+    let get = |path: &str| reqwest::get(format!("{}{path}", relay.base));
+
+    let xml = get("/extension/updates.xml").await.unwrap();
+    assert_eq!(xml.status(), 200);
+    assert_eq!(xml.headers()["content-type"], "application/xml; charset=utf-8");
+    assert_eq!(xml.headers()["cache-control"], "no-cache", "every update check reads it again");
+    assert_eq!(xml.text().await.unwrap(), "<gupdate/>");
+    let crx = get("/extension/ccp-sidecar-1.2.0.crx").await.unwrap();
+    assert_eq!(crx.headers()["content-type"], "application/x-chrome-extension");
+    assert_eq!(crx.bytes().await.unwrap().as_ref(), b"Cr24\x03");
+    for path in ["/extension/key.pem", "/extension/..%2fupdates.xml", "/extension/missing.crx", "/extension/"] {
+        assert_eq!(get(path).await.unwrap().status(), 404, "{path}");
+    }
+
+    // Without --extension-dir there is nothing under /extension/.
+    let plain = Relay::start(&issuer, |_| {}).await;
+    assert_eq!(reqwest::get(format!("{}/extension/updates.xml", plain.base)).await.unwrap().status(), 404);
+}
