@@ -55,7 +55,10 @@ pub async fn serve(dir: &Path, name: &str) -> Response {
 }
 
 /// The route's handler, over the relay's `--extension-dir`.
-pub async fn handler(State(dir): State<std::sync::Arc<std::path::PathBuf>>, UrlPath(name): UrlPath<String>) -> Response {
+pub async fn handler(
+    State(dir): State<std::sync::Arc<std::path::PathBuf>>,
+    UrlPath(name): UrlPath<String>,
+) -> Response {
     serve(&dir, &name).await
 }
 
@@ -67,7 +70,9 @@ mod tests {
     fn only_packages_and_update_manifests_by_plain_names() {
         assert_eq!(served_as("updates.xml").map(|s| s.1), Some("no-cache"));
         assert_eq!(served_as("ccp-sidecar-1.2.0.crx").map(|s| s.0), Some("application/x-chrome-extension"));
-        for bad in ["", ".hidden.xml", "../updates.xml", "a/b.crx", "key.pem", "updates.xml.bak", "x%2e.crx", "名前.crx"] {
+        for bad in
+            ["", ".hidden.xml", "../updates.xml", "a/b.crx", "key.pem", "updates.xml.bak", "x%2e.crx", "名前.crx"]
+        {
             assert_eq!(served_as(bad), None, "{bad}");
         }
     }

@@ -68,9 +68,7 @@ pub fn router(app: Arc<App>) -> Router {
         clients = clients.nest_service(DEV_PATH, dev.clone().router());
     }
     if let Some(dir) = &app.config.extension_dir {
-        let packages = Router::new()
-            .route("/{name}", get(crate::packages::handler))
-            .with_state(Arc::new(dir.clone()));
+        let packages = Router::new().route("/{name}", get(crate::packages::handler)).with_state(Arc::new(dir.clone()));
         clients = clients.nest(crate::packages::EXTENSION_PATH, packages);
     }
     let clients = clients.layer(middleware::from_fn_with_state(app.clone(), allowed_network));

@@ -71,7 +71,9 @@ fn test() -> anyhow::Result<()> {
     let wasm_tests = run::cargo_test(&web, &runner)?;
     dist::build()?;
     run::step("build relay", "cargo", &["build", "-p", "server"])?;
-    let e2e = run::node_test("tests/e2e/", &[("SIDECAR_CHROMIUM", setup::CHROMIUM)])?;
+    // The rollout tests package the build with this very xtask (`dist --crx`).
+    let xtask = std::env::current_exe()?.to_string_lossy().into_owned();
+    let e2e = run::node_test("tests/e2e/", &[("SIDECAR_CHROMIUM", setup::CHROMIUM), ("SIDECAR_XTASK", &xtask)])?;
     for t in [wasm_tests, e2e] {
         total.passed += t.passed;
         total.failed += t.failed;

@@ -115,7 +115,8 @@ pub fn updates_xml(id: &str, version: &str, codebase: &str) -> String {
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let options = options(args)?;
-    let key = std::fs::canonicalize(&options.key).with_context(|| format!("reading the key {}", options.key.display()))?;
+    let key =
+        std::fs::canonicalize(&options.key).with_context(|| format!("reading the key {}", options.key.display()))?;
     let from = match &options.from {
         Some(dir) => dir.clone(),
         None => {
@@ -154,10 +155,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .output()
         .context("running Chromium's packer")?;
     if !packed.status.success() || !crx.exists() {
-        bail!("Chromium could not pack the extension ({}): {}", packed.status, String::from_utf8_lossy(&packed.stderr).trim());
+        bail!(
+            "Chromium could not pack the extension ({}): {}",
+            packed.status,
+            String::from_utf8_lossy(&packed.stderr).trim()
+        );
     }
     let name = format!("ccp-sidecar-{version}.crx");
     std::fs::rename(&crx, out.join(&name))?;
+    // Chromium writes it for its owner alone; a web server's user must read it too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(out.join(&name), std::fs::Permissions::from_mode(0o644))?;
+    }
     std::fs::remove_dir_all(&stage)?;
 
     let id = extension_id(&key)?;
