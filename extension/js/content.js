@@ -11,6 +11,9 @@
   let ready = false;
   let lastAgent = null;
   let focused = document.hasFocus();
+  // Read now: once the extension is updated or reloaded under this page, chrome.* is gone.
+  const UPDATED = chrome.i18n.getMessage('dock_updated');
+  let showUpdated = () => {};
 
   function onWindowMessage(e) {
     const d = e.data;
@@ -40,7 +43,10 @@
     try {
       worker = chrome.runtime.connect({ name: 'tab' });
     } catch (_) {
-      return; // the extension was reloaded or removed: this page keeps working without it
+      // The extension was updated, reloaded or removed: this page keeps working without it, and
+      // the dock says so (a reload of the page docks the new version).
+      showUpdated();
+      return;
     }
     ready = false;
     worker.onMessage.addListener((m) => {
@@ -109,6 +115,7 @@
       .grip { width: ${GRIP - 1}px; cursor: col-resize; background: #eaeded; border-left: 1px solid #d5dbdb; }
       .grip:hover, .grip:focus { background: #c6d1d8; outline: none; }
       .frame { border: 0; height: 100%; background: #fff; box-shadow: -2px 0 6px rgba(0,0,0,.08); }
+      .notice { box-sizing: border-box; padding: 16px; color: #16191f; font-size: 13px; line-height: 1.5; }
       :host([overlay]) .frame { box-shadow: -4px 0 12px rgba(0,0,0,.25); }
       .toggle { position: absolute; top: 8px; left: 0; width: ${HANDLE}px; min-height: 44px; border: 1px solid #d5dbdb;
                 border-right: 0; border-radius: 6px 0 0 6px; background: #fff; color: #16191f; cursor: pointer;
@@ -142,6 +149,18 @@
     frame.src = chrome.runtime.getURL('panel.html');
     frame.allow = '';
     root.append(style, toggle, grip, frame);
+    // What the dock shows beside its handle: the panel, or the notice after an update.
+    let pane = frame;
+    showUpdated = () => {
+      const note = document.createElement('div');
+      note.className = 'frame notice';
+      note.setAttribute('role', 'status');
+      note.textContent = UPDATED;
+      note.style.width = frame.style.width;
+      frame.replaceWith(note);
+      pane = note;
+    };
+    const message = (name, subs) => { try { return chrome.i18n.getMessage(name, subs); } catch (_) { return ''; } };
 
     // Whether the window has room for the CCP beside the narrowest panel.
     const roomy = () => window.innerWidth - HANDLE - GRIP - MIN >= CCP_MIN;
@@ -151,10 +170,10 @@
       const open = beside ? !collapsed : overlayOpen;
       const w = beside ? Math.max(MIN, Math.min(width, room - CCP_MIN - HANDLE - GRIP))
         : Math.max(0, Math.min(width, room - HANDLE - GRIP));
-      frame.style.width = w + 'px';
+      pane.style.width = w + 'px';
       arrow.textContent = open ? '▶' : '◀';
-      const label = open ? chrome.i18n.getMessage('dock_close')
-        : unread > 0 ? chrome.i18n.getMessage('dock_open_unread', [String(unread)]) : chrome.i18n.getMessage('dock_open');
+      const label = open ? message('dock_close')
+        : unread > 0 ? message('dock_open_unread', [String(unread)]) : message('dock_open');
       toggle.setAttribute('aria-label', label);
       toggle.title = label;
       toggle.setAttribute('aria-expanded', String(open));
@@ -167,7 +186,7 @@
       const reserve = beside && open ? HANDLE + GRIP + w : room - HANDLE >= CCP_MIN ? HANDLE : 0;
       document.documentElement.style.setProperty('margin-right', reserve + 'px', 'important');
     };
-    const save = () => chrome.storage.local.set({ dock: { width, collapsed } }).catch(() => {});
+    const save = () => { try { chrome.storage.local.set({ dock: { width, collapsed } }).catch(() => {}); } catch (_) { /* updated */ } };
     // The handle, and the keyboard shortcut (chrome.commands, through the worker): the shortcut
     // takes the keyboard into the panel it opens, and back to where it was in the CCP when it
     // closes it (focus left in a hidden frame would be lost).

@@ -1,6 +1,6 @@
 // CCP Sidecar: the service worker's loader. Chrome's listeners are registered synchronously
 // here, as Manifest V3 requires; everything else is the Rust module (pkg/worker.js).
-import init, { start, connect_port, reconfigure, command, action, notification_clicked } from './pkg/worker.js';
+import init, { start, connect_port, reconfigure, command, action, notification_clicked, update_available } from './pkg/worker.js';
 
 const ready = init({ module_or_path: './pkg/worker_bg.wasm' }).then(() => start());
 
@@ -28,6 +28,9 @@ self.sidecarCommand = onCommand;
 // The toolbar action: a supervisor's full-tab floor, an agent's dock.
 chrome.action.onClicked.addListener(() => { ready.then(() => action()); });
 chrome.notifications.onClicked.addListener((id) => { ready.then(() => notification_clicked(id)); });
+// A new version from the organisation's update URL: the worker reloads into it when no CCP tab
+// has a contact (a listener here means Chrome waits for that instead of an idle worker).
+chrome.runtime.onUpdateAvailable.addListener(() => { ready.then(() => update_available()); });
 // Started with the browser, the worker signs in and connects, so a supervisor's alerts notify
 // before any CCP tab or floor is open (presence still follows the CCP alone).
 chrome.runtime.onStartup.addListener(() => {});

@@ -371,6 +371,8 @@ impl Component for App {
                 && let Some(root) = doc.document_element()
             {
                 let _ = root.set_attribute("data-ready", &now().to_string());
+                // Which version this is (after an update, the new one's).
+                let _ = root.set_attribute("data-version", &chrome::version());
             }
         }
     }

@@ -24,6 +24,13 @@ extern "C" {
     pub fn get_message(name: &str, substitutions: &JsValue) -> String;
     #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getUILanguage)]
     pub fn ui_language() -> String;
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getManifest)]
+    fn manifest() -> JsValue;
+}
+
+/// The extension's version, as its manifest says (the package an organisation rolled out).
+pub fn version() -> String {
+    js_sys::Reflect::get(&manifest(), &"version".into()).ok().and_then(|v| v.as_string()).unwrap_or_default()
 }
 
 #[wasm_bindgen]

@@ -335,6 +335,7 @@ impl Component for Options {
                 </fieldset>
                 <button type="submit" class="primary">{t("options_save")}</button>
                 if self.saved == Some(true) { <p role="status">{t("options_saved")}</p> }
+                <p class="help version">{crate::i18n::t1("options_version", &crate::chrome::version())}</p>
             </form>
         }
     }

@@ -130,3 +130,96 @@ test('configured by policy alone, it signs in and works on the CCP: presence and
   assert.ok(frames.some((f) => f.type === 'chat_ack' && f.id === 2), 'the relay stored Tanaka\'s message');
   await page.close();
 });
+
+test('a policy change while Chromium runs moves it to a second relay, without a restart', async () => {
+  const second = await startRelay();
+  try {
+    const page = await context.newPage();
+    await page.goto('https://example-corp.my.connect.aws/ccp-v2/?agent=sato&name=sato');
+    const panel = page.frameLocator('#ccp-sidecar-dock iframe');
+    await online(panel);
+    writePolicy({ relay_url: second.ws, issuer: second.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO });
+    // Chromium notices the file, the worker the managed storage change: it signs in to the second
+    // relay and publishes Sato's presence there.
+    const token = await devToken(second, { email: 'tanaka@example.com' });
+    const worker = await extensionWorker();
+    await waitFor(async () => {
+      const { frames } = await relayClient(worker, { url: second.ws, token, waitMs: 300, frames: [{ type: 'subscribe', id: 1 }] });
+      return frames.filter((f) => f.type === 'roster').flatMap((f) => f.agents).some((p) => p.principal === SATO && p.online);
+    }, 'Sato online on the second relay', 60000);
+    await online(panel);
+    await page.close();
+  } finally {
+    writePolicy({ relay_url: relay.ws, issuer: relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO });
+    await second.stop();
+  }
+});
+
+test('a new version in updates.xml is installed while Chromium runs, and a message waiting in the outbox is delivered once after it', async () => {
+  // The chat relay is a second one, so it can be down while the first serves the update.
+  let chat = await startRelay();
+  const { port, dataDir } = chat;
+  try {
+    writePolicy({ relay_url: chat.ws, issuer: chat.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO });
+    const page = await context.newPage();
+    await page.goto('https://example-corp.my.connect.aws/ccp-v2/?agent=sato&name=sato');
+    const panel = page.frameLocator('#ccp-sidecar-dock iframe');
+    const worker = await extensionWorker();
+    const tanakaToken = await devToken(chat, { email: 'tanaka@example.com' });
+    await waitFor(async () => {
+      const { frames } = await relayClient(worker, { url: chat.ws, token: tanakaToken, waitMs: 300, frames: [{ type: 'subscribe', id: 1 }] });
+      return frames.filter((f) => f.type === 'roster').flatMap((f) => f.agents).some((p) => p.principal === SATO && p.online);
+    }, 'Sato on the chat relay', 60000);
+    // Tanaka writes first, so Sato has the conversation to answer in.
+    await waitFor(async () => (await relayClient(worker, { url: chat.ws, token: tanakaToken, waitMs: 200, frames: [
+      { type: 'send_chat', id: 1, to: SATO, client_id: 'before-update', text: 'Are you there?' }] })).frames
+      .some((f) => f.type === 'chat_ack'), 'Tanaka\'s message stored');
+    await panel.getByRole('tab', { name: /Chat/ }).click();
+    await panel.getByRole('button', { name: /tanaka@example\.com/ }).click();
+    await panel.getByText('Are you there?').waitFor({ timeout: 30000 });
+
+    // The chat relay goes down; Sato's answer waits in the outbox.
+    await chat.stop();
+    const box = panel.getByRole('textbox');
+    await box.fill('Answer typed before the update');
+    await box.press('Enter');
+    await panel.getByText('Sending…').waitFor();
+
+    // Version 1.0.1 is published; Chromium finds it and the worker moves to it (no contact).
+    publish('1.0.1');
+    await worker.evaluate(() => chrome.runtime.requestUpdateCheck()).catch(() => {});
+    await waitFor(async () => {
+      for (const w of context.serviceWorkers().filter((w) => w.url().startsWith(`chrome-extension://${EXTENSION_ID}/`))) {
+        const version = await w.evaluate(() => chrome.runtime.getManifest().version).catch(() => '');
+        if (version === '1.0.1') return true;
+      }
+      return false;
+    }, 'version 1.0.1 running', 60000);
+    // The page open across the update says so; reloaded, it docks the new version.
+    await page.locator('#ccp-sidecar-dock').getByRole('status').filter({ hasText: /updated/ }).waitFor({ timeout: 20000 });
+
+    // The chat relay is back: the answer is delivered, once.
+    chat = await startRelay({ port, dataDir });
+    const again = await devToken(chat, { email: 'tanaka@example.com' }); // a restarted dev issuer has a new key
+    const tanaka = await waitFor(async () => {
+      const { frames } = await relayClient(await extensionWorker(), { url: chat.ws, token: again, waitMs: 300,
+        frames: [{ type: 'history', id: 1, peer: SATO }] });
+      const history = frames.find((f) => f.type === 'history');
+      return history?.messages.some((m) => m.text === 'Answer typed before the update') && history;
+    }, 'the answer delivered after the update', 60000).catch(async (e) => {
+      const workers = context.serviceWorkers().map((w) => w.url());
+      const state = await (await extensionWorker()).evaluate(async () => JSON.stringify({
+        local: await chrome.storage.local.get(null), session: Object.keys(await chrome.storage.session.get(null)) })).catch((x) => String(x));
+      throw new Error(`${e.message}\nworkers: ${workers}\nstate: ${state.slice(0, 3000)}\nrelay: ${chat.log().slice(-1500)}`);
+    });
+    assert.equal(tanaka.messages.filter((m) => m.text === 'Answer typed before the update').length, 1, 'once');
+    await page.reload();
+    const frame = await waitFor(() => page.frames().find((f) => f.url().startsWith(`chrome-extension://${EXTENSION_ID}/panel.html`)), 'the new panel');
+    const version = await frame.waitForFunction(() => document.documentElement.getAttribute('data-version')).then((h) => h.jsonValue());
+    assert.equal(version, '1.0.1', 'the panel reports the new version');
+    await page.close();
+  } finally {
+    writePolicy({ relay_url: relay.ws, issuer: relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO });
+    await chat.stop();
+  }
+});

@@ -58,6 +58,9 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getURL)]
     pub fn extension_url(path: &str) -> String;
+    /// Restarts the extension, into a new version when Chrome has one ready.
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = reload)]
+    pub fn reload();
     #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getMessage)]
     pub fn message(name: &str) -> String;
     #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getMessage)]

@@ -22,6 +22,7 @@ use crate::storage::{Key, Record};
 mod help;
 mod session;
 mod supervision;
+mod update;
 
 use help::HelpAction;
 pub use help::{HELP_NOTIFICATION, help_notification_id};
@@ -85,6 +86,8 @@ pub enum Effect {
     NotifyAlert(Alert),
     /// An agent asked a supervisor for help: one notification for the request.
     NotifyHelp(HelpRequest),
+    /// Reload the extension into the new version Chrome has ready (see `update.rs`).
+    Reload,
     /// Open an extension page ([`FLOOR_PAGE`]) in a new tab.
     OpenPage(&'static str),
     /// Bring a tab to the front.
@@ -246,6 +249,8 @@ pub struct Core {
     help_stats: Vec<HelpStats>,
     /// A request changed while the list was on its way: ask again when it arrives.
     help_again: bool,
+    /// A new version of the extension is ready, to be applied once no CCP tab has a contact.
+    update_ready: bool,
 }
 
 impl Core {
@@ -746,7 +751,9 @@ impl Core {
             self.active_tab = self.tabs.iter().rev().find(|(_, t)| t.agent.is_some()).map(|(&t, _)| t);
         }
         // Publishing looks for this person's own CCP among the tabs left, or withdraws.
-        self.publish()
+        let mut out = self.publish();
+        out.extend(self.update_if_idle());
+        out
     }
 
     /// The dock's keyboard shortcut (`chrome.commands`): toggles the dock of the focused CCP tab,
@@ -778,6 +785,7 @@ impl Core {
                             .map(|(&p, _)| Effect::Panel(p, WorkerToPanel::Ccp { agent: Some(agent.clone()) }))
                             .collect();
                         out.extend(self.publish());
+                        out.extend(self.update_if_idle());
                         out
                     }
                     HookEvent::Result { id, ok, error, code } => match self.commands.remove(&id) {

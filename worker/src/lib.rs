@@ -72,6 +72,12 @@ mod exports {
     pub fn notification_clicked(id: String) {
         crate::runtime::notification_clicked(&id);
     }
+
+    /// Chrome has a new version of the extension ready (`runtime.onUpdateAvailable`).
+    #[wasm_bindgen]
+    pub fn update_available() {
+        crate::runtime::update_available();
+    }
 }
 
 /// Talc instead of the default dlmalloc: the same behaviour in a smaller module (see

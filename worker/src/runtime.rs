@@ -130,6 +130,7 @@ fn perform(effects: Vec<Effect>) {
                     let body = if request.note.is_empty() { reason } else { format!("{reason} · {}", request.note) };
                     notify(&help_notification_id(&request), &title, &body);
                 }
+                Effect::Reload => chrome::reload(),
                 Effect::OpenPage(page) => {
                     let _ = chrome::tabs_create(&chrome::object(&[("url", chrome::extension_url(page).into())]));
                 }
@@ -434,6 +435,11 @@ pub fn action() {
 /// A notification was clicked.
 pub fn notification_clicked(id: &str) {
     with(|rt| rt.core.notification_clicked(id));
+}
+
+/// Chrome has a new version of the extension ready.
+pub fn update_available() {
+    with(|rt| rt.core.update_available());
 }
 
 fn forget(promise: Result<Promise, JsValue>) {

@@ -1178,3 +1178,5 @@ fn the_toolbar_action_opens_a_supervisors_floor_once_and_toggles_an_agents_dock(
 }
 
 mod help;
+
+mod update;
