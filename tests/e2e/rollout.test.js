@@ -7,7 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -25,6 +26,7 @@ let relay;
 let packages;
 let profile;
 let context;
+const servers = [];
 
 /** Signs and hosts `version` of the built extension in the relay's extension directory. */
 function publish(version) {
@@ -65,8 +67,13 @@ before(async () => {
   relay = await startRelay({ extraArgs: ['--extension-dir', packages] });
   publish('1.0.0');
   writePolicy({ relay_url: relay.ws, issuer: relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO });
-  profile = mkdtempSync(join(tmpdir(), 'sidecar-managed-'));
-  context = await chromium.launchPersistentContext(profile, {
+  ({ context, profile } = await launchManaged());
+});
+
+/** Chromium with a profile of its own under the policy, with no --load-extension. */
+async function launchManaged() {
+  const profile = mkdtempSync(join(tmpdir(), 'sidecar-managed-'));
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 800 },
@@ -77,9 +84,11 @@ before(async () => {
       `--host-resolver-rules=MAP *.my.connect.aws:443 127.0.0.1:${sim.port}`, '--ignore-certificate-errors', '--lang=en-US',
     ],
   });
-});
+  return { context, profile };
+}
 
 after(async () => {
+  for (const s of servers) s.close();
   await context?.close();
   removePolicy();
   if (profile) rmSync(profile, { recursive: true, force: true });
@@ -88,8 +97,8 @@ after(async () => {
 });
 
 /** The extension's service worker, once Chromium has installed it. */
-async function extensionWorker() {
-  return waitFor(() => context.serviceWorkers().find((w) => w.url().startsWith(`chrome-extension://${EXTENSION_ID}/`)),
+async function extensionWorker(browser = context) {
+  return waitFor(() => browser.serviceWorkers().find((w) => w.url().startsWith(`chrome-extension://${EXTENSION_ID}/`)),
     'the policy-installed extension', 60000);
 }
 
@@ -187,6 +196,7 @@ test('a new version in updates.xml is installed while Chromium runs, and a messa
 
     // Version 1.0.1 is published; Chromium finds it and the worker moves to it (no contact).
     publish('1.0.1');
+    // The worker asks Chromium to check now (it also checks every 5 s: --extensions-update-frequency).
     await worker.evaluate(() => chrome.runtime.requestUpdateCheck()).catch(() => {});
     await waitFor(async () => {
       for (const w of context.serviceWorkers().filter((w) => w.url().startsWith(`chrome-extension://${EXTENSION_ID}/`))) {
@@ -221,5 +231,64 @@ test('a new version in updates.xml is installed while Chromium runs, and a messa
   } finally {
     writePolicy({ relay_url: relay.ws, issuer: relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO });
     await chat.stop();
+  }
+});
+
+test('a package signed with another key for the same id is refused; the next good one is installed', async () => {
+  // A browser of its own: Chromium throttles an extension's update checks per session.
+  const own = await launchManaged();
+  const context = own.context;
+  const worker = await extensionWorker(context);
+  const before = await worker.evaluate(() => chrome.runtime.getManifest().version);
+  // Versions seen running from now on (a refused package must never run).
+  const seen = new Set([before]);
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      for (const w of context.serviceWorkers().filter((w) => w.url().startsWith(`chrome-extension://${EXTENSION_ID}/`))) {
+        const v = await w.evaluate(() => chrome.runtime.getManifest().version).catch(() => null);
+        if (v) seen.add(v);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    // 2.0.0 signed with a stranger's key, under the organisation's id in updates.xml.
+    const stranger = join(packages, 'stranger.pem');
+    execFileSync('openssl', ['genrsa', '-out', stranger, '2048'], { stdio: 'pipe' });
+    const other = mkdtempSync(join(tmpdir(), 'sidecar-other-'));
+    execFileSync(XTASK, ['dist', '--crx', '--from', DIST, '--key', stranger, '--version', '2.0.0', '--out', other], { stdio: 'pipe' });
+    // Served from a host of its own that counts the downloads.
+    const bad = readFileSync(join(other, 'ccp-sidecar-2.0.0.crx'));
+    let downloads = 0;
+    const host = createServer((req, res) => {
+      downloads += 1;
+      res.writeHead(200, { 'content-type': 'application/x-chrome-extension' });
+      res.end(bad);
+    });
+    await new Promise((r) => host.listen(0, '127.0.0.1', r));
+    servers.push(host);
+    writeFileSync(join(packages, 'updates.xml'), `<?xml version='1.0' encoding='UTF-8'?>
+<gupdate xmlns='http://www.google.com/update2/response' protocol='2.0'>
+  <app appid='${EXTENSION_ID}'><updatecheck codebase='http://127.0.0.1:${host.address().port}/ccp-sidecar-2.0.0.crx' version='2.0.0' /></app>
+</gupdate>`);
+    await worker.evaluate(() => chrome.runtime.requestUpdateCheck()).catch(() => {});
+    await waitFor(() => downloads > 0, 'Chromium downloading the stranger\'s package', 60000);
+    // Then a good 2.0.1: it is installed, and 2.0.0 never ran.
+    publish('2.0.1');
+    const statuses = [];
+    await waitFor(async () => {
+      const w = await extensionWorker(context);
+      statuses.push((await w.evaluate(() => chrome.runtime.requestUpdateCheck()).catch((e) => ({ status: String(e) }))).status);
+      await new Promise((r) => setTimeout(r, 2000));
+      return seen.has('2.0.1');
+    }, 'the good 2.0.1 running', 60000)
+      .catch((e) => { throw new Error(`${e.message}: seen ${[...seen]}; checks ${statuses}; stranger's package downloaded ${downloads} times`); });
+    assert.ok(!seen.has('2.0.0'), `the package signed with another key never ran: ${[...seen]}`);
+  } finally {
+    watching = false;
+    await watch;
+    await context.close();
+    rmSync(own.profile, { recursive: true, force: true });
   }
 });
