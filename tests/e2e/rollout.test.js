@@ -1,7 +1,8 @@
 // Managed rollout under a real policy file: the extension packaged and signed by `cargo xtask
 // dist --crx`, hosted by the relay (`--extension-dir`), force-installed by Chromium's
-// ExtensionSettings policy from /etc/chromium/policies/managed/ with no `--load-extension`, and
-// configured by the policy's `3rdparty` section. The policy file is removed afterwards, also when
+// ExtensionSettings policy from /etc/chromium/policies/managed/ (the Linux template of
+// manifest/policies/ with this relay's URLs) with no `--load-extension`, and configured by the
+// policy's `3rdparty` section. The policy file is removed afterwards, also when
 // a test fails. CI runs as root; if the policy directory cannot be written the suite fails and
 // says so (it never skips).
 import { after, before, test } from 'node:test';
@@ -19,6 +20,7 @@ const POLICY_DIR = '/etc/chromium/policies/managed';
 const POLICY = join(POLICY_DIR, 'ccp-sidecar-e2e.json');
 const XTASK = process.env.SIDECAR_XTASK || new URL('../../target/debug/xtask', import.meta.url).pathname;
 const KEY = new URL('../../manifest/dev-key.pem', import.meta.url).pathname;
+const TEMPLATE = new URL('../../manifest/policies/linux-chromium.json', import.meta.url).pathname;
 const SATO = 'sato@example.com';
 
 let sim;
@@ -37,20 +39,13 @@ function publish(version) {
 function writePolicy(config) {
   try {
     mkdirSync(POLICY_DIR, { recursive: true });
-    writeFileSync(POLICY, JSON.stringify({
-      ExtensionSettings: {
-        [EXTENSION_ID]: {
-          installation_mode: 'force_installed',
-          update_url: `${relay.url}/extension/updates.xml`,
-          override_update_url: true,
-          toolbar_pin: 'force_pinned',
-          runtime_allowed_hosts: ['https://*.my.connect.aws'],
-        },
-      },
-      // The test reaches the extension's worker through DevTools; an organisation need not.
-      DeveloperToolsAvailability: 1,
-      '3rdparty': { extensions: { [EXTENSION_ID]: config } },
-    }, null, 2));
+    // The Linux template as an administrator would fill it in: this relay's update URL and settings.
+    const policy = JSON.parse(readFileSync(TEMPLATE, 'utf8'));
+    policy.ExtensionSettings[EXTENSION_ID].update_url = `${relay.url}/extension/updates.xml`;
+    Object.assign(policy['3rdparty'].extensions[EXTENSION_ID], config);
+    // The test reaches the extension's worker through DevTools; an organisation need not.
+    policy.DeveloperToolsAvailability = 1;
+    writeFileSync(POLICY, JSON.stringify(policy, null, 2));
   } catch (e) {
     throw new Error(`the rollout tests write Chromium's policy to ${POLICY_DIR} and could not (${e.code}): run them as root`);
   }
