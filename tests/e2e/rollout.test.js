@@ -8,53 +8,26 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { startSimulator } from '../ccp/server.js';
-import { CHROMIUM, DIST, EXTENSION_ID, devToken, online, relayClient, startRelay, waitFor } from './harness.js';
+import { EXTENSION_ID, devToken, online, relayClient, startRelay, waitFor } from './harness.js';
+import * as managed from './managed.js';
 
-const POLICY_DIR = '/etc/chromium/policies/managed';
-const POLICY = join(POLICY_DIR, 'ccp-sidecar-e2e.json');
-const XTASK = process.env.SIDECAR_XTASK || new URL('../../target/debug/xtask', import.meta.url).pathname;
-const KEY = new URL('../../manifest/dev-key.pem', import.meta.url).pathname;
-const TEMPLATE = new URL('../../manifest/policies/linux-chromium.json', import.meta.url).pathname;
 const SATO = 'sato@example.com';
 
 let sim;
 let relay;
 let packages;
-let profile;
+let browser;
 let context;
 const servers = [];
 
-/** Signs and hosts `version` of the built extension in the relay's extension directory. */
-function publish(version) {
-  execFileSync(XTASK, ['dist', '--crx', '--from', DIST, '--key', KEY, '--version', version,
-    '--update-url', `${relay.url}/extension/updates.xml`, '--out', packages], { stdio: 'pipe' });
-}
-
-function writePolicy(config) {
-  try {
-    mkdirSync(POLICY_DIR, { recursive: true });
-    // The Linux template as an administrator would fill it in: this relay's update URL and settings.
-    const policy = JSON.parse(readFileSync(TEMPLATE, 'utf8'));
-    policy.ExtensionSettings[EXTENSION_ID].update_url = `${relay.url}/extension/updates.xml`;
-    Object.assign(policy['3rdparty'].extensions[EXTENSION_ID], config);
-    // The test reaches the extension's worker through DevTools; an organisation need not.
-    policy.DeveloperToolsAvailability = 1;
-    writeFileSync(POLICY, JSON.stringify(policy, null, 2));
-  } catch (e) {
-    throw new Error(`the rollout tests write Chromium's policy to ${POLICY_DIR} and could not (${e.code}): run them as root`);
-  }
-}
-
-function removePolicy() {
-  try { unlinkSync(POLICY); } catch { /* not there */ }
-}
-process.on('exit', removePolicy);
+const publish = (version) => managed.publish(relay, packages, version);
+const writePolicy = (config) => managed.writePolicy(relay, config);
+const extensionWorker = (c = context) => managed.extensionWorker(c);
 
 before(async () => {
   sim = await startSimulator(0);
@@ -62,40 +35,17 @@ before(async () => {
   relay = await startRelay({ extraArgs: ['--extension-dir', packages] });
   publish('1.0.0');
   writePolicy({ relay_url: relay.ws, issuer: relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO });
-  ({ context, profile } = await launchManaged());
+  browser = await managed.launchManaged(sim);
+  context = browser.context;
 });
-
-/** Chromium with a profile of its own under the policy, with no --load-extension. */
-async function launchManaged() {
-  const profile = mkdtempSync(join(tmpdir(), 'sidecar-managed-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    // Playwright turns extensions and background networking (the policy's download) off by default.
-    ignoreDefaultArgs: ['--disable-extensions', '--disable-background-networking'],
-    args: [
-      '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync', '--extensions-update-frequency=5',
-      `--host-resolver-rules=MAP *.my.connect.aws:443 127.0.0.1:${sim.port}`, '--ignore-certificate-errors', '--lang=en-US',
-    ],
-  });
-  return { context, profile };
-}
 
 after(async () => {
   for (const s of servers) s.close();
-  await context?.close();
-  removePolicy();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
+  managed.removePolicy();
   await relay?.stop();
   sim?.close();
 });
-
-/** The extension's service worker, once Chromium has installed it. */
-async function extensionWorker(browser = context) {
-  return waitFor(() => browser.serviceWorkers().find((w) => w.url().startsWith(`chrome-extension://${EXTENSION_ID}/`)),
-    'the policy-installed extension', 60000);
-}
 
 test('installed by policy with no user action, and the user can neither disable nor remove it', async () => {
   const worker = await extensionWorker();
@@ -193,13 +143,7 @@ test('a new version in updates.xml is installed while Chromium runs, and a messa
     publish('1.0.1');
     // The worker asks Chromium to check now (it also checks every 5 s: --extensions-update-frequency).
     await worker.evaluate(() => chrome.runtime.requestUpdateCheck()).catch(() => {});
-    await waitFor(async () => {
-      for (const w of context.serviceWorkers().filter((w) => w.url().startsWith(`chrome-extension://${EXTENSION_ID}/`))) {
-        const version = await w.evaluate(() => chrome.runtime.getManifest().version).catch(() => '');
-        if (version === '1.0.1') return true;
-      }
-      return false;
-    }, 'version 1.0.1 running', 60000);
+    await managed.running(context, '1.0.1');
     // The page open across the update says so; reloaded, it docks the new version.
     await page.locator('#ccp-sidecar-dock').getByRole('status').filter({ hasText: /updated/ }).waitFor({ timeout: 20000 });
 
@@ -231,7 +175,7 @@ test('a new version in updates.xml is installed while Chromium runs, and a messa
 
 test('a package signed with another key for the same id is refused; the next good one is installed', async () => {
   // A browser of its own: Chromium throttles an extension's update checks per session.
-  const own = await launchManaged();
+  const own = await managed.launchManaged(sim);
   const context = own.context;
   const worker = await extensionWorker(context);
   const before = await worker.evaluate(() => chrome.runtime.getManifest().version);
@@ -252,7 +196,7 @@ test('a package signed with another key for the same id is refused; the next goo
     const stranger = join(packages, 'stranger.pem');
     execFileSync('openssl', ['genrsa', '-out', stranger, '2048'], { stdio: 'pipe' });
     const other = mkdtempSync(join(tmpdir(), 'sidecar-other-'));
-    execFileSync(XTASK, ['dist', '--crx', '--from', DIST, '--key', stranger, '--version', '2.0.0', '--out', other], { stdio: 'pipe' });
+    managed.pack({ version: '2.0.0', out: other, key: stranger });
     // Served from a host of its own that counts the downloads.
     const bad = readFileSync(join(other, 'ccp-sidecar-2.0.0.crx'));
     let downloads = 0;
@@ -283,7 +227,6 @@ test('a package signed with another key for the same id is refused; the next goo
   } finally {
     watching = false;
     await watch;
-    await context.close();
-    rmSync(own.profile, { recursive: true, force: true });
+    await own.close();
   }
 });

@@ -9,6 +9,8 @@
 //!   each, by default); `test` runs each for 10 s.
 //! - `bench extension`: Wasm sizes, panel start, peer status latency, long tasks, and the
 //!   supervisor's floor over 5,000 agents (ready, update p95, long tasks).
+//! - `bench rollout`: under a real policy file (root): install and update times, messages lost or
+//!   duplicated across an update.
 //! - `bench relay [ARGS]`: builds in release and runs the relay benchmark, then the crash run.
 //! - `bench sync [ARGS]`: the Connect directory sync against the local fake (10,000 users) and
 //!   caller-ID requests from 1,000 agents at once.
@@ -38,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|extension|sync|security [ARGS]>"
+                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|extension|rollout|sync|security [ARGS]>"
             );
             bail!("unknown or missing verb")
         }
@@ -134,6 +136,21 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             let refs: Vec<&str> = bench_args.iter().map(String::as_str).collect();
             run::step("security benchmark", "target/release/security-bench", &refs)
         }
+        Some("rollout") => {
+            setup::browser()?;
+            dist::build()?;
+            run::step("build relay", "cargo", &["build", "-p", "server"])?;
+            let xtask = std::env::current_exe()?.to_string_lossy().into_owned();
+            let status = std::process::Command::new("node")
+                .arg("tests/bench/rollout.js")
+                .env("SIDECAR_CHROMIUM", setup::CHROMIUM)
+                .env("SIDECAR_XTASK", xtask)
+                .status()?;
+            if !status.success() {
+                bail!("the rollout benchmark failed ({status})");
+            }
+            Ok(())
+        }
         Some("extension") => {
             setup::browser()?;
             dist::build()?;
@@ -166,7 +183,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask bench extension | bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
+            "usage: cargo xtask bench extension | bench rollout | bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
         ),
     }
 }

@@ -62,7 +62,8 @@ fn the_linux_template_force_installs_pins_and_configures() {
     assert!(entry["update_url"].as_str().unwrap().ends_with("/extension/updates.xml"));
     assert_eq!(entry["override_update_url"], true, "updates follow the organisation's URL");
     assert_eq!(entry["toolbar_pin"], "force_pinned");
-    let hosts: Vec<&str> = entry["runtime_allowed_hosts"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+    let hosts: Vec<&str> =
+        entry["runtime_allowed_hosts"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
     assert!(hosts.contains(&"https://*.my.connect.aws"));
     conforms(&config, &schema(), "3rdparty");
     let settings: Settings = serde_json::from_value(config).unwrap();
@@ -135,7 +136,6 @@ fn the_macos_profile_says_what_the_linux_one_does() {
 #[test]
 fn the_admin_console_template_says_what_the_linux_one_does() {
     let admin: serde_json::Map<String, Value> = serde_json::from_slice(&read("google-admin-console.json")).unwrap();
-    let unwrapped: serde_json::Map<String, Value> =
-        admin.into_iter().map(|(k, v)| (k, v["Value"].clone())).collect();
+    let unwrapped: serde_json::Map<String, Value> = admin.into_iter().map(|(k, v)| (k, v["Value"].clone())).collect();
     assert_eq!(Value::Object(unwrapped), linux().1, "each setting as {{\"Value\": ...}}");
 }
