@@ -53,7 +53,7 @@ impl Core {
         if !self.supervising() {
             return 0;
         }
-        let me = self.me.as_ref().map(|m| m.principal.as_str()).unwrap_or_default();
+        let me = self.principal();
         self.help
             .values()
             .filter(|r| {
@@ -132,7 +132,7 @@ impl Core {
     pub(super) fn help_retry(&mut self) -> Vec<Effect> {
         let busy = self.waiting.values().any(|w| matches!(w, Waiting::HelpAsk | Waiting::HelpList));
         match self.help_asking.clone() {
-            Some(_) if self.my_live_help() => {
+            Some(_) if self.mine(false) => {
                 // The list shows it got through before the connection was lost.
                 self.help_asking = None;
                 vec![self.help_push()]
@@ -142,16 +142,20 @@ impl Core {
         }
     }
 
-    fn my_live_help(&self) -> bool {
-        let me = self.me.as_ref().map(|m| m.principal.as_str()).unwrap_or_default();
-        self.help.values().any(|r| r.agent == me)
+    /// Who is signed in (empty while nobody is).
+    fn principal(&self) -> &str {
+        self.me.as_ref().map(|m| m.principal.as_str()).unwrap_or_default()
+    }
+
+    /// A live request of this person's own.
+    fn mine(&self, open_only: bool) -> bool {
+        let me = self.principal();
+        self.help.values().any(|r| r.agent == me && (!open_only || r.status == HelpStatus::Open))
     }
 
     /// A panel asks for help: held until the relay answers.
     pub(super) fn ask_help(&mut self, reason: String, note: String) -> Vec<Effect> {
-        let me = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
-        let open = self.help.values().any(|r| r.agent == me && r.status == HelpStatus::Open);
-        if self.help_asking.is_some() || open || reason.trim().is_empty() {
+        if self.help_asking.is_some() || self.mine(true) || reason.trim().is_empty() {
             return Vec::new();
         }
         self.help_asking = Some((reason.clone(), note.clone()));
@@ -187,7 +191,7 @@ impl Core {
     /// The relay's answer to an ask or a change (`supervisors`: how many it told).
     pub(super) fn help_acked(&mut self, id: u64, request: HelpRequest, supervisors: u32) -> Vec<Effect> {
         let waiting = self.waiting.remove(&id);
-        let me = self.me.as_ref().map(|m| m.principal.as_str()).unwrap_or_default();
+        let me = self.principal();
         if matches!(waiting, Some(Waiting::HelpAsk)) || (request.agent == me && request.status == HelpStatus::Open) {
             self.help_asking = None;
             self.help_reach = Some(supervisors);
