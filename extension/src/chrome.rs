@@ -24,13 +24,15 @@ extern "C" {
     pub fn get_message(name: &str, substitutions: &JsValue) -> String;
     #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getUILanguage)]
     pub fn ui_language() -> String;
-    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getManifest)]
-    fn manifest() -> JsValue;
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getManifest, catch)]
+    fn manifest() -> Result<JsValue, JsValue>;
 }
 
-/// The extension's version, as its manifest says (the package an organisation rolled out).
+/// The extension's version, as its manifest says (the package an organisation rolled out); empty
+/// where the page has no manifest to ask (the panel shown outside the extension).
 pub fn version() -> String {
-    js_sys::Reflect::get(&manifest(), &"version".into()).ok().and_then(|v| v.as_string()).unwrap_or_default()
+    let manifest = manifest().unwrap_or_default();
+    js_sys::Reflect::get(&manifest, &"version".into()).ok().and_then(|v| v.as_string()).unwrap_or_default()
 }
 
 #[wasm_bindgen]

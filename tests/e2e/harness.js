@@ -230,6 +230,7 @@ export async function servePanel() {
   const { createServer: createHttpServer } = await import('node:http');
   const { readFileSync: read, existsSync } = await import('node:fs');
   const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+  const { version } = JSON.parse(read(join(DIST, 'manifest.json'), 'utf8'));
   const stub = (lang, messages) => `<script>
 (() => {
   const messages = ${JSON.stringify(messages)};
@@ -251,7 +252,7 @@ export async function servePanel() {
     }).replace(/\\$\\$/g, '$');
   };
   const storage = { get: () => Promise.resolve({}), set: () => Promise.resolve() };
-  window.chrome = { runtime: { connect: () => port }, i18n: { getMessage, getUILanguage: () => ${JSON.stringify(lang)} },
+  window.chrome = { runtime: { connect: () => port, getManifest: () => ({ version: ${JSON.stringify(version)} }) }, i18n: { getMessage, getUILanguage: () => ${JSON.stringify(lang)} },
     storage: { local: storage, managed: storage, onChanged: { addListener: () => {} } } };
 })();
 </script>`;

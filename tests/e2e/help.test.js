@@ -34,6 +34,13 @@ before(async () => {
   B = await b.openCcp('tanaka');
   await online(A.panel);
   await online(B.panel);
+  // Both supervisors' workers are signed in and watch the floor before anyone asks (the count
+  // the agent is told is of the supervisors watching at that moment): each floor shows Sato.
+  for (const s of [s1, s2]) {
+    const floor = await openFloor(s);
+    await waitFor(async () => (await floor.getByRole('listitem', { name: /^sato@example\.com/ }).count()) > 0, `sato on ${s.email}'s floor`, 30000);
+    await floor.close();
+  }
 });
 
 after(async () => {
