@@ -163,6 +163,7 @@ impl Component for Options {
                     "relay_url" => self.settings.relay_url = value,
                     "issuer" => self.settings.issuer = value,
                     "client_id" => self.settings.client_id = value,
+                    "default_country" => self.settings.default_country = value,
                     _ => self.settings.login_hint = value,
                 }
             }
@@ -198,8 +199,14 @@ impl Component for Options {
                         return true;
                     }
                 };
+                let country = self.settings.default_country.as_deref().map(protocol::config::country_code);
+                if let Some(None) = country {
+                    self.invalid = Some("default_country".to_owned());
+                    return true;
+                }
                 self.invalid = None;
                 let mut settings = self.settings.clone();
+                settings.default_country = country.flatten();
                 settings.alerts = Some(alerts).filter(|a| *a != AlertSettings::default());
                 ctx.link().send_future(async move {
                     let value = serde_json::to_string(&settings).ok().and_then(|t| js_sys::JSON::parse(&t).ok());
@@ -315,6 +322,10 @@ impl Component for Options {
                     {field("issuer", &t("options_issuer"), &s.issuer, &m.issuer, Config::DEFAULT_ISSUER)}
                     {field("client_id", &t("options_client"), &s.client_id, &m.client_id, Config::DEFAULT_CLIENT)}
                     {field("login_hint", &t("options_login_hint"), &s.login_hint, &m.login_hint, "")}
+                    {field("default_country", &t("options_country"), &s.default_country, &m.default_country, "JP")}
+                    if self.invalid.as_deref() == Some("default_country") {
+                        <p class="error" role="alert">{t("options_country_invalid")}</p>
+                    }
                 </fieldset>
                 <fieldset>
                     <legend>{t("options_alerts")}</legend>

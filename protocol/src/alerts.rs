@@ -253,6 +253,14 @@ pub(crate) fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<
     d.deserialize_any(OrNone(V))
 }
 
+/// A country as ISO 3166 alpha-2 letters (`JP`, `us` read as `US`), or `None` for anything else.
+pub(crate) fn lenient_country<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Text(text) => crate::config::country_code(&text),
+        _ => None,
+    })
+}
+
 /// Reads a list to its end and makes it `None` (a list where a map belongs).
 fn skip_seq<'de, A: SeqAccess<'de>, T>(mut seq: A) -> Result<Option<T>, A::Error> {
     while seq.next_element::<IgnoredAny>()?.is_some() {}

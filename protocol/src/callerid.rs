@@ -56,6 +56,10 @@ pub struct CallerIds {
 #[serde(deny_unknown_fields)]
 pub struct NormalizeRequest {
     pub number: String,
+    /// The country of a number typed without `+` (ISO 3166 alpha-2, `JP`); absent, the
+    /// relay's default country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
 }
 
 /// The number in E.164, ready to dial.

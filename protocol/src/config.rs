@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::{AlertSettings, lenient_alerts, lenient_strings};
+use crate::alerts::{AlertSettings, lenient_alerts, lenient_country, lenient_strings};
 
 /// The `chrome.storage.local` key of the options page's settings.
 pub const OPTIONS_KEY: &str = "options";
@@ -33,6 +33,16 @@ pub struct Settings {
     /// missing.
     #[serde(deserialize_with = "lenient_strings")]
     pub help_reasons: Option<Vec<String>>,
+    /// The country whose national format a number typed without `+` is read in (ISO 3166
+    /// alpha-2, `JP`); absent, the relay's `--default-country`. Invalid, it counts as missing.
+    #[serde(deserialize_with = "lenient_country")]
+    pub default_country: Option<String>,
+}
+
+/// `text` as an ISO 3166 alpha-2 code (two ASCII letters, upper-cased), if it is one.
+pub fn country_code(text: &str) -> Option<String> {
+    let text = text.trim();
+    (text.len() == 2 && text.bytes().all(|b| b.is_ascii_alphabetic())).then(|| text.to_ascii_uppercase())
 }
 
 /// The settings in force, after merging.
@@ -42,6 +52,8 @@ pub struct Config {
     pub issuer: String,
     pub client_id: String,
     pub login_hint: Option<String>,
+    /// The country of numbers typed without `+`; `None` leaves it to the relay.
+    pub default_country: Option<String>,
     /// Whether IT fixed the settings (the options page then shows them read-only).
     pub managed: bool,
 }
@@ -61,8 +73,15 @@ impl Config {
             issuer: pick(&managed.issuer, &options.issuer).unwrap_or_else(|| Self::DEFAULT_ISSUER.into()),
             client_id: pick(&managed.client_id, &options.client_id).unwrap_or_else(|| Self::DEFAULT_CLIENT.into()),
             login_hint: pick(&managed.login_hint, &options.login_hint),
+            default_country: managed.default_country.clone().or_else(|| options.default_country.clone()),
             managed: managed.relay_url.is_some() || managed.issuer.is_some(),
         }
+    }
+
+    /// Whether `other` reaches the same relay as the same person (else the link signs in again).
+    pub fn same_link(&self, other: &Config) -> bool {
+        (&self.relay_url, &self.issuer, &self.client_id, &self.login_hint)
+            == (&other.relay_url, &other.issuer, &other.client_id, &other.login_hint)
     }
 
     /// The relay's REST base, from its WebSocket URL: `wss://host/ws` -> `https://host`.
@@ -137,6 +156,21 @@ mod tests {
         .unwrap();
         assert_eq!((&nested.alerts, &nested.help_reasons, nested.client_id.as_deref()), (&None, &None, Some("c")));
         assert_eq!(Config::merge(&bad, &Settings::default()).relay_url, "wss://relay.example.com/ws");
+        // A country: letters read upper-cased, anything else dropped alone; policy over options.
+        let country = |value: serde_json::Value| {
+            serde_json::from_value::<Settings>(serde_json::json!({"default_country": value, "client_id": "c"}))
+                .map(|s| (s.default_country, s.client_id))
+                .unwrap()
+        };
+        assert_eq!(country(serde_json::json!("jp")), (Some("JP".into()), Some("c".into())));
+        for bad in [serde_json::json!("JPN"), serde_json::json!("日本"), serde_json::json!(81), serde_json::json!(["JP"])] {
+            assert_eq!(country(bad.clone()), (None, Some("c".into())), "{bad}");
+        }
+        let us = Settings { default_country: Some("US".into()), ..Settings::default() };
+        let jp = Settings { default_country: Some("JP".into()), ..Settings::default() };
+        assert_eq!(Config::merge(&jp, &us).default_country.as_deref(), Some("JP"));
+        assert_eq!(Config::merge(&Settings::default(), &us).default_country.as_deref(), Some("US"));
+        assert_eq!(Config::merge(&Settings::default(), &Settings::default()).default_country, None);
         // What the options page writes reads back the same.
         let text = serde_json::to_string(&policy).unwrap();
         assert_eq!(serde_json::from_str::<Settings>(&text).unwrap(), policy);

@@ -131,7 +131,14 @@ async fn normalize(
         app.metrics.error(ErrorCode::Invalid);
         ApiError::new(ErrorCode::Invalid, e.body_text())
     })?;
-    let country = app.config.default_country.parse().unwrap_or(phonenumber::country::Id::JP);
+    // The extension's own country (set by policy for a site abroad) over the relay's default.
+    let country = match request.country.as_deref().map(str::trim) {
+        Some(code) => protocol::config::country_code(code).and_then(|c| c.parse().ok()).ok_or_else(|| {
+            app.metrics.error(ErrorCode::Invalid);
+            ApiError::new(ErrorCode::Invalid, format!("country {code:?} is not an ISO 3166 alpha-2 code such as JP or US"))
+        })?,
+        None => app.config.default_country.parse().unwrap_or(phonenumber::country::Id::JP),
+    };
     let e164 = numbers::normalize(&request.number, country).map_err(|e| {
         app.metrics.error(ErrorCode::InvalidNumber);
         ApiError::new(ErrorCode::InvalidNumber, e.to_string())

@@ -109,6 +109,59 @@ test('a policy change while Chromium runs moves it to a second relay, without a 
   }
 });
 
+test("Chromium's schema check drops values the schema refuses; the options page shows the ones in force, locked; the policy's country reads typed numbers", async () => {
+  const base = { relay_url: relay.ws, issuer: relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO };
+  const stored = async () => (await extensionWorker()).evaluate(() => chrome.storage.managed.get(null));
+  try {
+    // A country that is not two letters and a threshold that is not a number, beside good values;
+    // the new help reason is the barrier that this policy has arrived.
+    writePolicy({ ...base, default_country: 'USA', alerts: { hold_minutes: 'three', acw_minutes: 4 }, help_reasons: ['Schema check'] });
+    await waitFor(async () => (await stored()).help_reasons?.[0] === 'Schema check', 'the new policy in managed storage', 30000);
+    const seen = await stored();
+    assert.equal(seen.default_country, undefined, 'the country the pattern refuses is dropped');
+    // Chromium drops a setting whole when any part of it does not fit: the thresholds with it.
+    assert.equal(seen.alerts, undefined, 'the thresholds with one that is not a number are dropped');
+    assert.equal(seen.relay_url, relay.ws, 'the other settings stay');
+
+    const options = await context.newPage();
+    await options.goto(`chrome-extension://${EXTENSION_ID}/options.html`);
+    const locked = async (id) => ({
+      value: await options.locator(`#${id}`).inputValue(),
+      readonly: (await options.locator(`#${id}`).getAttribute('readonly')) !== null,
+      note: await options.locator(`#${id}-locked`).innerText().catch(() => ''),
+    });
+    await waitFor(async () => (await locked('relay_url')).value === relay.ws, 'the relay URL on the options page');
+    assert.deepEqual(await locked('relay_url'), { value: relay.ws, readonly: true, note: 'Set by your organisation' });
+    assert.deepEqual(await locked('acw_minutes'), { value: '', readonly: false, note: '' }, 'a dropped value leaves the field to the agent');
+    assert.deepEqual(await locked('default_country'), { value: '', readonly: false, note: '' });
+
+    // A valid country, in lower case: in force, shown locked as the code it is.
+    writePolicy({ ...base, default_country: 'us', alerts: { acw_minutes: 4 }, help_reasons: ['Country'] });
+    await waitFor(async () => (await stored()).default_country === 'us', 'the country in managed storage', 30000);
+    await options.reload();
+    await waitFor(async () => (await locked('default_country')).value === 'US', 'the country on the options page');
+    assert.deepEqual(await locked('default_country'), { value: 'US', readonly: true, note: 'Set by your organisation' });
+    assert.deepEqual(await locked('acw_minutes'), { value: '4', readonly: true, note: 'Set by your organisation' });
+    assert.deepEqual(await locked('hold_minutes'), { value: '', readonly: false, note: '' }, 'a threshold the policy leaves out stays editable');
+    await options.close();
+
+    // Typed without +, a number is read in the policy's country: ten digits are a US number.
+    const page = await context.newPage();
+    await page.goto('https://example-corp.my.connect.aws/ccp-v2/?agent=sato&name=sato');
+    const panel = page.frameLocator('#ccp-sidecar-dock iframe');
+    await online(panel);
+    await panel.getByRole('tab', { name: 'Caller ID' }).click();
+    await panel.getByLabel('Phone number').fill('212 555 0100');
+    await panel.getByRole('button', { name: 'Call', exact: true }).click();
+    const dial = await waitFor(async () => (await page.evaluate(() => window.ccpSim.requests.filter((r) => r.method === 'createOutboundContact')))[0], 'the call');
+    assert.equal(dial.params.endpoint.phoneNumber, '+12125550100');
+    await page.evaluate(() => { window.ccpSim.hangup(); });
+    await page.close();
+  } finally {
+    writePolicy(base);
+  }
+});
+
 test('a new version in updates.xml is installed while Chromium runs, and a message waiting in the outbox is delivered once after it', async () => {
   // The chat relay is a second one, so it can be down while the first serves the update.
   let chat = await startRelay();

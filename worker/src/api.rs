@@ -5,8 +5,9 @@ use serde::Deserialize;
 
 use crate::core::{Api, ApiReply};
 
-/// Performs `api` against the relay at `base` and says what came back.
-pub async fn call(base: &str, token: &str, api: Api) -> ApiReply {
+/// Performs `api` against the relay at `base` and says what came back; a number to dial is read
+/// in `country` when it has no `+` (else in the relay's default country).
+pub async fn call(base: &str, token: &str, country: Option<String>, api: Api) -> ApiReply {
     let result = match &api {
         // The caller IDs and call pages go to the panels as the relay wrote them: the worker
         // does not read them (see `Relayed`).
@@ -18,7 +19,7 @@ pub async fn call(base: &str, token: &str, api: Api) -> ApiReply {
                 .map(|page| ApiReply::Calls { before: *before, page })
         }
         Api::Normalize { panel, id, phone, queue_arn } => {
-            let body = serde_json::to_string(&NormalizeRequest { number: phone.clone() }).unwrap_or_default();
+            let body = serde_json::to_string(&NormalizeRequest { number: phone.clone(), country }).unwrap_or_default();
             request::<Normalized>(base, token, "POST", "/api/v1/numbers/normalize", Some(body))
                 .await
                 .map(|n| ApiReply::Normalized { panel: *panel, id: *id, e164: n.e164, queue_arn: queue_arn.clone() })

@@ -177,8 +177,9 @@ fn perform(effects: Vec<Effect>) {
                 Effect::Api(api) => {
                     let Some(token) = rt.core.token() else { continue };
                     let (base, token) = (rt.config.api_base(), token.to_owned());
+                    let country = rt.config.default_country.clone();
                     spawn_local(async move {
-                        let reply = crate::api::call(&base, &token, api).await;
+                        let reply = crate::api::call(&base, &token, country, api).await;
                         with(|rt| rt.core.on_api(reply));
                     });
                 }

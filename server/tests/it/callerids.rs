@@ -140,6 +140,25 @@ async fn numbers_are_normalised_or_refused_with_a_reason() {
         .await
         .unwrap();
     assert_eq!(junk.status(), StatusCode::BAD_REQUEST);
+
+    // The extension's country (a site abroad, set by policy) reads the same digits its own way;
+    // a country that is not a code is refused as such, not read as the relay's default.
+    let in_country = |number: &str, country: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/numbers/normalize", relay.base))
+            .bearer_auth(&token)
+            .json(&json!({ "number": number, "country": country }))
+            .send()
+    };
+    let us: protocol::Normalized = in_country("(212) 555-0100", "us").await.unwrap().json().await.unwrap();
+    assert_eq!(us.e164, "+12125550100");
+    let jp: protocol::Normalized = in_country("03-1234-5678", "JP").await.unwrap().json().await.unwrap();
+    assert_eq!(jp.e164, "+81312345678");
+    let wrong = in_country("03-1234-5678", "Japan").await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let body: ErrorBody = wrong.json().await.unwrap();
+    assert_eq!(body.code, ErrorCode::Invalid);
+    assert!(body.message.contains("\"Japan\""), "{}", body.message);
 }
 
 fn call(contact: &str, phase: CallPhase, at: i64, queue: &str) -> CallEvent {

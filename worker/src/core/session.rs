@@ -313,7 +313,7 @@ impl Core {
         thresholds: floor::Thresholds,
         now: Millis,
     ) -> Vec<Effect> {
-        let mut out = if before == config { Vec::new() } else { self.reconfigured() };
+        let mut out = if before.same_link(config) { Vec::new() } else { self.reconfigured() };
         out.extend(self.set_thresholds(thresholds, now));
         out
     }

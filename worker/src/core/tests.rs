@@ -1154,6 +1154,9 @@ fn new_thresholds_apply_without_a_new_sign_in_and_new_relay_settings_sign_in_aga
     assert!(sign_in_of(&effects).is_none(), "the link is untouched");
     assert_eq!(timer(&effects, Timer::Alerts), Some(9_001), "measured against the new threshold");
     assert!(core.settings_changed(&config, &config.clone(), slower.clone(), 1_000).is_empty(), "nothing changed");
+    // A new dialling country is read at the next dial: no new sign-in for it.
+    let abroad = Config { default_country: Some("US".into()), ..config.clone() };
+    assert!(core.settings_changed(&config, &abroad, slower.clone(), 1_000).is_empty(), "the link is untouched");
     let moved = Config { relay_url: "wss://relay.example.com/ws".into(), ..config.clone() };
     assert!(sign_in_of(&core.settings_changed(&config, &moved, slower, 2_000)).is_some());
 }
