@@ -261,6 +261,15 @@ pub(crate) fn lenient_country<'de, D: Deserializer<'de>>(d: D) -> Result<Option<
     })
 }
 
+/// A UI language the extension speaks (`ja`, `en-US` read as `en`), or `None` for anything
+/// else (`auto` included).
+pub(crate) fn lenient_language<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Text(text) => crate::locale::language(&text).map(str::to_owned),
+        _ => None,
+    })
+}
+
 /// Reads a list to its end and makes it `None` (a list where a map belongs).
 fn skip_seq<'de, A: SeqAccess<'de>, T>(mut seq: A) -> Result<Option<T>, A::Error> {
     while seq.next_element::<IgnoredAny>()?.is_some() {}

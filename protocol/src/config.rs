@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::{AlertSettings, lenient_alerts, lenient_country, lenient_strings};
+use crate::alerts::{AlertSettings, lenient_alerts, lenient_country, lenient_language, lenient_strings};
 
 /// The `chrome.storage.local` key of the options page's settings.
 pub const OPTIONS_KEY: &str = "options";
@@ -37,12 +37,30 @@ pub struct Settings {
     /// alpha-2, `JP`); absent, the relay's `--default-country`. Invalid, it counts as missing.
     #[serde(deserialize_with = "lenient_country")]
     pub default_country: Option<String>,
+    /// The teams (rosters) a supervisor's floor covers: the relay sends only theirs and the
+    /// floor's team choice stays within them. Absent, every roster. Agents' own roster comes from
+    /// the directory, never from here. Invalid, it counts as missing.
+    #[serde(deserialize_with = "lenient_strings")]
+    pub roster: Option<Vec<String>>,
+    /// The language of every screen and notification (`en`, `ja`); absent or `auto`, the
+    /// browser's. Invalid, it counts as missing.
+    #[serde(deserialize_with = "lenient_language")]
+    pub ui_language: Option<String>,
 }
 
 /// `text` as an ISO 3166 alpha-2 code (two ASCII letters, upper-cased), if it is one.
 pub fn country_code(text: &str) -> Option<String> {
     let text = text.trim();
     (text.len() == 2 && text.bytes().all(|b| b.is_ascii_alphabetic())).then(|| text.to_ascii_uppercase())
+}
+
+/// A roster list as the relay names rosters: trimmed, without blanks or repeats, in order.
+fn roster(mut names: Vec<String>) -> Vec<String> {
+    names.iter_mut().for_each(|n| *n = n.trim().to_owned());
+    names.retain(|n| !n.is_empty());
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The settings in force, after merging.
@@ -54,6 +72,11 @@ pub struct Config {
     pub login_hint: Option<String>,
     /// The country of numbers typed without `+`; `None` leaves it to the relay.
     pub default_country: Option<String>,
+    /// The rosters a supervisor's floor covers (policy only: the floor's own team choice is the
+    /// supervisor's); `None` for every roster.
+    pub roster: Option<Vec<String>>,
+    /// The UI language chosen (`en`, `ja`), `None` for the browser's.
+    pub ui_language: Option<String>,
     /// Whether IT fixed the settings (the options page then shows them read-only).
     pub managed: bool,
 }
@@ -74,6 +97,8 @@ impl Config {
             client_id: pick(&managed.client_id, &options.client_id).unwrap_or_else(|| Self::DEFAULT_CLIENT.into()),
             login_hint: pick(&managed.login_hint, &options.login_hint),
             default_country: managed.default_country.clone().or_else(|| options.default_country.clone()),
+            roster: managed.roster.clone().map(roster).filter(|r| !r.is_empty()),
+            ui_language: managed.ui_language.clone().or_else(|| options.ui_language.clone()),
             managed: managed.relay_url.is_some() || managed.issuer.is_some(),
         }
     }
@@ -171,6 +196,22 @@ mod tests {
         assert_eq!(Config::merge(&jp, &us).default_country.as_deref(), Some("JP"));
         assert_eq!(Config::merge(&Settings::default(), &us).default_country.as_deref(), Some("US"));
         assert_eq!(Config::merge(&Settings::default(), &Settings::default()).default_country, None);
+        // A roster is policy's alone, tidied as the relay names rosters; a language any source's.
+        let both: Settings = serde_json::from_value(serde_json::json!({
+            "roster": [" 東京 ", "osaka", "", "東京"], "ui_language": "ja-JP"
+        }))
+        .unwrap();
+        let config = Config::merge(&both, &Settings::default());
+        assert_eq!(config.roster, Some(vec!["osaka".to_owned(), "東京".to_owned()]));
+        assert_eq!(config.ui_language.as_deref(), Some("ja"));
+        let mine = Config::merge(&Settings::default(), &both);
+        assert_eq!((mine.roster, mine.ui_language.as_deref()), (None, Some("ja")), "options set no roster");
+        let empty = Settings { roster: Some(vec![" ".into()]), ..Settings::default() };
+        assert_eq!(Config::merge(&empty, &Settings::default()).roster, None, "an empty list is every roster");
+        for bad in [serde_json::json!("auto"), serde_json::json!("fr"), serde_json::json!(1), serde_json::json!(["ja"])] {
+            let s: Settings = serde_json::from_value(serde_json::json!({"ui_language": bad, "roster": "東京"})).unwrap();
+            assert_eq!((s.ui_language, s.roster), (None, None), "{bad}");
+        }
         // What the options page writes reads back the same.
         let text = serde_json::to_string(&policy).unwrap();
         assert_eq!(serde_json::from_str::<Settings>(&text).unwrap(), policy);

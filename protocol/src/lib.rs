@@ -7,6 +7,7 @@
 //! - [`chat`]: chat messages and conversation summaries.
 //! - [`help`]: agents' help requests to supervisors, and the day's figures.
 //! - [`config`]: the extension's settings (managed policy, options page, defaults).
+//! - [`locale`]: the UI language chosen and the extension's message catalogue read as Chrome does.
 //! - [`alerts`]: supervisor alert thresholds and the names of alert episodes.
 //! - [`directory`]: directory entries and the directory file.
 //! - [`callerid`]: caller IDs (outbound queues), routing profiles, number normalisation.
@@ -35,6 +36,7 @@ pub mod error;
 pub mod help;
 pub mod hook;
 pub mod limits;
+pub mod locale;
 pub mod panel;
 pub mod presence;
 mod relayed;

@@ -230,6 +230,9 @@ pub struct Core {
     alerts: Alerts,
     /// Supervisors: the rosters the floor shows (`None`: all).
     watch: Option<Vec<String>>,
+    /// Supervisors: the rosters the floor covers, by policy (`None`: every roster); what the
+    /// connection subscribes to, and what `watch` stays within.
+    scope: Option<Vec<String>>,
     /// Panels whose floor is visible and focused: no notifications are due meanwhile.
     looking: Vec<PanelId>,
     /// The full-tab floor pages, by panel, with their tab.
@@ -412,10 +415,7 @@ impl Core {
                 // A new connection: nothing asked on an earlier one will be answered.
                 self.waiting.clear();
                 let id = self.id();
-                // A supervisor's floor watches every roster; the teams chosen are filtered here
-                // and in the panel.
-                let roster = supervisor.then(|| supervision::ALL_ROSTERS.to_owned());
-                out.push(Effect::Relay(ClientFrame::Subscribe { id, roster, rosters: Vec::new() }));
+                out.push(Effect::Relay(self.subscription(id)));
                 out.extend(self.sync());
                 out.extend(self.pump());
                 out.extend(self.help_connected());

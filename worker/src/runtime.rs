@@ -287,6 +287,7 @@ pub async fn start() {
         watch: from_js(load(&Key::Watch).await),
         seen: from_js(load(&Key::AlertsSeen).await),
         thresholds,
+        scope: None,
     };
     // Settings changed meanwhile: the new ones, and a sign-in with them rather than the session
     // kept from the old ones.
@@ -294,6 +295,7 @@ pub async fn start() {
         (config, stored.thresholds) = load_config().await;
         stored.session = None;
     }
+    stored.scope = config.roster.clone();
     // The core is made from storage before any port is heard (`Core::start`).
     let (core, effects) = Core::start(stored, now());
     RUNTIME.with(|r| {

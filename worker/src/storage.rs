@@ -111,4 +111,6 @@ pub struct Stored {
     pub seen: Vec<SeenEpisode>,
     /// Managed policy over the options page over the defaults.
     pub thresholds: Thresholds,
+    /// The rosters a supervisor's floor covers, by policy (`None`: every roster).
+    pub scope: Option<Vec<String>>,
 }

@@ -84,7 +84,9 @@ fn a_policy_the_schema_describes_decodes() {
         "relay_url": "wss://relay.example.com/ws",
         "alerts": {"contact_minutes": 20, "hold_minutes": 2.5, "acw_minutes": 0, "not_routable_minutes": 30,
                    "not_routable": {"休憩": 15, "管理業務中": 60}, "missed_or_error": false},
-        "help_reasons": ["Listen in, please"]
+        "help_reasons": ["Listen in, please"],
+        "roster": ["東京", "大阪"],
+        "ui_language": "ja"
     });
     let settings: Settings = serde_json::from_value(policy.clone()).unwrap();
     let alerts = settings.alerts.unwrap();
@@ -92,4 +94,6 @@ fn a_policy_the_schema_describes_decodes() {
     assert_eq!(alerts.acw_minutes, Some(Minutes::whole(0)));
     assert_eq!(alerts.not_routable.map(|m| m.len()), Some(2));
     assert_eq!(alerts.missed_or_error, Some(false));
+    assert_eq!(settings.roster.as_deref(), Some(&["東京".to_owned(), "大阪".to_owned()][..]));
+    assert_eq!(settings.ui_language.as_deref(), Some("ja"));
 }

@@ -103,7 +103,7 @@ impl Core {
     /// Asks the relay for the live requests (and the figures since the day's start, when known).
     /// One list at a time: a change while one is on its way asks again when it arrives (it may
     /// have been read before the change).
-    fn help_refresh(&mut self) -> Vec<Effect> {
+    pub(super) fn help_refresh(&mut self) -> Vec<Effect> {
         if self.connection != protocol::panel::Connection::Online {
             return Vec::new();
         }

@@ -74,7 +74,7 @@ impl Core {
     pub fn start(stored: Stored, now: Millis) -> (Self, Vec<Effect>) {
         let alerts = floor::Alerts::restore(stored.thresholds, stored.seen);
         let core = Self { outbox: stored.outbox, failed: stored.failed, calls_pending: stored.calls, ..Self::empty() };
-        let mut core = core.with_floor(alerts, stored.watch);
+        let mut core = core.with_floor(alerts, stored.watch, stored.scope);
         core.link.signed_out = stored.signed_out;
         core.link.session = stored.session.filter(|s| !stored.signed_out && s.expires_at > now + SESSION_MARGIN_MS);
         let mut out = vec![set_timer(Timer::Ping, PING_MS.into())];
@@ -313,13 +313,14 @@ impl Core {
         thresholds: floor::Thresholds,
         now: Millis,
     ) -> Vec<Effect> {
-        let mut out = if before.same_link(config) { Vec::new() } else { self.reconfigured() };
+        let mut out = if before.same_link(config) { self.set_scope(config.roster.clone()) } else { self.reconfigured(config.roster.clone()) };
         out.extend(self.set_thresholds(thresholds, now));
         out
     }
 
-    /// Sign in again with new settings.
-    pub fn reconfigured(&mut self) -> Vec<Effect> {
+    /// Sign in again with new settings (the floor's scope is theirs).
+    pub fn reconfigured(&mut self, scope: Option<Vec<String>>) -> Vec<Effect> {
+        self.scope = scope;
         self.link.session = None;
         let mut out = self.close(1000);
         out.extend(self.sign_in(Prompt::Silent));

@@ -6,8 +6,10 @@
 //! so both raise the same episodes; the worker keeps no board (the panel's concern).
 //!
 //! Decisions:
-//! - A supervisor's connection subscribes to every roster ([`ALL_ROSTERS`]) and the alerts run
-//!   over all of it; the teams chosen ([`Core::set_watch`], remembered under [`Key::Watch`])
+//! - A supervisor's connection subscribes to the rosters the policy's `roster` names (the
+//!   floor's scope, [`Core::set_scope`]), else to every roster ([`ALL_ROSTERS`]), so the relay
+//!   sends nothing, and delivers no help request, outside it. The alerts run over all of it; the
+//!   teams chosen within it ([`Core::set_watch`], remembered under [`Key::Watch`])
 //!   decide what notifies and counts. So narrowing the choice and widening it again keeps each
 //!   episode's memory: nothing is notified twice, and an episode raised while its team was not
 //!   watched is shown, not notified, when it is again.
@@ -22,7 +24,7 @@
 //!   the one open to the front; for an agent it toggles the dock, as the shortcut does.
 
 use floor::{AlertChange, Alerts};
-use protocol::{AlertKey, Millis, Presence};
+use protocol::{AlertKey, ClientFrame, Millis, Presence};
 
 use super::{Core, Effect, PanelId, TabId, WorkerToPanel, session};
 use crate::storage::{Key, Record};
@@ -33,17 +35,55 @@ pub const ALL_ROSTERS: &str = "*";
 /// The full-tab floor, an extension page (the panel in its floor mode).
 pub const FLOOR_PAGE: &str = "floor.html";
 
+/// The teams chosen that are inside `scope` (`None` when none are left: all of the scope).
+fn within(watch: Option<Vec<String>>, scope: Option<&Vec<String>>) -> Option<Vec<String>> {
+    let mut watch = watch?;
+    if let Some(scope) = scope {
+        watch.retain(|team| scope.contains(team));
+    }
+    Some(watch).filter(|w| !w.is_empty())
+}
+
 /// Whether `watch` (the teams chosen, `None` for all) includes `roster`.
 pub(super) fn watched(watch: Option<&Vec<String>>, roster: &str) -> bool {
     watch.is_none_or(|w| w.iter().any(|r| r == roster))
 }
 
 impl Core {
-    /// A core holding what storage kept of the floor.
-    pub(super) fn with_floor(mut self, alerts: Alerts, watch: Option<Vec<String>>) -> Self {
+    /// A core holding what storage kept of the floor, and the policy's scope.
+    pub(super) fn with_floor(mut self, alerts: Alerts, watch: Option<Vec<String>>, scope: Option<Vec<String>>) -> Self {
         self.alerts = alerts;
-        self.watch = watch;
+        self.watch = within(watch, scope.as_ref());
+        self.scope = scope;
         self
+    }
+
+    /// The subscription of this person's connection: their own roster for an agent; for a
+    /// supervisor the rosters of the floor's scope, or every roster.
+    pub(super) fn subscription(&self, id: u64) -> ClientFrame {
+        match (self.supervising(), &self.scope) {
+            (false, _) => ClientFrame::Subscribe { id, roster: None, rosters: Vec::new() },
+            (true, None) => ClientFrame::Subscribe { id, roster: Some(ALL_ROSTERS.to_owned()), rosters: Vec::new() },
+            (true, Some(rosters)) => ClientFrame::Subscribe { id, roster: None, rosters: rosters.clone() },
+        }
+    }
+
+    /// The policy's scope changed while signed in as the same person: a supervisor's connection
+    /// subscribes again (the relay's snapshot replaces the floor, and agents outside the new
+    /// scope leave the alerts with it), the live help requests are read again for the new
+    /// scope, and the teams chosen keep only those inside it.
+    pub(super) fn set_scope(&mut self, scope: Option<Vec<String>>) -> Vec<Effect> {
+        if scope == self.scope {
+            return Vec::new();
+        }
+        self.scope = scope;
+        let mut out = self.set_watch(self.watch.clone());
+        if self.supervising() && self.connection == protocol::panel::Connection::Online {
+            let id = self.id();
+            out.push(Effect::Relay(self.subscription(id)));
+            out.extend(self.help_refresh());
+        }
+        out
     }
 
     pub(super) fn supervising(&self) -> bool {
@@ -154,13 +194,12 @@ impl Core {
     /// A panel chose the teams its floor shows (`None` or none chosen: all); remembered, told to
     /// every panel, and counted by the badge.
     pub(super) fn set_watch(&mut self, rosters: Option<Vec<String>>) -> Vec<Effect> {
-        let rosters = rosters
-            .map(|mut r| {
-                r.sort();
-                r.dedup();
-                r
-            })
-            .filter(|r| !r.is_empty());
+        let rosters = rosters.map(|mut r| {
+            r.sort();
+            r.dedup();
+            r
+        });
+        let rosters = within(rosters, self.scope.as_ref());
         if !self.supervising() || rosters == self.watch {
             return Vec::new();
         }

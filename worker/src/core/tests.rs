@@ -692,7 +692,7 @@ fn start_up_uses_a_kept_session_signs_in_silently_without_one_and_never_after_a_
     let (mut core, effects) = Core::start(stored, 1_000);
     assert!(sign_in_of(&effects).is_none() && opened(&effects).is_none(), "{effects:?}");
     assert_eq!(connection(&effects), Some(Connection::SignedOut));
-    assert!(core.reconfigured().iter().all(|e| !matches!(e, Effect::SignIn { .. })), "nor do new settings");
+    assert!(core.reconfigured(None).iter().all(|e| !matches!(e, Effect::SignIn { .. })), "nor do new settings");
     // The person's click does, and the issuer authenticates again.
     let effects = core.on_panel(1, PanelToWorker::SignIn, 0);
     assert_eq!(sign_in_of(&effects).map(|s| s.1), Some(Prompt::Login));
@@ -766,7 +766,7 @@ fn a_lost_connection_comes_back_after_a_growing_backoff_and_a_welcome_resets_it(
     // New settings cancel a pending reconnect.
     let (mut core, socket) = online("s1", "a@x");
     core.socket_closed(socket, 1006, String::new(), 0, 0.0);
-    let effects = core.reconfigured();
+    let effects = core.reconfigured(None);
     assert!(effects.contains(&Effect::CancelTimer(Timer::Reconnect)));
     assert!(core.timer_fired(Timer::Reconnect, 0).is_empty());
 }
@@ -933,7 +933,17 @@ fn fast_thresholds() -> floor::Thresholds {
 
 /// A supervisor's core, welcomed, with the fast thresholds and what storage kept.
 fn supervisor_with(seen: Vec<floor::alerts::SeenEpisode>, watch: Option<Vec<String>>) -> (Core, Vec<Effect>) {
-    let mut core = Core::new(Vec::new(), Vec::new()).with_floor(floor::Alerts::restore(fast_thresholds(), seen), watch);
+    supervisor_in(seen, watch, None)
+}
+
+/// A supervisor's core as [`supervisor_with`], whose floor the policy scopes to `scope`.
+fn supervisor_in(
+    seen: Vec<floor::alerts::SeenEpisode>,
+    watch: Option<Vec<String>>,
+    scope: Option<Vec<String>>,
+) -> (Core, Vec<Effect>) {
+    let alerts = floor::Alerts::restore(fast_thresholds(), seen);
+    let mut core = Core::new(Vec::new(), Vec::new()).with_floor(alerts, watch, scope);
     let ServerFrame::Welcome { protocol, principal, display_name, roster, username, expires_at, limits, .. } =
         welcome_frame("boss@x")
     else {
@@ -1033,7 +1043,7 @@ fn an_alert_notifies_once_per_episode_with_the_badge_and_one_timer_for_the_next_
     let effects = core.on_frame(ServerFrame::Presence { presence: available("ito", "東京", 8_000) }, 8_000);
     assert_eq!(badges(&effects), [0]);
     // An agent's core keeps no alerts.
-    let mut desk = Core::new(Vec::new(), Vec::new()).with_floor(floor::Alerts::new(fast_thresholds()), None);
+    let mut desk = Core::new(Vec::new(), Vec::new()).with_floor(floor::Alerts::new(fast_thresholds()), None, None);
     welcome(&mut desk, "a@x");
     let effects = desk.on_frame(roster_frame(vec![on_hold("ito", "東京", 0)]), 60_000);
     assert!(notified(&effects).is_empty() && timer(&effects, Timer::Alerts).is_none());
@@ -1116,6 +1126,57 @@ fn the_teams_watched_are_remembered_told_to_every_panel_and_decide_what_notifies
     // A restart finds the choice where it was saved.
     let (core, _) = supervisor_with(Vec::new(), tokyo.clone());
     assert_eq!(core.snapshot(None).watch, tokyo);
+}
+
+fn teams(names: &[&str]) -> Option<Vec<String>> {
+    Some(names.iter().map(|n| (*n).to_owned()).collect())
+}
+
+fn subscriptions(effects: &[Effect]) -> Vec<(Option<String>, Vec<String>)> {
+    relayed(effects)
+        .into_iter()
+        .filter_map(|f| match f {
+            ClientFrame::Subscribe { roster, rosters, .. } => Some((roster.clone(), rosters.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_policys_roster_scopes_a_supervisors_subscription_and_choice_and_a_change_resubscribes() {
+    // Scoped to Osaka and Tokyo, with Sapporo and Tokyo chosen before the policy said so.
+    let (mut core, effects) = supervisor_in(Vec::new(), teams(&["札幌", "東京"]), teams(&["大阪", "東京"]));
+    assert_eq!(subscriptions(&effects), [(None, vec!["大阪".to_owned(), "東京".to_owned()])], "only the scope's rosters");
+    assert_eq!(core.snapshot(None).watch, teams(&["東京"]), "the choice stays within the scope");
+    let effects = core.on_panel(1, PanelToWorker::Watch { rosters: teams(&["札幌"]) }, 0);
+    assert!(effects.contains(&Effect::Panels(WorkerToPanel::Watching { rosters: None })), "nothing left: all of the scope");
+    assert!(effects.contains(&Effect::Remove(Key::Watch)));
+
+    core.on_frame(roster_frame(vec![on_hold("ito", "東京", 0), on_hold("oda", "大阪", 0)]), 0);
+    assert_eq!(badges(&core.timer_fired(Timer::Alerts, 3_001)), [2]);
+
+    // The policy narrows the scope while signed in: the same link, a new subscription and a new
+    // read of the help requests; the relay's snapshot then takes Osaka's agent off the floor.
+    let id = core.help_list_in_flight().expect("the welcome's list");
+    core.on_frame(ServerFrame::HelpRequests { id, requests: Vec::new(), stats: Vec::new() }, 3_500);
+    use protocol::config::{Config, Settings};
+    let config = Config { roster: teams(&["大阪", "東京"]), ..Config::merge(&Settings::default(), &Settings::default()) };
+    let tokyo = Config { roster: teams(&["東京"]), ..config.clone() };
+    let effects = core.settings_changed(&config, &tokyo, fast_thresholds(), 4_000);
+    assert!(sign_in_of(&effects).is_none(), "no new sign-in for a new scope");
+    assert_eq!(subscriptions(&effects), [(None, vec!["東京".to_owned()])]);
+    assert!(relayed(&effects).iter().any(|f| matches!(f, ClientFrame::HelpRequests { .. })), "{effects:?}");
+    let effects = core.on_frame(roster_frame(vec![on_hold("ito", "東京", 0)]), 4_000);
+    assert_eq!(badges(&effects), [1], "Osaka's alert left with its agent");
+    assert!(core.settings_changed(&tokyo, &tokyo.clone(), fast_thresholds(), 4_000).is_empty(), "unchanged");
+
+    // No scope: every roster.
+    let effects = core.settings_changed(&tokyo, &Config { roster: None, ..tokyo.clone() }, fast_thresholds(), 5_000);
+    assert_eq!(subscriptions(&effects), [(Some("*".to_owned()), Vec::new())]);
+
+    // An agent subscribes to their own roster whatever the policy says.
+    let mut agent = Core::new(Vec::new(), Vec::new()).with_floor(floor::Alerts::new(fast_thresholds()), None, teams(&["東京"]));
+    assert_eq!(subscriptions(&welcome(&mut agent, "a@x")), [(None, Vec::new())]);
 }
 
 #[test]
