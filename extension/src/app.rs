@@ -240,6 +240,12 @@ impl Component for App {
             }
             Msg::SettingsChanged => {
                 ctx.link().send_future(async {
+                    // A new UI language: the page again, in it (the worker keeps everything).
+                    if crate::i18n::wanted().await != crate::i18n::chosen()
+                        && let Some(w) = web_sys::window()
+                    {
+                        let _ = w.location().reload();
+                    }
                     let (thresholds, reasons) = chrome::floor_settings().await;
                     Msg::Settings(thresholds, reasons)
                 });

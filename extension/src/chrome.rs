@@ -1,5 +1,5 @@
-//! The `chrome.*` APIs the panel uses: one port to the worker, `chrome.i18n`, and
-//! `chrome.storage` (options and policy, the caller ID each agent last chose).
+//! The `chrome.*` APIs the panel uses: one port to the worker, `chrome.i18n`, the extension's
+//! own files, and `chrome.storage` (options and policy, the caller ID each agent last chose).
 
 use wasm_bindgen::prelude::*;
 
@@ -26,6 +26,26 @@ extern "C" {
     pub fn ui_language() -> String;
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getManifest, catch)]
     fn manifest() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getURL, catch)]
+    fn get_url(path: &str) -> Result<String, JsValue>;
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch(url: &str) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// The URL of one of the extension's files (the path itself where the page is not the extension's).
+pub fn extension_url(path: &str) -> String {
+    get_url(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// The text at `url`, if it could be read.
+pub async fn fetch_text(url: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let response: web_sys::Response = JsFuture::from(fetch(url).ok()?).await.ok()?.dyn_into().ok()?;
+    if !response.ok() {
+        return None;
+    }
+    JsFuture::from(response.text().ok()?).await.ok()?.as_string()
 }
 
 /// The extension's version, as its manifest says (the package an organisation rolled out); empty

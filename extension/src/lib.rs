@@ -11,7 +11,8 @@
 //!   messages (`floor`, a supervisor's, over the `floor` crate's board and alerts); `help`: help
 //!   requests as the status, floor and chat views show them.
 //! - `options`: the options page.
-//! - `chrome`: the port to the worker and `chrome.i18n`; `i18n`: text in the browser's language.
+//! - `chrome`: the port to the worker and `chrome.i18n`; `i18n`: text in the UI language (the
+//!   browser's, or the one a policy or the options page chose).
 
 pub mod format;
 pub mod state;
@@ -38,32 +39,42 @@ mod status;
 #[cfg(target_arch = "wasm32")]
 mod view;
 
+/// The page's `#app`, once the UI language's catalogue is read (the first render is already in it).
+#[cfg(target_arch = "wasm32")]
+async fn root() -> Option<web_sys::Element> {
+    i18n::load().await;
+    web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"))
+}
+
 /// Mounts the panel into `#app`; called by `panel.js`.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn run() {
-    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
-    if let Some(root) = root {
-        yew::Renderer::<app::App>::with_root(root).render();
-    }
+    wasm_bindgen_futures::spawn_local(async {
+        if let Some(root) = root().await {
+            yew::Renderer::<app::App>::with_root(root).render();
+        }
+    });
 }
 
 /// Mounts the full-tab floor into `#app`; called by `floor.js` (`floor.html`).
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn run_floor() {
-    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
-    if let Some(root) = root {
-        yew::Renderer::<app::App>::with_root_and_props(root, app::AppProps { floor_page: true }).render();
-    }
+    wasm_bindgen_futures::spawn_local(async {
+        if let Some(root) = root().await {
+            yew::Renderer::<app::App>::with_root_and_props(root, app::AppProps { floor_page: true }).render();
+        }
+    });
 }
 
 /// Mounts the options page into `#app`; called by `options.js`.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn run_options() {
-    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
-    if let Some(root) = root {
-        yew::Renderer::<options::Options>::with_root(root).render();
-    }
+    wasm_bindgen_futures::spawn_local(async {
+        if let Some(root) = root().await {
+            yew::Renderer::<options::Options>::with_root(root).render();
+        }
+    });
 }

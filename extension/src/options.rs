@@ -2,7 +2,9 @@
 //! rule, and per not-routable state by name), saved to `chrome.storage.local`. Each field that
 //! IT set by policy shows the managed value, read-only, "set by your organisation"; the others
 //! stay editable. The worker and open panels read the new thresholds from storage as soon as
-//! they are saved; only a change of the relay settings signs in again.
+//! they are saved; only a change of the relay settings signs in again. The UI language is
+//! chosen here too (the browser's, English or 日本語); the teams of a supervisor's floor only by
+//! policy, shown here when set.
 
 use ::floor::thresholds::defaults;
 use protocol::alerts::{AlertSettings, Minutes};
@@ -82,6 +84,7 @@ pub enum Msg {
     StateMinutes(usize, String),
     AddState,
     RemoveState(usize),
+    Language(String),
     Save,
     Saved(bool),
 }
@@ -172,6 +175,7 @@ impl Component for Options {
                     self.minutes[at] = text;
                 }
             }
+            Msg::Language(lang) => self.settings.ui_language = protocol::locale::language(&lang).map(str::to_owned),
             Msg::Missed(on) => {
                 self.settings.alerts.get_or_insert_with(AlertSettings::default).missed_or_error = Some(on);
             }
@@ -217,6 +221,13 @@ impl Component for Options {
                         Ok(p) => JsFuture::from(p).await.is_ok(),
                         Err(_) => false,
                     };
+                    // A new language: this page again, in it.
+                    if saved
+                        && crate::i18n::wanted().await != crate::i18n::chosen()
+                        && let Some(w) = web_sys::window()
+                    {
+                        let _ = w.location().reload();
+                    }
                     Msg::Saved(saved)
                 });
                 return false;
@@ -313,6 +324,12 @@ impl Component for Options {
         });
         let m = &self.managed;
         let s = &self.settings;
+        let language_locked = m.ui_language.is_some();
+        let language = m.ui_language.clone().or(s.ui_language.clone()).unwrap_or_default();
+        let onlanguage =
+            link.callback(|e: Event| Msg::Language(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+        // Each language named in itself, as language menus do.
+        let languages = [("", t("options_language_auto")), ("en", "English".to_owned()), ("ja", "日本語".to_owned())];
         html! {
             <form class="options" {onsubmit}>
                 <h1>{t("options_title")}</h1>
@@ -328,8 +345,24 @@ impl Component for Options {
                     }
                 </fieldset>
                 <fieldset>
+                    <legend>{t("options_display")}</legend>
+                    <label for="ui_language">{t("options_language")}</label>
+                    <select id="ui_language" disabled={language_locked} onchange={onlanguage}
+                        aria-describedby={language_locked.then(|| "ui_language-locked".to_owned())}>
+                        {for languages.into_iter().map(|(value, name)| html! {
+                            <option value={value} selected={language == value}>{name}</option>
+                        })}
+                    </select>
+                    if language_locked { {locked_note("ui_language")} }
+                </fieldset>
+                <fieldset>
                     <legend>{t("options_alerts")}</legend>
                     <p class="help">{t("options_alerts_help")}</p>
+                    if let Some(teams) = &m.roster {
+                        <p class="help" id="roster">
+                            {t1("options_roster", &teams.join(", "))}{" "}{locked_note("roster")}
+                        </p>
+                    }
                     {for Threshold::ALL.iter().enumerate().map(threshold)}
                     <label class="check">
                         <input type="checkbox" checked={missed} disabled={missed_policy.is_some()} onchange={onmissed}

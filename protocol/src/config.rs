@@ -188,7 +188,9 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(country(serde_json::json!("jp")), (Some("JP".into()), Some("c".into())));
-        for bad in [serde_json::json!("JPN"), serde_json::json!("日本"), serde_json::json!(81), serde_json::json!(["JP"])] {
+        for bad in
+            [serde_json::json!("JPN"), serde_json::json!("日本"), serde_json::json!(81), serde_json::json!(["JP"])]
+        {
             assert_eq!(country(bad.clone()), (None, Some("c".into())), "{bad}");
         }
         let us = Settings { default_country: Some("US".into()), ..Settings::default() };
@@ -208,8 +210,10 @@ mod tests {
         assert_eq!((mine.roster, mine.ui_language.as_deref()), (None, Some("ja")), "options set no roster");
         let empty = Settings { roster: Some(vec![" ".into()]), ..Settings::default() };
         assert_eq!(Config::merge(&empty, &Settings::default()).roster, None, "an empty list is every roster");
-        for bad in [serde_json::json!("auto"), serde_json::json!("fr"), serde_json::json!(1), serde_json::json!(["ja"])] {
-            let s: Settings = serde_json::from_value(serde_json::json!({"ui_language": bad, "roster": "東京"})).unwrap();
+        for bad in [serde_json::json!("auto"), serde_json::json!("fr"), serde_json::json!(1), serde_json::json!(["ja"])]
+        {
+            let s: Settings =
+                serde_json::from_value(serde_json::json!({"ui_language": bad, "roster": "東京"})).unwrap();
             assert_eq!((s.ui_language, s.roster), (None, None), "{bad}");
         }
         // What the options page writes reads back the same.

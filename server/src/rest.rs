@@ -135,7 +135,10 @@ async fn normalize(
     let country = match request.country.as_deref().map(str::trim) {
         Some(code) => protocol::config::country_code(code).and_then(|c| c.parse().ok()).ok_or_else(|| {
             app.metrics.error(ErrorCode::Invalid);
-            ApiError::new(ErrorCode::Invalid, format!("country {code:?} is not an ISO 3166 alpha-2 code such as JP or US"))
+            ApiError::new(
+                ErrorCode::Invalid,
+                format!("country {code:?} is not an ISO 3166 alpha-2 code such as JP or US"),
+            )
         })?,
         None => app.config.default_country.parse().unwrap_or(phonenumber::country::Id::JP),
     };

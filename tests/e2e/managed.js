@@ -35,7 +35,9 @@ export function writePolicy(relay, config) {
     // The Linux template as an administrator would fill it in: this relay's update URL and settings.
     const policy = JSON.parse(readFileSync(TEMPLATE, 'utf8'));
     policy.ExtensionSettings[EXTENSION_ID].update_url = `${relay.url}/extension/updates.xml`;
-    Object.assign(policy['3rdparty'].extensions[EXTENSION_ID], config);
+    // The tests read the extension in English (Chromium runs with --lang=en-US) unless they set
+    // a language themselves: the template's own is Japanese.
+    Object.assign(policy['3rdparty'].extensions[EXTENSION_ID], { ui_language: 'en' }, config);
     // The tests reach the extension's worker through DevTools; an organisation need not.
     policy.DeveloperToolsAvailability = 1;
     writeFileSync(POLICY, JSON.stringify(policy, null, 2));

@@ -17,6 +17,7 @@ import { EXTENSION_ID, devToken, online, relayClient, startRelay, waitFor } from
 import * as managed from './managed.js';
 
 const SATO = 'sato@example.com';
+const SUZUKI = 'suzuki@example.com';
 
 let sim;
 let relay;
@@ -159,6 +160,57 @@ test("Chromium's schema check drops values the schema refuses; the options page 
     await page.close();
   } finally {
     writePolicy(base);
+  }
+});
+
+test("the policy's language and teams: a supervisor's floor and options in Japanese in an English Chromium, on the policy's teams only; changed at run time, both follow without a restart", async () => {
+  // A relay whose directory puts Sato in 東京 and Kato in 大阪, rosters by team, Suzuki a supervisor.
+  const dir = mkdtempSync(join(tmpdir(), 'sidecar-teams-'));
+  const file = join(dir, 'directory.json');
+  writeFileSync(file, JSON.stringify({
+    users: [
+      { id: SATO, display_name: 'Sato Ken', team: '東京' },
+      { id: 'kato@example.com', display_name: 'Kato Aoi', team: '大阪' },
+      { id: SUZUKI, display_name: 'Suzuki Mei', team: '東京' },
+    ],
+  }));
+  const teams = await startRelay({ extraArgs: ['--directory-file', file, '--roster-by', 'team', '--dev-supervisors', SUZUKI] });
+  const base = { relay_url: relay.ws, issuer: relay.issuer, client_id: 'ccp-sidecar-dev', login_hint: SATO };
+  const stored = async () => (await extensionWorker()).evaluate(() => chrome.storage.managed.get(null));
+  try {
+    const supervisor = { relay_url: teams.ws, issuer: teams.issuer, client_id: 'ccp-sidecar-dev', login_hint: SUZUKI };
+    writePolicy({ ...supervisor, roster: ['大阪'], ui_language: 'ja' });
+    await waitFor(async () => (await stored()).roster?.[0] === '大阪', 'the teams in managed storage', 30000);
+
+    const floor = await context.newPage();
+    await floor.goto(`chrome-extension://${EXTENSION_ID}/floor.html`);
+    const row = (name) => floor.getByRole('listitem', { name: new RegExp(`^${name}`) });
+    await floor.getByRole('searchbox', { name: '名前でエージェントを検索' }).waitFor({ timeout: 30000 });
+    await row('Kato Aoi').waitFor({ timeout: 30000 });
+    // The relay's snapshot of the policy's rosters is whole: Kato in it, Tokyo's Sato not.
+    assert.equal(await row('Sato Ken').count(), 0, 'a team outside the policy is not on the floor');
+    assert.equal(await floor.locator('.panel').first().getAttribute('lang'), 'ja', 'dates and names follow the language too');
+
+    const options = await context.newPage();
+    await options.goto(`chrome-extension://${EXTENSION_ID}/options.html`);
+    await options.locator('#roster').waitFor();
+    assert.match(await options.locator('#roster').innerText(), /フロアのチーム: 大阪\s*組織によって設定/);
+    assert.equal(await options.locator('#ui_language').inputValue(), 'ja');
+    assert.equal(await options.locator('#ui_language').isDisabled(), true, 'the language is locked');
+    assert.equal(await options.locator('#ui_language-locked').innerText(), '組織によって設定');
+    await options.close();
+
+    // At run time: Tokyo instead, in English. The floor page reads itself again in English and
+    // the worker subscribes to Tokyo, without a new sign-in or a restart.
+    writePolicy({ ...supervisor, roster: ['東京'], ui_language: 'en' });
+    await floor.getByRole('searchbox', { name: 'Search agents by name' }).waitFor({ timeout: 30000 });
+    await row('Sato Ken').waitFor({ timeout: 30000 });
+    assert.equal(await row('Kato Aoi').count(), 0, 'the team the policy no longer names left the floor');
+    await floor.close();
+  } finally {
+    writePolicy(base);
+    await waitFor(async () => (await stored()).login_hint === SATO, 'the first policy back', 30000);
+    await teams.stop();
   }
 });
 

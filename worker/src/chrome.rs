@@ -61,8 +61,8 @@ extern "C" {
     /// Restarts the extension, into a new version when Chrome has one ready.
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = reload)]
     pub fn reload();
-    #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getMessage)]
-    pub fn message(name: &str) -> String;
+    #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getUILanguage)]
+    pub fn ui_language() -> String;
     #[wasm_bindgen(js_namespace = ["chrome", "i18n"], js_name = getMessage)]
     pub fn message_with(name: &str, substitutions: &JsValue) -> String;
 

@@ -9,6 +9,7 @@
 //! - [`auth`]: PKCE, the authorization URL, the redirect and the ID token's claims (plain Rust).
 //! - `runtime`: performs the core's effects (ports, the relay WebSocket, timers, storage,
 //!   badge, notifications, sign-in, REST) and feeds their results back.
+//! - `text`: the worker's notifications in the UI language (the browser's, or the one chosen).
 //! - `signin`: discovery, `chrome.identity.launchWebAuthFlow`, the code exchange.
 //! - `chrome`: the `chrome.*` bindings; `js`: `JsValue` helpers.
 //!
@@ -32,6 +33,8 @@ mod js;
 mod runtime;
 #[cfg(target_arch = "wasm32")]
 pub mod signin;
+#[cfg(target_arch = "wasm32")]
+mod text;
 
 #[cfg(target_arch = "wasm32")]
 mod exports {

@@ -27,8 +27,8 @@ use crate::core::{
 };
 use crate::js::{log, now};
 use crate::map::VecMap;
-use crate::signin;
 use crate::storage::{Area, Key, Record, Stored};
+use crate::{signin, text};
 
 struct Socket {
     ws: WebSocket,
@@ -113,17 +113,15 @@ fn perform(effects: Vec<Effect>) {
                         protocol::Rule::NotRoutable { state } => state.as_str(),
                         _ => "",
                     };
-                    let subs = Array::of1(&JsValue::from_str(state));
-                    let text = chrome::message_with(&format!("rule_{}", rule.as_str()), &subs);
+                    let text = text::message(&format!("rule_{}", rule.as_str()), &[state]);
                     notify(&alert_notification_id(&alert), &alert.name, &text);
                 }
                 Effect::NotifyHelp(request) => {
                     // "Help: Aiko Tanaka" / "Customer complaint · the customer wants a refund".
-                    let title =
-                        chrome::message_with("help_notify_title", &Array::of1(&request.display_name.clone().into()));
+                    let title = text::message("help_notify_title", &[&request.display_name]);
                     // The default reasons are keys, translated; a policy's own are shown as written.
                     let reason = if protocol::help::DEFAULT_HELP_REASONS.contains(&request.reason.as_str()) {
-                        chrome::message(&format!("help_reason_{}", request.reason))
+                        text::message(&format!("help_reason_{}", request.reason), &[])
                     } else {
                         request.reason.clone()
                     };
@@ -272,7 +270,9 @@ async fn load_config() -> (Config, Thresholds) {
         Err(_) => Settings::default(),
     };
     let options: Settings = from_js(read(chrome::local_get(&OPTIONS_KEY.into()), OPTIONS_KEY).await);
-    (Config::merge(&managed, &options), Thresholds::from_settings(&managed, &options))
+    let config = Config::merge(&managed, &options);
+    text::follow(config.ui_language.as_deref()).await;
+    (config, Thresholds::from_settings(&managed, &options))
 }
 
 /// Reads storage, builds the runtime, adopts the ports that arrived meanwhile, and starts.

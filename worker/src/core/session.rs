@@ -313,7 +313,11 @@ impl Core {
         thresholds: floor::Thresholds,
         now: Millis,
     ) -> Vec<Effect> {
-        let mut out = if before.same_link(config) { self.set_scope(config.roster.clone()) } else { self.reconfigured(config.roster.clone()) };
+        let mut out = if before.same_link(config) {
+            self.set_scope(config.roster.clone())
+        } else {
+            self.reconfigured(config.roster.clone())
+        };
         out.extend(self.set_thresholds(thresholds, now));
         out
     }

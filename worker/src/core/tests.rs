@@ -1146,10 +1146,17 @@ fn subscriptions(effects: &[Effect]) -> Vec<(Option<String>, Vec<String>)> {
 fn the_policys_roster_scopes_a_supervisors_subscription_and_choice_and_a_change_resubscribes() {
     // Scoped to Osaka and Tokyo, with Sapporo and Tokyo chosen before the policy said so.
     let (mut core, effects) = supervisor_in(Vec::new(), teams(&["札幌", "東京"]), teams(&["大阪", "東京"]));
-    assert_eq!(subscriptions(&effects), [(None, vec!["大阪".to_owned(), "東京".to_owned()])], "only the scope's rosters");
+    assert_eq!(
+        subscriptions(&effects),
+        [(None, vec!["大阪".to_owned(), "東京".to_owned()])],
+        "only the scope's rosters"
+    );
     assert_eq!(core.snapshot(None).watch, teams(&["東京"]), "the choice stays within the scope");
     let effects = core.on_panel(1, PanelToWorker::Watch { rosters: teams(&["札幌"]) }, 0);
-    assert!(effects.contains(&Effect::Panels(WorkerToPanel::Watching { rosters: None })), "nothing left: all of the scope");
+    assert!(
+        effects.contains(&Effect::Panels(WorkerToPanel::Watching { rosters: None })),
+        "nothing left: all of the scope"
+    );
     assert!(effects.contains(&Effect::Remove(Key::Watch)));
 
     core.on_frame(roster_frame(vec![on_hold("ito", "東京", 0), on_hold("oda", "大阪", 0)]), 0);
@@ -1160,7 +1167,8 @@ fn the_policys_roster_scopes_a_supervisors_subscription_and_choice_and_a_change_
     let id = core.help_list_in_flight().expect("the welcome's list");
     core.on_frame(ServerFrame::HelpRequests { id, requests: Vec::new(), stats: Vec::new() }, 3_500);
     use protocol::config::{Config, Settings};
-    let config = Config { roster: teams(&["大阪", "東京"]), ..Config::merge(&Settings::default(), &Settings::default()) };
+    let config =
+        Config { roster: teams(&["大阪", "東京"]), ..Config::merge(&Settings::default(), &Settings::default()) };
     let tokyo = Config { roster: teams(&["東京"]), ..config.clone() };
     let effects = core.settings_changed(&config, &tokyo, fast_thresholds(), 4_000);
     assert!(sign_in_of(&effects).is_none(), "no new sign-in for a new scope");
@@ -1175,7 +1183,8 @@ fn the_policys_roster_scopes_a_supervisors_subscription_and_choice_and_a_change_
     assert_eq!(subscriptions(&effects), [(Some("*".to_owned()), Vec::new())]);
 
     // An agent subscribes to their own roster whatever the policy says.
-    let mut agent = Core::new(Vec::new(), Vec::new()).with_floor(floor::Alerts::new(fast_thresholds()), None, teams(&["東京"]));
+    let mut agent =
+        Core::new(Vec::new(), Vec::new()).with_floor(floor::Alerts::new(fast_thresholds()), None, teams(&["東京"]));
     assert_eq!(subscriptions(&welcome(&mut agent, "a@x")), [(None, Vec::new())]);
 }
 
