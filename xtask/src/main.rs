@@ -52,6 +52,8 @@ fn test() -> anyhow::Result<()> {
     run::require_tool("cargo", &["clippy", "--version"], "clippy (rustup component add clippy)")?;
     setup::wasm()?;
     setup::browser()?;
+    // The DynamoDB store's tests start moto's server from the project's Python environment.
+    setup::python()?;
     run::step("format", "cargo", &["fmt", "--all", "--", "--check"])?;
     // `--all-features` takes in the relay's Connect sync (the AWS SDK) and its tests.
     run::step("lints", "cargo", &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"])?;

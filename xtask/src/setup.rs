@@ -1,6 +1,7 @@
 //! Installs what the Wasm build and the browser tests need, idempotently: the wasm32 target, the
 //! wasm-bindgen CLI at the exact version the crates pin, Chromium with its driver, openssl, and the
-//! end-to-end suite's npm packages (Playwright's library, never its browsers; the Streams library).
+//! end-to-end suite's npm packages (Playwright's library, never its browsers; the Streams library),
+//! and the Python tools of `tools/requirements.txt` in a virtual environment of the project's own.
 
 use std::process::Command;
 
@@ -53,5 +54,31 @@ pub fn browser() -> anyhow::Result<()> {
     {
         run::step("setup", "npm", &["ci", "--prefix", "tests", "--no-audit", "--no-fund"])?;
     }
+    Ok(())
+}
+
+/// The project's Python virtual environment.
+pub const PYTHON_ENV: &str = ".tools/python";
+const REQUIREMENTS: &str = "tools/requirements.txt";
+
+/// Installs `tools/requirements.txt` into [`PYTHON_ENV`] unless that very file was installed
+/// there last (a copy is kept beside the environment).
+pub fn python() -> anyhow::Result<()> {
+    let wanted = std::fs::read_to_string(REQUIREMENTS)?;
+    let stamp = std::path::Path::new(PYTHON_ENV).join("installed-requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    if answers("python3", &["-m", "venv", "--help"]).is_none() {
+        let root = answers("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+        let (program, prefix): (&str, Vec<&str>) = if root { ("apt-get", vec![]) } else { ("sudo", vec!["apt-get"]) };
+        let mut install = prefix;
+        install.extend(["install", "-y", "python3-venv", "python3-pip"]);
+        run::step("setup", program, &install)?;
+    }
+    run::step("setup", "python3", &["-m", "venv", PYTHON_ENV])?;
+    let pip = format!("{PYTHON_ENV}/bin/pip");
+    run::step("setup", &pip, &["install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS])?;
+    std::fs::write(stamp, wanted)?;
     Ok(())
 }
