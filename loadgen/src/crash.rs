@@ -58,7 +58,21 @@ struct Ledger {
 
 /// Runs the crash scenario with `senders` clients and a storm of `storm` before the kill.
 pub async fn run(binary: &Path, data_dir: &Path, senders: usize, storm: Duration) -> anyhow::Result<CrashReport> {
-    let relay = RelayProcess::start(binary, data_dir, RELAY_ARGS, None).await?;
+    run_on(binary, data_dir, &[], &[], senders, storm).await
+}
+
+/// [`run`] with more relay arguments and environment (another store, say: `--store dynamodb`
+/// and its endpoint and credentials).
+pub async fn run_on(
+    binary: &Path,
+    data_dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    senders: usize,
+    storm: Duration,
+) -> anyhow::Result<CrashReport> {
+    let args: Vec<&str> = RELAY_ARGS.iter().chain(args).copied().collect();
+    let relay = RelayProcess::start_with_env(binary, data_dir, &args, env, None).await?;
     let http = reqwest::Client::new();
     let ledgers: Vec<Arc<Mutex<Ledger>>> = (0..senders).map(|_| Arc::default()).collect();
     let mut tasks = Vec::new();
@@ -74,7 +88,7 @@ pub async fn run(binary: &Path, data_dir: &Path, senders: usize, storm: Duration
     }
 
     let mut report = CrashReport::default();
-    let relay = RelayProcess::start(binary, data_dir, RELAY_ARGS, None).await?;
+    let relay = RelayProcess::start_with_env(binary, data_dir, &args, env, None).await?;
     for (i, ledger) in ledgers.iter().enumerate() {
         let token = tokens::dev_token(&http, &relay.base, &sender(i), &sender(i), &[]).await?;
         let (mut client, _) = Client::login(&relay.url, &token).await?;
@@ -154,7 +168,8 @@ async fn storm_until_dead(client: Client, i: usize, ledger: Arc<Mutex<Ledger>>) 
 }
 
 /// Every message of the conversation with `peer`, paging history from the newest.
-async fn read_all(client: &mut Client, peer: &str) -> anyhow::Result<Vec<protocol::ChatMessage>> {
+/// Every message of the conversation with `peer`, newest first, page by page.
+pub async fn read_all(client: &mut Client, peer: &str) -> anyhow::Result<Vec<protocol::ChatMessage>> {
     let mut all = Vec::new();
     let mut before = None;
     loop {

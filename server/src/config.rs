@@ -10,6 +10,17 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+/// Where the relay keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    /// SQLite files in `--data-dir`: one relay node.
+    Sqlite,
+    /// DynamoDB tables named by `--dynamodb-table-prefix` (a relay built with the `dynamodb`
+    /// feature).
+    Dynamodb,
+}
+
 /// How agents are grouped into rosters, so that a large center does not send every change to
 /// everyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -50,6 +61,29 @@ pub struct Config {
     /// Directory for the SQLite store.
     #[arg(long, env = "SIDECAR_DATA_DIR", default_value = ".data")]
     pub data_dir: PathBuf,
+
+    /// Where data is kept: `sqlite` (files in `--data-dir`) or `dynamodb` (tables named by
+    /// `--dynamodb-table-prefix`; AWS credentials and Region from the default chain:
+    /// environment, profile, ECS task role or instance profile). `dynamodb` needs a relay built
+    /// with the `dynamodb` feature.
+    #[arg(long, env = "SIDECAR_STORE", value_enum, default_value = "sqlite")]
+    pub store: StoreKind,
+
+    /// Prefix of the DynamoDB table names (`ccp-sidecar-` gives `ccp-sidecar-messages`, ...), as
+    /// `deploy/aws/tables.yaml` creates them.
+    #[arg(long, env = "SIDECAR_DYNAMODB_TABLE_PREFIX", default_value = "ccp-sidecar-")]
+    pub dynamodb_table_prefix: String,
+
+    /// Endpoint URL for DynamoDB instead of AWS's (a local DynamoDB-compatible server, or a VPC
+    /// endpoint).
+    #[arg(long, env = "SIDECAR_DYNAMODB_ENDPOINT")]
+    pub dynamodb_endpoint: Option<String>,
+
+    /// Create the DynamoDB tables that are missing at start (a local server; in AWS the
+    /// CloudFormation template in `deploy/aws/` creates them, with backups and protection).
+    #[arg(long, env = "SIDECAR_DYNAMODB_CREATE_TABLES")]
+    #[serde(default)]
+    pub dynamodb_create_tables: bool,
 
     /// OIDC issuer URL whose ID tokens are accepted (discovery at
     /// `<issuer>/.well-known/openid-configuration`).

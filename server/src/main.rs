@@ -1,10 +1,7 @@
 //! `ccp-sidecar-relay`: parse the configuration, open the store, serve until a signal.
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
 use server::config::{Config, LogFormat};
-use server::store::SqliteStore;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -21,11 +18,11 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
         LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
     }
-    let store = SqliteStore::open(&config.data_dir).context("opening the store")?;
+    let store = server::store::open(&config).await.context("opening the store")?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
-    server::run(listener, config, Arc::new(store), shutdown_signal()).await?;
+    server::run(listener, config, store, shutdown_signal()).await?;
     Ok(())
 }
 

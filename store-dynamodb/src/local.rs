@@ -60,6 +60,20 @@ impl LocalServer {
             .await
     }
 
+    /// Stops the server answering, keeping its data (SIGSTOP): a store that hangs, for the tests.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server answer again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let _ = Command::new("kill").args([signal, &self.child.id().to_string()]).status();
+    }
+
     /// Stops the server (a fault for the tests); [`LocalServer::start`] gives a new one.
     pub fn stop(&mut self) {
         let _ = self.child.kill();

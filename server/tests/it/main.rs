@@ -7,6 +7,8 @@ mod callerids;
 mod chat;
 mod crash;
 mod demo;
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 mod help;
 mod layering;
 mod limits;
