@@ -134,6 +134,39 @@ impl DynamoStore {
         tables::create(&self.client, &self.tables).await
     }
 
+    /// Every item of every table, one line each (`table: name=value | ...`, attributes by name),
+    /// sorted: to compare what is stored before and after (the security suite). Scans: a tool,
+    /// never a request path.
+    pub async fn dump(&self) -> Result<Vec<String>, StoreError> {
+        let mut rows = Vec::new();
+        for spec in tables::SPECS {
+            let table = format!("{}{}", self.tables.meta.strip_suffix("meta").unwrap_or_default(), spec.name);
+            let mut start = None;
+            loop {
+                let page = self
+                    .client
+                    .scan()
+                    .table_name(&table)
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("dump", e))?;
+                for item in page.items() {
+                    let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                    fields.sort();
+                    rows.push(format!("{}: {}", spec.name, fields.join(" | ")));
+                }
+                match page.last_evaluated_key() {
+                    Some(key) if !key.is_empty() => start = Some(key.clone()),
+                    _ => break,
+                }
+            }
+        }
+        rows.sort();
+        Ok(rows)
+    }
+
     /// Requests sent to DynamoDB so far (every attempt).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

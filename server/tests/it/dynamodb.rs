@@ -1,5 +1,6 @@
 //! The relay on DynamoDB (the `dynamodb` feature) against moto's server on loopback: the crash
-//! run, two relays appending to one conversation at once, and the store pausing mid-load.
+//! run, two relays appending to one conversation at once, the store pausing mid-load, and the
+//! security suite with every table compared before and after.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -170,4 +171,24 @@ fn support_code(frame: &ServerFrame) -> Option<ErrorCode> {
         ServerFrame::Error { error, .. } => Some(error.code),
         _ => None,
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_attack_is_refused_and_changes_no_dynamodb_item() {
+    let server = local_server();
+    let config = store_dynamodb::DynamoConfig { table_prefix: "attacks-".into(), ..Default::default() };
+    let store = std::sync::Arc::new(store_dynamodb::DynamoStore::with_sdk(&server.sdk_config().await, &config));
+    store.create_tables().await.unwrap();
+    let issuer = crate::support::Issuer::start().await;
+    let relay = crate::support::Relay::start_on(&issuer, store.clone(), crate::security::hardened).await;
+    crate::security::every_attack_refused(&issuer, &relay, || {
+        let store = store.clone();
+        async move {
+            let rows = store.dump().await.unwrap();
+            rows.into_iter()
+                .filter(|r| !(r.starts_with("presence:") && r.contains(loadgen::attacks::MALLORY)))
+                .collect()
+        }
+    })
+    .await;
 }

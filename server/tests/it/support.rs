@@ -91,11 +91,32 @@ impl Relay {
         Self::launch(config, dir, Clock::system()).await
     }
 
+    /// Like [`Relay::start`], on `store` (another backend).
+    pub async fn start_on(
+        issuer: &Issuer,
+        store: Arc<dyn server::store::Store>,
+        edit: impl FnOnce(&mut Config),
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let mut config = test_config(issuer, dir.path().to_path_buf());
+        edit(&mut config);
+        Self::launch_on(config, Some(dir), Clock::system(), store).await
+    }
+
     async fn launch(config: Config, dir: Option<Arc<tempfile::TempDir>>, clock: Clock) -> Self {
+        let store = Arc::new(SqliteStore::open(&config.data_dir).unwrap());
+        Self::launch_on(config, dir, clock, store).await
+    }
+
+    async fn launch_on(
+        config: Config,
+        dir: Option<Arc<tempfile::TempDir>>,
+        clock: Clock,
+        store: Arc<dyn server::store::Store>,
+    ) -> Self {
         config.validate().unwrap();
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let store = Arc::new(SqliteStore::open(&config.data_dir).unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let data = config.data_dir.clone();
         let task = tokio::spawn(server::serve::run_with_clock(listener, config, store, clock.clone(), async move {
