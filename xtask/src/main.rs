@@ -47,6 +47,18 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// `systemd-analyze verify` on the relay's unit, its `ExecStart` pointed at the relay just built
+/// (the check wants the binary to exist).
+fn systemd_unit() -> anyhow::Result<()> {
+    let unit = std::fs::read_to_string("deploy/systemd/ccp-sidecar-relay.service")?;
+    let binary = std::env::current_dir()?.join("target/debug/ccp-sidecar-relay");
+    let dir = std::path::Path::new("target/deploy-check");
+    std::fs::create_dir_all(dir)?;
+    let copy = dir.join("ccp-sidecar-relay.service");
+    std::fs::write(&copy, unit.replace("/usr/local/bin/ccp-sidecar-relay", &binary.to_string_lossy()))?;
+    run::step("systemd unit", "systemd-analyze", &["verify", &copy.to_string_lossy()])
+}
+
 fn test() -> anyhow::Result<()> {
     run::require_tool("cargo", &["fmt", "--version"], "rustfmt (rustup component add rustfmt)")?;
     run::require_tool("cargo", &["clippy", "--version"], "clippy (rustup component add clippy)")?;
@@ -62,6 +74,7 @@ fn test() -> anyhow::Result<()> {
     lint.extend(wasm);
     lint.extend(["--", "-D", "warnings"]);
     run::step("lints (wasm32)", "cargo", &lint)?;
+    run::step("cloudformation", ".tools/python/bin/cfn-lint", &["deploy/aws/tables.yaml", "deploy/aws/service.yaml"])?;
     let mut total = run::cargo_test(&["--workspace", "--all-targets", "--all-features"], &[])?;
     let fuzzed = fuzz::smoke()?;
     total.passed += fuzzed.passed;
@@ -75,6 +88,7 @@ fn test() -> anyhow::Result<()> {
     let wasm_tests = run::cargo_test(&web, &runner)?;
     dist::build()?;
     run::step("build relay", "cargo", &["build", "-p", "server"])?;
+    systemd_unit()?;
     // The rollout tests package the build with this very xtask (`dist --crx`).
     let xtask = std::env::current_exe()?.to_string_lossy().into_owned();
     let e2e = run::node_test("tests/e2e/", &[("SIDECAR_CHROMIUM", setup::CHROMIUM), ("SIDECAR_XTASK", &xtask)])?;
@@ -142,6 +156,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             setup::browser()?;
             dist::build()?;
             run::step("build relay", "cargo", &["build", "-p", "server"])?;
+            systemd_unit()?;
             let xtask = std::env::current_exe()?.to_string_lossy().into_owned();
             let status = std::process::Command::new("node")
                 .arg("tests/bench/rollout.js")
