@@ -75,6 +75,7 @@ fn test() -> anyhow::Result<()> {
     lint.extend(["--", "-D", "warnings"]);
     run::step("lints (wasm32)", "cargo", &lint)?;
     run::step("cloudformation", ".tools/python/bin/cfn-lint", &["deploy/aws/tables.yaml", "deploy/aws/service.yaml"])?;
+    run::step("openapi", ".tools/python/bin/openapi-spec-validator", &["docs/openapi.yaml"])?;
     let mut total = run::cargo_test(&["--workspace", "--all-targets", "--all-features"], &[])?;
     let fuzzed = fuzz::smoke()?;
     total.passed += fuzzed.passed;

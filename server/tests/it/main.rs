@@ -13,6 +13,7 @@ mod help;
 mod layering;
 mod limits;
 mod network;
+mod openapi;
 mod operations;
 mod presence;
 mod security;
