@@ -2,7 +2,9 @@
 //! development issuer, the demo directory) with simulated colleagues who change state and
 //! answer chat, and Chromium with the built extension on the CCP simulator, signed in as the
 //! demo agent (`tests/demo/browser.js`). Without a display the browser runs headless and the
-//! panels' screenshots are written to `.data/demo/screenshots/`.
+//! panels' screenshots are written to `.data/demo/screenshots/`. `--store dynamodb` runs the
+//! same demo on DynamoDB: moto's DynamoDB-compatible server on loopback, started and stopped
+//! with the demo, the relay built with its `dynamodb` feature.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -32,18 +34,54 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut listen = "127.0.0.1:8787".to_owned();
     let mut seconds: Option<u64> = None;
     let mut agents: Option<usize> = None;
+    let mut dynamodb = false;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--listen" => listen = rest.next().context("--listen needs an address")?.clone(),
             "--seconds" => seconds = Some(rest.next().context("--seconds needs a number")?.parse()?),
             "--agents" => agents = Some(rest.next().context("--agents needs a number")?.parse()?),
+            "--store" => match rest.next().map(String::as_str) {
+                Some("dynamodb") => dynamodb = true,
+                Some("sqlite") => dynamodb = false,
+                _ => bail!("--store is sqlite or dynamodb"),
+            },
             other => bail!("unknown demo option {other}"),
         }
     }
     crate::dist::build()?;
     crate::setup::browser()?;
-    run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
+    let mut build = vec!["build", "--release", "-p", "server", "-p", "loadgen"];
+    if dynamodb {
+        build.extend(["--features", "server/dynamodb"]);
+    }
+    run::step("build", "cargo", &build)?;
+    // With --store dynamodb: moto's DynamoDB-compatible server on loopback, the tables created
+    // by the relay, the relay's AWS credentials static ones it accepts; stopped with the demo.
+    let mut local_dynamodb = None;
+    let mut store_args: Vec<String> = Vec::new();
+    if dynamodb {
+        crate::setup::python()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let server = Command::new(crate::setup::MOTO_SERVER)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting the local DynamoDB server")?;
+        local_dynamodb = Some(server);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("the local DynamoDB server did not answer on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        store_args = ["--store", "dynamodb", "--dynamodb-table-prefix", "demo-", "--dynamodb-create-tables"]
+            .map(str::to_owned)
+            .into();
+        store_args.extend(["--dynamodb-endpoint".to_owned(), format!("http://127.0.0.1:{port}")]);
+    }
     let base = format!("http://{listen}");
     let directory = match agents {
         Some(n) => more_colleagues(n)?,
@@ -53,8 +91,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .args(["--listen", &listen, "--data-dir", ".data/demo", "--dev-issuer", "--dev-supervisors", SUPERVISOR])
         .args(["--directory-file", &directory, "--roster-by", "team"])
         .args(["--allowed-origins", EXTENSION_ORIGIN])
+        .args(&store_args)
+        .envs([("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"), ("AWS_REGION", "us-east-1")])
         .spawn()
         .context("starting the relay")?;
+    // However the demo ends, the local DynamoDB server goes with it.
+    let _dynamodb = local_dynamodb.map(KillOnDrop);
     wait_ready(&mut relay, &base)?;
     let mut colleagues = Command::new("target/release/colleagues")
         .args(["--relay", &base, "--directory", &directory, "--skip", &format!("{YOU},{SUPERVISOR}")])
@@ -103,6 +145,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A child process killed when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        stop(&mut self.0);
     }
 }
 

@@ -1,7 +1,7 @@
 //! `cargo xtask <verb>`: every piece of automation in one place.
 //!
 //! - `test`: checks the tools, then format, lints (`-D warnings`) and every test.
-//! - `demo [--listen ADDR] [--seconds N] [--agents N]`: builds and runs the relay on its embedded defaults
+//! - `demo [--listen ADDR] [--seconds N] [--agents N] [--store sqlite|dynamodb]`: builds and runs the relay on its embedded defaults
 //!   with simulated colleagues.
 //! - `dist`: builds the extension into `dist/extension/`; `dist --crx --key KEY.pem [--version
 //!   X.Y.Z] [--update-url URL]`: the signed package and `updates.xml` in `dist/package/`.
@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|extension|rollout|sync|security [ARGS]>"
+                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] [--store sqlite|dynamodb] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|extension|rollout|sync|security [ARGS]>"
             );
             bail!("unknown or missing verb")
         }
@@ -157,7 +157,6 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             setup::browser()?;
             dist::build()?;
             run::step("build relay", "cargo", &["build", "-p", "server"])?;
-            systemd_unit()?;
             let xtask = std::env::current_exe()?.to_string_lossy().into_owned();
             let status = std::process::Command::new("node")
                 .arg("tests/bench/rollout.js")

@@ -59,6 +59,8 @@ pub fn browser() -> anyhow::Result<()> {
 
 /// The project's Python virtual environment.
 pub const PYTHON_ENV: &str = ".tools/python";
+/// The DynamoDB-compatible server `demo --store dynamodb` starts (the tests start it themselves).
+pub const MOTO_SERVER: &str = ".tools/python/bin/moto_server";
 const REQUIREMENTS: &str = "tools/requirements.txt";
 
 /// Installs `tools/requirements.txt` into [`PYTHON_ENV`] unless that very file was installed
