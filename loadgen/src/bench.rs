@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use protocol::{AgentState, ClientFrame, StateKind};
+use protocol::{AgentState, ClientFrame, ServerFrame, StateKind};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
@@ -33,10 +33,21 @@ pub struct BenchConfig {
     /// Supervisors subscribed to every roster (`*`): each presence change reaches all of them
     /// too, and their delivery times are reported apart from the agents'.
     pub supervisors: usize,
+    /// The relay's store, for the report (`sqlite`, `dynamodb`), with the relay arguments and
+    /// environment that select it.
+    pub store: String,
+    pub relay_args: Vec<String>,
+    pub relay_env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct BenchReport {
+    pub store: String,
+    /// Database requests per chat message and per presence change, from the store's own count
+    /// (`sidecar_store_requests_total`), measured after the run with nothing else going on;
+    /// `None` for an embedded store.
+    pub store_requests_per_chat: Option<f64>,
+    pub store_requests_per_presence: Option<f64>,
     pub agents: usize,
     pub rss_kb_before: u64,
     pub rss_kb_connected: u64,
@@ -88,9 +99,16 @@ impl BenchReport {
                 self.supervisors, self.supervisor_presence_p50_ms, self.supervisor_presence_p99_ms
             )
         };
+        let requests = match (self.store_requests_per_chat, self.store_requests_per_presence) {
+            (Some(chat), Some(presence)) => {
+                format!(" store_requests_per_chat={chat:.2} store_requests_per_presence={presence:.2}")
+            }
+            _ => String::new(),
+        };
         format!(
-            "relay-bench agents={} rss_kb_per_agent={:.1} presence_p50_ms={:.2} presence_p99_ms={:.2} \
-             chat_p50_ms={:.2} chat_p99_ms={:.2}{supervisors} lost={} duplicated={}",
+            "relay-bench store={} agents={} rss_kb_per_agent={:.1} presence_p50_ms={:.2} presence_p99_ms={:.2} \
+             chat_p50_ms={:.2} chat_p99_ms={:.2}{supervisors} lost={} duplicated={}{requests}",
+            self.store,
             self.agents,
             self.rss_kb_per_agent(),
             self.presence_p50_ms,
@@ -134,19 +152,30 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         .collect();
     std::fs::write(&directory, json!({ "users": users }).to_string())?;
     let directory = directory.to_string_lossy().into_owned();
-    let relay = RelayProcess::start(
-        &config.binary,
-        &dir.path().join("data"),
-        &["--dev-issuer", "--directory-file", &directory, "--roster-by", "team", "--idle-timeout-ms", "3600000"],
-        None,
-    )
-    .await?;
+    let mut args =
+        vec!["--dev-issuer", "--directory-file", &directory, "--roster-by", "team", "--idle-timeout-ms", "3600000"];
+    args.extend(config.relay_args.iter().map(String::as_str));
+    let env: Vec<(&str, &str)> = config.relay_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let relay = RelayProcess::start_with_env(&config.binary, &dir.path().join("data"), &args, &env, None).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut report = BenchReport { agents: config.agents, rss_kb_before: relay.rss_kb()?, ..BenchReport::default() };
+    let mut report = BenchReport {
+        store: config.store.clone(),
+        agents: config.agents,
+        rss_kb_before: relay.rss_kb()?,
+        ..BenchReport::default()
+    };
 
+    let http = reqwest::Client::new();
+    // The store's cost, measured first while nothing else goes on (once the load's agents leave,
+    // the sweeper stores each of them Offline). An embedded store sends no requests: its counter
+    // stays at zero from the start, when a remote one has already read its tables.
+    let metrics = http.get(format!("{}/metrics", relay.base)).send().await?.text().await?;
+    if counter(&metrics, "sidecar_store_requests_total").is_some_and(|n| n > 0.0) {
+        let (chat, presence) = store_cost(&relay, &http).await?;
+        (report.store_requests_per_chat, report.store_requests_per_presence) = (Some(chat), Some(presence));
+    }
     let epoch = Instant::now();
     let connect_started = Instant::now();
-    let http = reqwest::Client::new();
     let mut handles = Vec::with_capacity(config.agents);
     let mut senders = Vec::with_capacity(config.agents);
     let indexes: Vec<usize> = (0..config.agents).collect();
@@ -257,6 +286,73 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     report.relay_fanout_p99_ms = histogram_quantile(&metrics, "sidecar_presence_fanout_seconds", 0.99) * 1000.0;
     relay.terminate()?;
     Ok(report)
+}
+
+/// A counter's value in a Prometheus text page.
+fn counter(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The store's database requests per chat message and per presence change: two people of
+/// their own send `N` messages, each acknowledged before the next (paced under the frame limit), then one changes state `N`
+/// times (each change seen by the other before the next), with the request count read
+/// between. Whatever else the relay does meanwhile is counted in an idle spell and taken off.
+async fn store_cost(relay: &RelayProcess, http: &reqwest::Client) -> anyhow::Result<(f64, f64)> {
+    const N: u32 = 60;
+    // Below the relay's 20 frames a second per connection.
+    const PACE: Duration = Duration::from_millis(70);
+    let requests = async || -> anyhow::Result<f64> {
+        let metrics = http.get(format!("{}/metrics", relay.base)).send().await?.text().await?;
+        counter(&metrics, "sidecar_store_requests_total").context("sidecar_store_requests_total")
+    };
+    let login = async |who: &str| -> anyhow::Result<Client> {
+        let token = tokens::dev_token(http, &relay.base, who, who, &[]).await?;
+        Ok(Client::login(&relay.url, &token).await?.0)
+    };
+    let (a, b) = ("cost-a@bench.example", "cost-b@bench.example");
+    let mut sender = login(a).await?;
+    let mut watcher = login(b).await?;
+    watcher.subscribe(None).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let idle_started = Instant::now();
+    let before_idle = requests().await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rate = (requests().await? - before_idle) / idle_started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let before = requests().await?;
+    for i in 0..N {
+        let (to, client_id, text) = (b.to_owned(), format!("cost-{i}"), "how much is this?".to_owned());
+        match sender.request(|id| ClientFrame::SendChat { id, to, client_id, text }).await? {
+            ServerFrame::ChatAck { .. } => {}
+            other => anyhow::bail!("expected an ack, got {other:?}"),
+        }
+        tokio::time::sleep(PACE).await;
+    }
+    let chat = (requests().await? - before - idle_rate * started.elapsed().as_secs_f64()) / f64::from(N);
+
+    let started = Instant::now();
+    let before = requests().await?;
+    for i in 0..N {
+        let name = if i % 2 == 0 { "Busy" } else { "Available" };
+        let kind = if i % 2 == 0 { StateKind::NotRoutable } else { StateKind::Routable };
+        let state = AgentState { name: name.into(), kind };
+        let since = crate::now_ms() + i64::from(i);
+        sender.request(|id| ClientFrame::SetPresence { id, state, since, contact: None, username: None }).await?;
+        loop {
+            match watcher.next().await? {
+                crate::client::Event::Frame(ServerFrame::Presence { presence }) if presence.principal == a => break,
+                crate::client::Event::Closed(code, reason) => anyhow::bail!("closed {code}: {reason}"),
+                _ => {}
+            }
+        }
+        tokio::time::sleep(PACE).await;
+    }
+    // The last change is stored after it is pushed: let the writes settle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let presence = (requests().await? - before - idle_rate * started.elapsed().as_secs_f64()) / f64::from(N);
+    Ok((chat.max(0.0), presence.max(0.0)))
 }
 
 /// The upper bound of the bucket holding quantile `q` of a Prometheus histogram.

@@ -91,12 +91,12 @@ pub async fn run(base: &str, url: &str, user: DirectoryUser, seed: u64, habits: 
         }
         if tokio::time::Instant::now() >= next_change {
             let (state, since, pause) = if std::mem::take(&mut overstay) {
-                let since = now_ms() - OVERSTAY_BEFORE.as_millis() as Millis;
+                let since = crate::now_ms() - OVERSTAY_BEFORE.as_millis() as Millis;
                 (STATES.iter().find(|s| s.0 == "AfterCallWork").copied().unwrap_or(STATES[0]), since, OVERSTAY_FOR)
             } else {
                 step += 1;
                 let pause = 6 + (seed.wrapping_mul(step as u64 + 7) % 14);
-                (STATES[(step - 1) % STATES.len()], now_ms(), Duration::from_secs(pause))
+                (STATES[(step - 1) % STATES.len()], crate::now_ms(), Duration::from_secs(pause))
             };
             let (name, kind, contact) = state;
             let contact = contact.map(|state| ContactSummary { channel: Channel::Voice, state, since });
@@ -154,12 +154,6 @@ pub fn reply_to(text: &str, me: &str) -> String {
     } else {
         format!("{me} here: got it, I'll take a look.")
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

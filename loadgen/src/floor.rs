@@ -85,7 +85,7 @@ pub async fn run(load: FloorLoad) -> anyhow::Result<()> {
             let index = n * load.connect_concurrency + i;
             let (name, kind, contact) = STATES[index % STATES.len()];
             // Each in their state for a while already (a floor mid-shift), minutes apart.
-            let since = now_ms() - (index as Millis % 600) * 1000;
+            let since = crate::now_ms() - (index as Millis % 600) * 1000;
             let _ = tx.send(Box::new(change(name, kind, contact, since)));
             senders.push(tx);
             tasks.push(tokio::spawn(agent(client.context("an agent could not sign in")?, rx)));
@@ -108,13 +108,13 @@ pub async fn run(load: FloorLoad) -> anyhow::Result<()> {
                     rng ^= rng << 17;
                     let who = 1 + (rng as usize % (senders.len() - 1));
                     let (name, kind, contact) = STATES[(rng >> 32) as usize % STATES.len()];
-                    let _ = senders[who].send(Box::new(change(name, kind, contact, now_ms())));
+                    let _ = senders[who].send(Box::new(change(name, kind, contact, crate::now_ms())));
                 }
             }
             line = stdin.next_line() => {
                 let Some(line) = line? else { break };
                 if let Some(state) = line.strip_prefix("probe ").map(str::to_owned) {
-                    let at = now_ms();
+                    let at = crate::now_ms();
                     println!("probe-sent {state} {at}");
                     let _ = senders[0].send(Box::new(change(&state, StateKind::NotRoutable, None, at)));
                 }
@@ -126,10 +126,4 @@ pub async fn run(load: FloorLoad) -> anyhow::Result<()> {
         let _ = task.await;
     }
     Ok(())
-}
-
-fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -28,3 +28,10 @@ pub mod tokens;
 pub mod wire;
 
 pub use client::{Client, Event};
+
+/// Now, in milliseconds since the epoch (the protocol's time).
+pub fn now_ms() -> protocol::Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -92,6 +92,8 @@ impl Collector for DirectoryAge {
 #[derive(Debug)]
 pub struct Metrics {
     pub connections: Gauge,
+    /// The store's own count of its database requests, copied in at each scrape.
+    pub store_requests: Counter,
     pub connections_total: Counter,
     pub frames_in: Counter,
     pub frames_out: Counter,
@@ -229,6 +231,12 @@ impl Default for Metrics {
                 counter(),
             ),
             connect_calls: add(r, "connect_calls", "Connect API requests, retries included", counter()),
+            store_requests: add(
+                r,
+                "store_requests",
+                "Requests the store sent to its database, retries included (DynamoDB; none for SQLite)",
+                counter(),
+            ),
             connect_retries: add(r, "connect_retries", "Connect API requests that were retries", counter()),
             errors: add(r, "errors", "Error frames sent, by code", by_code(ErrorCode::ALL.map(ErrorCode::as_str))),
             closes: add(

@@ -213,5 +213,9 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
+    if let Some(sent) = app.store.requests() {
+        let counted = app.metrics.store_requests.get();
+        app.metrics.store_requests.inc_by(sent.saturating_sub(counted));
+    }
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], app.metrics.render()).into_response()
 }

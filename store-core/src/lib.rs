@@ -184,6 +184,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store answers; for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Requests sent to a remote database so far (every attempt), for `/metrics` and the
+    /// benchmark's cost figures; `None` for an embedded store.
+    fn requests(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The canonical key of a conversation: its participants in order.

@@ -285,6 +285,10 @@ impl Store for DynamoStore {
         help::expire(self, before, limit).await
     }
 
+    fn requests(&self) -> Option<u64> {
+        Some(DynamoStore::requests(self))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.client
             .get_item()

@@ -107,6 +107,42 @@ fn test() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `bench relay --store dynamodb [ARGS]`: the same load (`ARGS`, sized for the local server) on
+/// SQLite and then on DynamoDB (moto's server on loopback, started here), in one command so the
+/// two lines are measured side by side; the DynamoDB line adds its requests per chat message and
+/// per presence change.
+fn bench_dynamodb(args: &[String]) -> anyhow::Result<()> {
+    setup::python()?;
+    run::step(
+        "build",
+        "cargo",
+        &["build", "--release", "-p", "server", "--features", "server/dynamodb", "-p", "loadgen"],
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut server = std::process::Command::new(setup::MOTO_SERVER)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let endpoint = format!("--dynamodb-endpoint=http://127.0.0.1:{port}");
+    let result = (|| {
+        for store in [vec!["--store=sqlite"], vec!["--store=dynamodb", endpoint.as_str()]] {
+            let mut bench_args = vec!["--relay=target/release/ccp-sidecar-relay"];
+            bench_args.extend(store);
+            bench_args.extend(args.iter().map(String::as_str));
+            run::step("relay benchmark", "target/release/relay-bench", &bench_args)?;
+        }
+        anyhow::Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
 fn bench(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("sync") => {
@@ -121,10 +157,20 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             run::step("sync benchmark", "target/release/sync-bench", &refs)
         }
         Some("relay") => {
+            let rest: Vec<String> = args[1..].to_vec();
+            if let Some(at) = rest.iter().position(|a| a == "--store") {
+                anyhow::ensure!(
+                    rest.get(at + 1).map(String::as_str) == Some("dynamodb"),
+                    "--store takes dynamodb here"
+                );
+                let mut rest = rest;
+                rest.drain(at..at + 2);
+                return bench_dynamodb(&rest);
+            }
             run::step("build", "cargo", &["build", "--release", "-p", "server", "-p", "loadgen"])?;
             let relay = "--relay=target/release/ccp-sidecar-relay".to_owned();
             let mut bench_args = vec![relay.clone()];
-            bench_args.extend(args[1..].iter().cloned());
+            bench_args.extend(rest);
             let refs: Vec<&str> = bench_args.iter().map(String::as_str).collect();
             run::step("relay benchmark", "target/release/relay-bench", &refs)?;
             run::step("crash run", "target/release/relay-bench", &[&relay, "--crash"])?;
@@ -200,7 +246,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask bench extension | bench rollout | bench relay [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
+            "usage: cargo xtask bench extension | bench rollout | bench relay [--store dynamodb] [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
         ),
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
 use loadgen::bench::{BenchConfig, run};
 
@@ -31,6 +32,12 @@ struct Args {
     /// Run the SIGKILL-during-a-chat-storm scenario instead.
     #[arg(long)]
     crash: bool,
+    /// The relay's store: `sqlite`, or `dynamodb` on the DynamoDB-compatible server at
+    /// `--dynamodb-endpoint` (tables created by the relay; static local credentials).
+    #[arg(long, default_value = "sqlite")]
+    store: String,
+    #[arg(long)]
+    dynamodb_endpoint: Option<String>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -55,6 +62,28 @@ async fn main() -> anyhow::Result<()> {
         duration: Duration::from_secs(args.seconds),
         connect_concurrency: args.connect_concurrency,
         supervisors: args.supervisors,
+        store: args.store.clone(),
+        relay_args: Vec::new(),
+        relay_env: Vec::new(),
+    };
+    let config = match args.store.as_str() {
+        "sqlite" => config,
+        "dynamodb" => {
+            let endpoint = args.dynamodb_endpoint.context("--store dynamodb needs --dynamodb-endpoint")?;
+            // Each run on tables of its own.
+            let prefix = format!("bench-{}-", std::process::id());
+            let relay_args = ["--store", "dynamodb", "--dynamodb-create-tables", "--dynamodb-endpoint", &endpoint]
+                .into_iter()
+                .map(str::to_owned)
+                .chain(["--dynamodb-table-prefix".to_owned(), prefix])
+                .collect();
+            let relay_env =
+                [("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"), ("AWS_REGION", "us-east-1")]
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .into();
+            BenchConfig { relay_args, relay_env, ..config }
+        }
+        other => anyhow::bail!("--store is sqlite or dynamodb, not {other}"),
     };
     let report = run(&config).await?;
     eprintln!("relay-bench details: {report:?}");
