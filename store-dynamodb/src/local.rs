@@ -1,9 +1,10 @@
 //! A local DynamoDB-compatible server (moto's, installed by `cargo xtask` into the project's
-//! Python environment) on loopback, for the tests and `cargo xtask demo --store dynamodb`:
-//! started on a free port, stopped when dropped.
+//! Python environment, run by `tools/dynamodb_local.py`, which applies requests one at a time as
+//! DynamoDB isolates transactions) on loopback, for the tests: started on a free port, stopped
+//! when dropped.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,14 +17,14 @@ pub struct LocalServer {
     pub endpoint: String,
 }
 
-/// Where `cargo xtask` installs moto's server, from the workspace root.
-pub const MOTO_SERVER: &str = ".tools/python/bin/moto_server";
+/// The project's Python (with moto) and the server script, from the workspace root.
+pub const PYTHON: &str = ".tools/python/bin/python";
+pub const SCRIPT: &str = "tools/dynamodb_local.py";
 
 impl LocalServer {
-    /// The server installed under `root` (or named by `SIDECAR_MOTO_SERVER`), started and answering.
+    /// The server of the workspace at `root`, started and answering.
     pub fn start(root: &Path) -> Result<Self, String> {
-        let binary =
-            std::env::var_os("SIDECAR_MOTO_SERVER").map(PathBuf::from).unwrap_or_else(|| root.join(MOTO_SERVER));
+        let binary = root.join(PYTHON);
         if !binary.exists() {
             return Err(format!(
                 "{} is missing: `cargo xtask test` installs it (tools/requirements.txt)",
@@ -32,7 +33,8 @@ impl LocalServer {
         }
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
         let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .arg(root.join(SCRIPT))
+            .args(["127.0.0.1", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

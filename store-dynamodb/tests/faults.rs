@@ -166,7 +166,8 @@ async fn a_server_that_keeps_throttling_is_unavailable_in_bounded_time_and_nothi
     let refused = store.append_message(message("lost?")).await;
     assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "bounded: {:?}", started.elapsed());
-    assert_eq!(proxy.seen.load(Ordering::SeqCst) - before, 4, "the SDK's attempts, then no more");
+    let attempts = proxy.seen.load(Ordering::SeqCst) - before;
+    assert!((2..=4).contains(&attempts), "retried within the SDK's 4 attempts and 5 s: {attempts}");
     proxy.refuse.store(0, Ordering::SeqCst);
     assert!(
         store.messages_after("a@x", "b@x", 0, 10).await.unwrap().is_empty(),

@@ -63,12 +63,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if dynamodb {
         crate::setup::python()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let server = Command::new(crate::setup::MOTO_SERVER)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .context("starting the local DynamoDB server")?;
+        let server = crate::setup::dynamodb_local(port).spawn().context("starting the local DynamoDB server")?;
         local_dynamodb = Some(server);
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

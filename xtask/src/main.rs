@@ -119,11 +119,7 @@ fn bench_dynamodb(args: &[String]) -> anyhow::Result<()> {
         &["build", "--release", "-p", "server", "--features", "server/dynamodb", "-p", "loadgen"],
     )?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut server = std::process::Command::new(setup::MOTO_SERVER)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
+    let mut server = setup::dynamodb_local(port).spawn()?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -59,8 +59,17 @@ pub fn browser() -> anyhow::Result<()> {
 
 /// The project's Python virtual environment.
 pub const PYTHON_ENV: &str = ".tools/python";
-/// The DynamoDB-compatible server `demo --store dynamodb` starts (the tests start it themselves).
-pub const MOTO_SERVER: &str = ".tools/python/bin/moto_server";
+/// The DynamoDB-compatible server (moto's, requests applied one at a time) on loopback at
+/// `port`, for `demo --store dynamodb` and `bench relay --store dynamodb` (the tests start it
+/// themselves), once [`python`] has installed it.
+pub fn dynamodb_local(port: u16) -> std::process::Command {
+    let mut command = Command::new(format!("{PYTHON_ENV}/bin/python"));
+    command
+        .args(["tools/dynamodb_local.py", "127.0.0.1", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
 const REQUIREMENTS: &str = "tools/requirements.txt";
 
 /// Installs `tools/requirements.txt` into [`PYTHON_ENV`] unless that very file was installed

@@ -64,20 +64,26 @@ async fn login(relay: &RelayProcess, email: &str) -> Client {
     Client::login(&relay.url, &token).await.unwrap().0
 }
 
-/// Sends `ids` to `to`, each acknowledged before the next; the sequence numbers acknowledged.
+/// Sends `ids` to `to`, each acknowledged before the next, and sent again after a retryable
+/// refusal as the extension's outbox does; the sequence numbers acknowledged.
 async fn send_all(mut client: Client, to: &str, ids: Vec<String>) -> BTreeMap<String, u64> {
     let mut acked = BTreeMap::new();
     for client_id in ids {
-        let text = format!("text of {client_id}");
-        match client
-            .request(|id| ClientFrame::SendChat { id, to: to.to_owned(), client_id: client_id.clone(), text })
-            .await
-            .unwrap()
-        {
-            ServerFrame::ChatAck { seq, .. } => {
-                acked.insert(client_id, seq);
+        for attempt in 0.. {
+            let text = format!("text of {client_id}");
+            let to = to.to_owned();
+            let cid = client_id.clone();
+            match client.request(|id| ClientFrame::SendChat { id, to, client_id: cid, text }).await.unwrap() {
+                ServerFrame::ChatAck { seq, .. } => {
+                    acked.insert(client_id.clone(), seq);
+                    break;
+                }
+                ServerFrame::Error { error, .. } if error.retryable && attempt < 5 => {
+                    eprintln!("{client_id}: {error:?}, sending again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => panic!("expected an ack, got {other:?}"),
             }
-            other => panic!("expected an ack, got {other:?}"),
         }
     }
     acked
