@@ -80,11 +80,12 @@ pub fn python() -> anyhow::Result<()> {
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
         return Ok(());
     }
-    if answers("python3", &["-m", "venv", "--help"]).is_none() {
+    // Debian's python3 has the venv module without ensurepip, which creating one needs.
+    if answers("python3", &["-c", "import ensurepip, venv"]).is_none() {
         let root = answers("id", &["-u"]).is_some_and(|u| u.trim() == "0");
         let (program, prefix): (&str, Vec<&str>) = if root { ("apt-get", vec![]) } else { ("sudo", vec!["apt-get"]) };
         let mut install = prefix;
-        install.extend(["install", "-y", "python3-venv", "python3-pip"]);
+        install.extend(["install", "-y", "python3", "python3-venv", "python3-pip"]);
         run::step("setup", program, &install)?;
     }
     run::step("setup", "python3", &["-m", "venv", PYTHON_ENV])?;
