@@ -241,12 +241,13 @@ impl Component for App {
             Msg::SettingsChanged => {
                 ctx.link().send_future(async {
                     // A new UI language: the page again, in it (the worker keeps everything).
-                    if crate::i18n::wanted().await != crate::i18n::chosen()
+                    let (managed, options) = chrome::settings().await;
+                    if crate::i18n::wanted_in(&managed, &options) != crate::i18n::chosen()
                         && let Some(w) = web_sys::window()
                     {
                         let _ = w.location().reload();
                     }
-                    let (thresholds, reasons) = chrome::floor_settings().await;
+                    let (thresholds, reasons) = chrome::floor_settings(&managed, &options);
                     Msg::Settings(thresholds, reasons)
                 });
                 return false;

@@ -95,11 +95,13 @@ pub async fn settings() -> (protocol::config::Settings, protocol::config::Settin
 }
 
 /// The alert thresholds in force (policy over the options page over the defaults), and the help
-/// reasons policy sets (none: the defaults).
-pub async fn floor_settings() -> (::floor::Thresholds, Vec<String>) {
-    let (managed, options) = settings().await;
+/// reasons policy sets (none: the defaults), from the settings read.
+pub fn floor_settings(
+    managed: &protocol::config::Settings,
+    options: &protocol::config::Settings,
+) -> (::floor::Thresholds, Vec<String>) {
     let reasons = managed.help_reasons.clone().or(options.help_reasons.clone()).unwrap_or_default();
-    (::floor::Thresholds::from_settings(&managed, &options), reasons)
+    (::floor::Thresholds::from_settings(managed, options), reasons)
 }
 
 /// The key under which `principal`'s chosen caller ID is kept in `chrome.storage.local`.

@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 
+use protocol::config::Settings;
 use protocol::locale::{self, Catalogue};
 use wasm_bindgen::JsValue;
 
@@ -18,8 +19,13 @@ thread_local! {
 /// The language the settings choose over the browser's (`None`: Chrome's own is right).
 pub async fn wanted() -> Option<&'static str> {
     let (managed, options) = chrome::settings().await;
-    let setting = managed.ui_language.or(options.ui_language);
-    locale::override_for(setting.as_deref(), &chrome::ui_language())
+    wanted_in(&managed, &options)
+}
+
+/// [`wanted`], from settings already read.
+pub fn wanted_in(managed: &Settings, options: &Settings) -> Option<&'static str> {
+    let setting = managed.ui_language.as_deref().or(options.ui_language.as_deref());
+    locale::override_for(setting, &chrome::ui_language())
 }
 
 /// The language in use over the browser's, if any.

@@ -60,6 +60,29 @@ pub async fn get(
     Ok(out.item)
 }
 
+/// Every item of `table`, page by page: a scan, for what is read once at start or by a tool,
+/// never on a request path.
+pub async fn scan(store: &crate::DynamoStore, table: &str, what: &str) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = store
+            .client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| crate::unavailable(what, e))?;
+        out.extend(page.items().iter().cloned());
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// The attributes `names` of `item` (its key, for a delete).
 pub fn key(item: &Item, names: &[&str]) -> Item {
     names.iter().filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone()))).collect()

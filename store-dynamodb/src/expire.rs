@@ -6,7 +6,7 @@ use protocol::Millis;
 use store_core::StoreError;
 
 use crate::DynamoStore;
-use crate::attrs::{self, Item, get_n, get_s, n, s};
+use crate::attrs::{self, Item, get_s, n, s};
 use crate::tables::SHARDS;
 
 /// Up to `limit` keys of `table`'s items older than `before` through its `by_time` index.
@@ -47,7 +47,6 @@ pub async fn messages_and_calls(store: &DynamoStore, before: Millis, limit: u32)
         let conv = get_s(m, "conv")?;
         let id = serde_json::json!([conv, get_s(m, "from")?, get_s(m, "client_id")?]).to_string();
         client_ids.push(std::iter::once(("key".to_owned(), s(id))).collect());
-        let _: u64 = get_n(m, "seq")?;
     }
     let count = messages.len() as u64;
     attrs::delete_keys(store, &t.messages, messages.iter().map(|m| attrs::key(m, &["conv", "seq"])).collect()).await?;

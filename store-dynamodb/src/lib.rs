@@ -140,27 +140,11 @@ impl DynamoStore {
     pub async fn dump(&self) -> Result<Vec<String>, StoreError> {
         let mut rows = Vec::new();
         for spec in tables::SPECS {
-            let table = format!("{}{}", self.tables.meta.strip_suffix("meta").unwrap_or_default(), spec.name);
-            let mut start = None;
-            loop {
-                let page = self
-                    .client
-                    .scan()
-                    .table_name(&table)
-                    .consistent_read(true)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("dump", e))?;
-                for item in page.items() {
-                    let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-                    fields.sort();
-                    rows.push(format!("{}: {}", spec.name, fields.join(" | ")));
-                }
-                match page.last_evaluated_key() {
-                    Some(key) if !key.is_empty() => start = Some(key.clone()),
-                    _ => break,
-                }
+            let table = format!("{}{}", self.tables.prefix, spec.name);
+            for item in attrs::scan(self, &table, "dump").await? {
+                let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                fields.sort();
+                rows.push(format!("{}: {}", spec.name, fields.join(" | ")));
             }
         }
         rows.sort();

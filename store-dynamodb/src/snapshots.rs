@@ -31,26 +31,7 @@ pub async fn put_presence(store: &DynamoStore, record: &PresenceRecord) -> Resul
 
 /// Every stored presence (read once at start, not on a request path: a scan).
 pub async fn load_presence(store: &DynamoStore) -> Result<Vec<PresenceRecord>, StoreError> {
-    let mut out = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let page = store
-            .client
-            .scan()
-            .table_name(&store.tables.presence)
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| unavailable("load presence", e))?;
-        for item in page.items() {
-            out.push(get_json(item, "record")?);
-        }
-        match page.last_evaluated_key() {
-            Some(key) if !key.is_empty() => start = Some(key.clone()),
-            _ => return Ok(out),
-        }
-    }
+    attrs::scan(store, &store.tables.presence, "load presence").await?.iter().map(|i| get_json(i, "record")).collect()
 }
 
 /// The `meta` item of a snapshot kind (`directory`, `routing`), if any.

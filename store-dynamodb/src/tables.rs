@@ -34,6 +34,7 @@ pub const TTL: &str = "expires_at";
 /// The table names, with the prefix.
 #[derive(Debug, Clone)]
 pub struct Tables {
+    pub prefix: String,
     pub conversations: String,
     pub messages: String,
     pub client_ids: String,
@@ -49,6 +50,7 @@ impl Tables {
     pub fn new(prefix: &str) -> Self {
         let name = |t: &str| format!("{prefix}{t}");
         Self {
+            prefix: prefix.to_owned(),
             conversations: name("conversations"),
             messages: name("messages"),
             client_ids: name("client_ids"),
@@ -169,9 +171,8 @@ fn projection(non_key: Option<&[&str]>) -> Projection {
 
 /// Creates every table missing under `tables`' prefix, on demand, with its TTL.
 pub async fn create(client: &Client, tables: &Tables) -> Result<(), StoreError> {
-    let prefix = tables.meta.strip_suffix("meta").unwrap_or_default();
     for spec in SPECS {
-        let name = format!("{prefix}{}", spec.name);
+        let name = format!("{}{}", tables.prefix, spec.name);
         let mut request = client
             .create_table()
             .table_name(&name)

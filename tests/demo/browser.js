@@ -4,7 +4,7 @@
 // of the status, chat and caller-ID panels (English and Japanese, one chat message and one call
 // each) and of the dock collapsed in that wide window and in a narrow CCP popup (400×700),
 // collapsed with an unread message and open, and the ask-for-help form (in Japanese, the request
-// sent), into the folder it is given; the README's screenshots are these.
+// sent), and the options page, into the folder it is given; the README's screenshots are these.
 // With SUPERVISOR, a second profile signs in as that supervisor and shows the floor full-tab
 // (and, headless, the floor's screenshots: the full tab with help requests and alerts, the chat
 // a taken request opens, the dock's Floor tab, a narrow window).
@@ -96,6 +96,14 @@ async function screenshots(lang) {
   // As it was, for whoever uses this browser next: a wide window, the dock open.
   await page.setViewportSize({ width: 1280, height: 800 });
   await handle.click();
+  // The options page: relay and sign-in, the language, the supervisor's alert thresholds.
+  const options = await agent.context.newPage();
+  await options.setViewportSize({ width: 700, height: 960 });
+  await options.goto(`chrome-extension://${EXTENSION_ID}/options.html`);
+  await options.locator('form.options').waitFor();
+  await sleep(300);
+  await options.screenshot({ path: `${shots}/options-${tag}.png`, fullPage: true });
+  await options.close();
   return agent;
 }
 
