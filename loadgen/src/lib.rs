@@ -23,6 +23,7 @@ pub mod colleagues;
 pub mod crash;
 pub mod floor;
 pub mod process;
+pub mod redis;
 pub mod security;
 pub mod tokens;
 pub mod wire;

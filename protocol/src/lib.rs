@@ -16,6 +16,7 @@
 //! - [`tab`]: a CCP tab's content script <-> the extension's worker.
 //! - [`panel`]: the panel UI <-> the extension's worker.
 //! - [`error`]: the `{code, message, retryable}` error body and WebSocket close codes.
+//! - [`cluster`]: what relay nodes tell each other over Redis.
 //! - [`limits`]: the limits a relay announces in its welcome frame.
 //! - [`ticket`]: single-use WebSocket tickets from the REST API.
 //! - [`Relayed`]: JSON the worker passes from the REST API to the panels without reading it.
@@ -30,6 +31,7 @@ pub mod callerid;
 pub mod calls;
 pub mod chat;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod directory;
 pub mod error;

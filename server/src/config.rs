@@ -85,6 +85,23 @@ pub struct Config {
     #[serde(default)]
     pub dynamodb_create_tables: bool,
 
+    /// Redis URL (`redis://host:6379`, `rediss://` for TLS, e.g. ElastiCache) joining this relay
+    /// to the other nodes using it: presence, chat and help requests reach every node's
+    /// connections, and the directory sync and retention run on one node at a time. Several
+    /// nodes share one store (DynamoDB); without it the relay is a single node.
+    #[arg(long, env = "SIDECAR_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of the relay's Redis keys and channel (several clusters may share one Redis).
+    #[arg(long, env = "SIDECAR_REDIS_KEY_PREFIX", default_value = "ccp-sidecar")]
+    pub redis_key_prefix: String,
+
+    /// How long a node's lease lasts without a heartbeat, in ms (one every third of it): when a
+    /// node dies, its agents who do not reconnect elsewhere go Offline after this and
+    /// `--presence-grace-ms`.
+    #[arg(long, env = "SIDECAR_NODE_LEASE_MS", default_value_t = 10_000)]
+    pub node_lease_ms: u64,
+
     /// OIDC issuer URL whose ID tokens are accepted (discovery at
     /// `<issuer>/.well-known/openid-configuration`).
     #[arg(long, env = "SIDECAR_OIDC_ISSUER")]
@@ -358,6 +375,16 @@ impl Config {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
             }
+        }
+        if self.redis_url.is_some() && self.store == StoreKind::Sqlite {
+            return Err(ConfigError::Invalid(
+                "--redis-url joins nodes that share one store: use --store dynamodb (each node's SQLite file would \
+                 hold other messages)"
+                    .into(),
+            ));
+        }
+        if self.node_lease_ms < 1000 {
+            return Err(ConfigError::Invalid("--node-lease-ms must be at least 1000".into()));
         }
         if self.ws_ticket_ttl_ms < 1000 {
             return Err(ConfigError::Invalid("--ws-ticket-ttl-ms must be at least 1000".into()));

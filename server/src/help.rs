@@ -138,6 +138,21 @@ fn taken_message(request: &HelpRequest) -> String {
 #[derive(Debug, Default)]
 pub struct HelpDesk {
     live: BTreeMap<u64, HelpRequest>,
+    /// Requests seen ending, latest last: news of one from another node may arrive after its
+    /// end, and must not bring it back.
+    ended: std::collections::VecDeque<u64>,
+}
+
+/// How many ended requests a desk remembers (a day's worth many times over).
+const ENDED_KEPT: usize = 4096;
+
+/// How far along a request is; changes only move forward.
+fn rank(status: HelpStatus) -> u8 {
+    match status {
+        HelpStatus::Open => 0,
+        HelpStatus::Taken => 1,
+        HelpStatus::Closed | HelpStatus::Cancelled => 2,
+    }
 }
 
 impl HelpDesk {
@@ -159,12 +174,22 @@ impl HelpDesk {
         self.live.values().find(|r| r.agent == agent && r.status == HelpStatus::Open)
     }
 
-    /// Takes a stored request: kept while live, dropped once ended.
+    /// Takes a stored request: kept while live, dropped once ended. Forward only: news older
+    /// than what the desk holds (from another node, out of order) changes nothing.
     pub fn apply(&mut self, request: HelpRequest) {
         if request.status.live() {
-            self.live.insert(request.id, request);
+            let behind = self.live.get(&request.id).is_some_and(|held| rank(held.status) > rank(request.status));
+            if !behind && !self.ended.contains(&request.id) {
+                self.live.insert(request.id, request);
+            }
         } else {
             self.live.remove(&request.id);
+            if !self.ended.contains(&request.id) {
+                if self.ended.len() == ENDED_KEPT {
+                    self.ended.pop_front();
+                }
+                self.ended.push_back(request.id);
+            }
         }
     }
 
@@ -311,6 +336,20 @@ mod tests {
         assert!(desk.get(1).is_some(), "but still live");
         desk.apply(HelpRequest { status: HelpStatus::Closed, ..open(1, "aiko", "tokyo", 1) });
         assert!(desk.get(1).is_none(), "ended requests leave the desk");
+    }
+
+    #[test]
+    fn news_from_another_node_out_of_order_never_moves_a_request_back() {
+        let mut desk = HelpDesk::default();
+        let taken =
+            HelpRequest { status: HelpStatus::Taken, taken_by: Some("sam".into()), ..open(1, "aiko", "tokyo", 1) };
+        desk.apply(taken.clone());
+        desk.apply(open(1, "aiko", "tokyo", 1));
+        assert_eq!(desk.get(1), Some(&taken), "the open news came after the take");
+        desk.apply(HelpRequest { status: HelpStatus::Cancelled, ..open(2, "ben", "tokyo", 2) });
+        desk.apply(open(2, "ben", "tokyo", 2));
+        assert!(desk.get(2).is_none(), "an ended request does not come back");
+        assert!(desk.open_of("ben").is_none());
     }
 
     #[test]

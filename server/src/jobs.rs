@@ -1,6 +1,7 @@
 //! The relay's background jobs: the Offline sweeper, the issuers' key refresh, retention
-//! (deleting what is past `--retention-days`), the Connect directory sync and the presence
-//! fan-out lanes. Started once by `run`, stopped together after the connections are gone.
+//! (deleting what is past `--retention-days`), the Connect directory sync, the cluster link and
+//! the presence fan-out lanes (in a cluster, retention and the sync run on the node holding
+//! their lease). Started once by `run`, stopped together after the connections are gone.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::bus::Lease;
 use crate::clock;
 use crate::metrics::Metrics;
 use crate::state::{App, StartError};
@@ -24,6 +26,9 @@ impl Jobs {
         let jobs = Self { tasks: TaskTracker::new(), stop: CancellationToken::new() };
         jobs.spawn(sweep(app.clone()));
         jobs.spawn(refresh_keys(app.clone()));
+        if let Some(bus) = &app.bus {
+            jobs.spawn(crate::cluster::run(app.clone(), bus.clone()));
+        }
         if app.config.retention_days > 0 {
             jobs.spawn(expire(app.clone()));
         }
@@ -71,6 +76,12 @@ impl AsRef<Metrics> for AppMetrics {
     }
 }
 
+/// Whether this node runs the job: a single node always does; in a cluster, the node holding
+/// its lease.
+pub fn runs_here(app: &App, lease: Lease) -> bool {
+    app.bus.as_ref().is_none_or(|bus| bus.holds(lease))
+}
+
 /// Turns agents Offline once their grace period has passed, and stores that.
 async fn sweep(app: Arc<App>) {
     let period = Duration::from_millis((app.config.presence_grace_ms / 4).clamp(50, 1000));
@@ -111,6 +122,10 @@ async fn expire(app: Arc<App>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // In a cluster, the node holding the lease (and a node taking it over runs at once).
+        while !runs_here(&app, Lease::Retention) {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
         let before = clock::now_ms() - keep_ms;
         let (mut messages, mut calls) = (0, 0);
         loop {

@@ -28,10 +28,12 @@
 //! - [`clock`]: the relay's clock for what expires (moved by hand in tests).
 
 pub mod auth;
+pub mod bus;
 pub mod callerids;
 pub mod calls;
 pub mod chat;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod directory;
 pub mod help;

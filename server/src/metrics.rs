@@ -129,6 +129,20 @@ pub struct Metrics {
     pub connect_retries: Counter,
     /// How long the last successful read of the Connect directory took, in ms.
     pub directory_sync_ms: Gauge,
+    /// 1 while this node reaches the cluster's Redis, 0 while not (or with no `--redis-url`).
+    pub cluster_up: Gauge,
+    /// Nodes of the cluster alive at the last heartbeat, this one included.
+    pub cluster_nodes: Gauge,
+    /// Events published to the other nodes, and received from them.
+    pub cluster_events_out: Counter,
+    pub cluster_events_in: Counter,
+    /// Deliveries for other nodes dropped while Redis was away (beyond what is kept; clients
+    /// read them at their next sync).
+    pub cluster_dropped: Counter,
+    /// Nodes found gone (their lease ran out).
+    pub cluster_nodes_lost: Counter,
+    /// Times the link to Redis was lost.
+    pub cluster_disconnects: Counter,
     /// Error frames and refusals, by error code.
     errors: ByCode<&'static str>,
     /// Connections the relay closed, by close code.
@@ -237,6 +251,18 @@ impl Default for Metrics {
                 "Requests the store sent to its database, retries included (DynamoDB; none for SQLite)",
                 counter(),
             ),
+            cluster_up: add(r, "cluster_up", "1 while this node reaches the cluster's Redis", Gauge::default()),
+            cluster_nodes: add(r, "cluster_nodes", "Relay nodes alive, this one included", Gauge::default()),
+            cluster_events_out: add(r, "cluster_events_out", "Events published to the other nodes", counter()),
+            cluster_events_in: add(r, "cluster_events_in", "Events received from the other nodes", counter()),
+            cluster_dropped: add(
+                r,
+                "cluster_dropped",
+                "Deliveries for other nodes dropped while Redis was away (read at the clients' next sync)",
+                counter(),
+            ),
+            cluster_nodes_lost: add(r, "cluster_nodes_lost", "Nodes found gone (lease run out)", counter()),
+            cluster_disconnects: add(r, "cluster_disconnects", "Times the link to Redis was lost", counter()),
             connect_retries: add(r, "connect_retries", "Connect API requests that were retries", counter()),
             errors: add(r, "errors", "Error frames sent, by code", by_code(ErrorCode::ALL.map(ErrorCode::as_str))),
             closes: add(

@@ -2,10 +2,11 @@
 //! time, present only while a CCP reports on one of the agent's connections, Offline only
 //! after a grace period with none, and fan-out to roster subscribers.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use protocol::cluster::{NodeId, RemoteReport};
 use protocol::{AgentState, ContactSummary, Millis, Presence, ServerFrame};
 
 use crate::hub::{ConnId, Outbox, encode};
@@ -74,6 +75,12 @@ pub struct Report {
     pub username: Option<String>,
 }
 
+/// Who reports: a connection of this relay (node [`LOCAL`]) or of another node of the cluster.
+type Reporter = (NodeId, ConnId);
+
+/// The node id of this relay's own connections.
+pub const LOCAL: NodeId = 0;
+
 /// The outcome of a report.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Applied {
@@ -87,10 +94,10 @@ struct Agent {
     /// The last reported presence (state as the CCP reported it, `online` as the relay sees it).
     presence: Presence,
     /// The connections on which a CCP of the agent's reports (`set_presence` without a later
-    /// `clear_presence`), each with its last report. The agent is present only while one does (a
+    /// `clear_presence`), on this node or another, each with its last report. The agent is present only while one does (a
     /// socket kept open by the worker with no CCP tab does not count), and shows the latest of
     /// them by state start.
-    reporting: Vec<(ConnId, Report)>,
+    reporting: Vec<(Reporter, Report)>,
     /// Since when no connection reports, while the relay still shows the agent online (the
     /// grace period runs from here).
     absent_since: Option<Millis>,
@@ -154,9 +161,14 @@ impl Agent {
     /// `conn` no longer reports. With no other, the grace period starts; otherwise the latest
     /// report still made is shown (it may be older than the one that went away). Returns the
     /// presence shown when that changed it.
-    fn stop_reporting(&mut self, conn: ConnId, now: Millis) -> Option<Presence> {
+    fn stop_reporting(&mut self, conn: Reporter, now: Millis) -> Option<Presence> {
         let at = self.reporting.iter().position(|(c, _)| *c == conn)?;
         self.reporting.remove(at);
+        self.after_stop(now)
+    }
+
+    /// After a reporter went: the grace period when none is left, else the latest report shown.
+    fn after_stop(&mut self, now: Millis) -> Option<Presence> {
         let Some((_, latest)) = self.reporting.iter().max_by_key(|(_, r)| key(r)).cloned() else {
             self.absent_since = Some(now);
             return None;
@@ -201,6 +213,22 @@ impl Inner {
 struct Fanout {
     frame: bytes::Bytes,
     targets: Vec<Outbox>,
+}
+
+/// `report`, made on connection `conn` of `node` by the agent whose presence is `presence`, as
+/// other nodes are told it.
+pub fn remote_report(node: NodeId, conn: ConnId, presence: &Presence, report: Report) -> RemoteReport {
+    RemoteReport {
+        node,
+        conn,
+        principal: presence.principal.clone(),
+        display_name: presence.display_name.clone(),
+        roster: presence.roster.clone(),
+        state: report.state,
+        since: report.since,
+        contact: report.contact,
+        username: report.username,
+    }
 }
 
 /// Writes the frame to every target. Lanes run it outside the presence lock: the writes are
@@ -307,6 +335,15 @@ impl PresenceHub {
     /// period unless a CCP reports again. Returns the record to store when another connection's
     /// report is shown instead.
     pub fn clear(&self, principal: &str, conn: ConnId, now: Millis, metrics: &Metrics) -> Option<PresenceRecord> {
+        self.clear_from(principal, (LOCAL, conn), now, metrics)
+    }
+
+    /// Another node's connection no longer reports (its `clear_presence` or close).
+    pub fn clear_remote(&self, node: NodeId, conn: ConnId, principal: &str, now: Millis, metrics: &Metrics) {
+        self.clear_from(principal, (node, conn), now, metrics);
+    }
+
+    fn clear_from(&self, principal: &str, conn: Reporter, now: Millis, metrics: &Metrics) -> Option<PresenceRecord> {
         let Ok(mut inner) = self.inner.lock() else { return None };
         let agent = inner.agents.get_mut(principal)?;
         let shown = agent.stop_reporting(conn, now)?;
@@ -327,6 +364,74 @@ impl PresenceHub {
     /// device whose clock or start time differs is never held to a state nobody reports.
     pub fn report(&self, principal: &str, conn: ConnId, report: Report, now: Millis, metrics: &Metrics) -> Applied {
         let Ok(mut inner) = self.inner.lock() else { return Applied::Stale };
+        self.apply(&mut inner, principal, (LOCAL, conn), report, now, metrics)
+    }
+
+    /// Applies a report made on another node's connection, as [`Self::report`] applies this
+    /// node's: every node holds every reporting connection, so all show the same presence. The
+    /// node where the report was made stores it.
+    pub fn report_remote(&self, remote: RemoteReport, now: Millis, metrics: &Metrics) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        let RemoteReport { node, conn, principal, display_name, roster, state, since, contact, username } = remote;
+        let agent =
+            inner.agents.entry(principal.clone()).or_insert_with(|| Agent::unseen(&principal, &display_name, &roster));
+        agent.presence.display_name = display_name;
+        agent.presence.roster = roster;
+        let report = Report { state, since, contact, username };
+        self.apply(&mut inner, &principal, (node, conn), report, now, metrics);
+    }
+
+    /// A node is gone (its lease ran out): its connections report no more. Agents with no other
+    /// reporting connection start their grace period, so those who reconnect to another node in
+    /// time never show Offline.
+    pub fn drop_node(&self, node: NodeId, now: Millis, metrics: &Metrics) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        let mut shown = Vec::new();
+        for agent in inner.agents.values_mut() {
+            let before = agent.reporting.len();
+            agent.reporting.retain(|((n, _), _)| *n != node);
+            if agent.reporting.len() != before
+                && let Some(presence) = agent.after_stop(now)
+            {
+                shown.push(presence);
+            }
+        }
+        metrics.presence_updates.inc_by(shown.len() as u64);
+        let fanouts: Vec<Fanout> = shown.into_iter().map(|p| inner.fanout(p)).collect();
+        for fanout in fanouts {
+            self.deliver(fanout, metrics);
+        }
+    }
+
+    /// Every report this node's connections make now, as other nodes are told them.
+    pub fn local_reports(&self, node: NodeId) -> Vec<RemoteReport> {
+        let Ok(inner) = self.inner.lock() else { return Vec::new() };
+        let mut reports = Vec::new();
+        for agent in inner.agents.values() {
+            for ((n, conn), report) in &agent.reporting {
+                if *n == LOCAL {
+                    reports.push(remote_report(node, *conn, &agent.presence, report.clone()));
+                }
+            }
+        }
+        reports
+    }
+
+    /// The other nodes whose connections report now.
+    pub fn remote_nodes(&self) -> BTreeSet<NodeId> {
+        let Ok(inner) = self.inner.lock() else { return BTreeSet::new() };
+        inner.agents.values().flat_map(|a| a.reporting.iter().map(|((n, _), _)| *n)).filter(|n| *n != LOCAL).collect()
+    }
+
+    fn apply(
+        &self,
+        inner: &mut Inner,
+        principal: &str,
+        conn: Reporter,
+        report: Report,
+        now: Millis,
+        metrics: &Metrics,
+    ) -> Applied {
         let Some(agent) = inner.agents.get_mut(principal) else { return Applied::Stale };
         agent.absent_since = None;
         let stale = || {
@@ -354,7 +459,6 @@ impl PresenceHub {
         // (two tabs) reach every subscriber in the order they were applied.
         let fanout = inner.fanout(after);
         self.deliver(fanout, metrics);
-        drop(inner);
         Applied::Accepted(Some(record))
     }
 
@@ -451,6 +555,21 @@ impl PresenceHub {
             }
         }
         watched
+    }
+
+    /// Every supervisor subscribed on this node, with the rosters their subscriptions cover.
+    pub fn supervisors(&self) -> BTreeMap<String, Watched> {
+        let mut all: BTreeMap<String, Watched> = BTreeMap::new();
+        let Ok(inner) = self.inner.lock() else { return all };
+        for s in inner.everyone.values().filter(|s| s.supervisor) {
+            all.entry(s.principal.to_string()).or_default().every = true;
+        }
+        for (roster, subs) in &inner.rosters {
+            for s in subs.values().filter(|s| s.supervisor) {
+                all.entry(s.principal.to_string()).or_default().rosters.insert(roster.clone());
+            }
+        }
+        all
     }
 
     /// Drops every subscription of a connection.
@@ -591,6 +710,44 @@ mod tests {
         let aiko = seen(&hub, "aiko");
         assert_eq!((aiko.state.name.as_str(), aiko.since, aiko.online), ("Available", 5_000, true));
         assert!(hub.sweep(9_500 + GRACE as Millis * 2, &metrics).is_empty(), "device 2 still reports");
+    }
+
+    fn remote(node: NodeId, conn: ConnId, state: &str, since: Millis) -> RemoteReport {
+        let presence = Agent::unseen("aiko", "Aiko", "r").presence;
+        remote_report(node, conn, &presence, report(state, since))
+    }
+
+    #[test]
+    fn connections_on_two_nodes_are_one_agent() {
+        let (hub, metrics) = hub();
+        hub.report("aiko", 1, report("Available", 1_000), 1_000, &metrics);
+        // The same connection number on another node is another connection.
+        hub.report_remote(remote(5, 1, "Busy", 2_000), 2_000, &metrics);
+        assert_eq!(seen(&hub, "aiko").state.name, "Busy", "the latest start, whichever node");
+        assert!(hub.clear("aiko", 1, 3_000, &metrics).is_none(), "node 5's report is still the one shown");
+        assert!(hub.sweep(3_000 + GRACE as Millis * 2, &metrics).is_empty(), "node 5 still reports");
+        assert_eq!(hub.remote_nodes(), BTreeSet::from([5]));
+        hub.clear_remote(5, 1, "aiko", 4_000, &metrics);
+        assert!(hub.sweep(4_000 + GRACE as Millis - 1, &metrics).is_empty(), "the grace period, as for a local close");
+        assert_eq!(hub.sweep(4_000 + GRACE as Millis, &metrics).len(), 1);
+        assert!(!seen(&hub, "aiko").online);
+    }
+
+    #[test]
+    fn a_node_gone_starts_the_grace_period_and_a_reconnect_elsewhere_ends_it() {
+        let (hub, metrics) = hub();
+        hub.report_remote(remote(5, 1, "Available", 1_000), 1_000, &metrics);
+        hub.report_remote(RemoteReport { principal: "ben".into(), ..remote(5, 2, "Busy", 1_000) }, 1_000, &metrics);
+        assert_eq!(hub.local_reports(9), Vec::new(), "none of them is this node's");
+        hub.drop_node(5, 10_000, &metrics);
+        assert!(seen(&hub, "aiko").online, "not Offline at once");
+        // Aiko's worker reconnects here within the grace period; Ben's does not.
+        hub.report("aiko", 3, report("Available", 1_000), 12_000, &metrics);
+        let gone = hub.sweep(10_000 + GRACE as Millis, &metrics);
+        assert_eq!(gone.iter().map(|r| r.presence.principal.as_str()).collect::<Vec<_>>(), ["ben"]);
+        assert!(seen(&hub, "aiko").online, "never Offline");
+        let mine = hub.local_reports(9);
+        assert_eq!((mine.len(), mine[0].node, mine[0].conn, mine[0].principal.as_str()), (1, 9, 3, "aiko"));
     }
 
     /// A record as the store keeps it, for `load`.

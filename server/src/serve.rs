@@ -200,11 +200,22 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
     match app.store.ping().await {
-        Ok(()) => match app.caller_ids.synced_at() {
-            // Ready either way: a stale directory is still served. The age tells operators.
-            Some(at) => format!("ready\ndirectory_age_s {}\n", (clock::now_ms() - at).max(0) / 1000).into_response(),
-            None => "ready\n".into_response(),
-        },
+        Ok(()) => {
+            // Ready either way: a stale directory is still served, and a node that lost Redis
+            // still serves its own connections (were every node to leave the load balancer
+            // together, nobody would be served). The lines tell operators.
+            let mut body = String::from("ready\n");
+            if let Some(at) = app.caller_ids.synced_at() {
+                body.push_str(&format!("directory_age_s {}\n", (clock::now_ms() - at).max(0) / 1000));
+            }
+            if let Some(bus) = &app.bus {
+                match bus.is_up() {
+                    true => body.push_str(&format!("cluster up nodes {}\n", bus.nodes())),
+                    false => body.push_str("cluster down: Redis does not answer; serving this node's connections\n"),
+                }
+            }
+            body.into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()

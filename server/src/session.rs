@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use protocol::cluster::NodeEvent;
 use protocol::{ClientFrame, CloseCode, ErrorBody, ErrorCode, PROTOCOL_VERSION, ServerFrame};
 use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
@@ -356,14 +357,22 @@ fn perform(session: &Session, reply: Reply) {
                 supervisor: ctx.identity.supervisor,
             };
             app.presence.subscribe(&subscriber, id, &rosters, &app.metrics);
+            if let Some(bus) = app.bus.as_ref().filter(|_| ctx.identity.supervisor) {
+                bus.watch_changed();
+            }
         }
     }
     if let Some(push) = reply.push {
-        let frame = encode(&push.frame);
+        // Encoded once: framed for this node's sockets, as text for the other nodes.
+        let text = push.frame.encode();
+        let frame = ws::frame(ws::OP_TEXT, text.as_bytes());
         match push.to {
             Audience::Principals(principals) => {
                 for principal in &principals {
                     app.hub.send_to(principal, &frame, Some(ctx.conn), &app.metrics);
+                }
+                if let Some(bus) = &app.bus {
+                    bus.publish(NodeEvent::Deliver { node: bus.node, principals, frame: text });
                 }
             }
             Audience::Connections(outboxes) => {
@@ -380,6 +389,12 @@ fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
     let app = &ctx.app;
     app.presence.unsubscribe(outbox.id);
     app.hub.unregister(&ctx.principal, outbox.id);
+    if let Some(bus) = &app.bus {
+        bus.publish(NodeEvent::Clear { node: bus.node, conn: outbox.id, principal: ctx.principal.to_string() });
+        if ctx.identity.supervisor {
+            bus.watch_changed();
+        }
+    }
     if let Some(record) = app.presence.clear(&ctx.principal, outbox.id, app.clock.now_ms(), &app.metrics) {
         app.store_presence(record);
     }

@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::dev_issuer::{DEV_AUDIENCE, DEV_PATH};
 use crate::auth::{ClaimNames, DevIssuer, Issuer, KeySource, Verifier};
+use crate::bus::Bus;
 use crate::callerids::CallerIdDirectory;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -36,6 +37,8 @@ pub struct App {
     /// The live help requests; changes are made one at a time under this lock, store included.
     pub help: tokio::sync::Mutex<HelpDesk>,
     pub directory: Directory,
+    /// The cluster's bus (`--redis-url`); none for a single node.
+    pub bus: Option<Arc<Bus>>,
     pub caller_ids: CallerIdDirectory,
     pub networks: Networks,
     pub metrics: Metrics,
@@ -96,6 +99,8 @@ pub enum StartError {
     Directory(#[from] crate::directory::DirectoryError),
     #[error("http client: {0}")]
     Http(String),
+    #[error(transparent)]
+    Bus(#[from] crate::bus::BusError),
     #[error("--connect-instance-id needs a relay built with the `connect` feature (cargo build --features connect)")]
     NoConnectSync,
 }
@@ -151,6 +156,13 @@ pub async fn build(
         heartbeat_ms: u32::try_from(config.idle_timeout_ms / 3).unwrap_or(u32::MAX),
     };
     let hub = Hub::new(config.max_connections_per_principal as usize);
+    let bus = match &config.redis_url {
+        Some(url) => {
+            let lease = Duration::from_millis(config.node_lease_ms);
+            Some(Arc::new(Bus::new(url, &config.redis_key_prefix, lease)?))
+        }
+        None => None,
+    };
     let quota = Quota::new(config.principal_requests_per_second, config.principal_requests_per_second * 2);
     let connects = Quota::new(config.principal_connects_per_second, config.principal_connects_per_second * 10);
     let tickets = Tickets::new(config.ws_ticket_ttl_ms);
@@ -162,6 +174,7 @@ pub async fn build(
         presence,
         help,
         directory,
+        bus,
         caller_ids,
         networks,
         metrics,

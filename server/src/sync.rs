@@ -9,7 +9,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use connect_sync::{Connect, Settings};
+use protocol::cluster::NodeEvent;
 
+use crate::bus::Lease;
 use crate::clock;
 use crate::metrics::Metrics;
 use crate::state::App;
@@ -27,17 +29,28 @@ pub async fn connect(app: &App, instance_id: &str) -> Connect {
     Connect::from_default_chain(&settings).await
 }
 
-/// Reads the directory now and then every interval, for ever (the jobs stop it at shutdown).
+/// Reads the directory now and then every interval, for ever (the jobs stop it at shutdown). In
+/// a cluster only the node holding the sync lease reads, so that the fleet as a whole keeps to
+/// Connect's quota, and tells the other nodes to load what it stored.
 pub async fn run(app: Arc<App>, connect: Connect) {
     let interval = Duration::from_secs(app.config.connect_sync_interval_s.max(1));
     loop {
-        once(&app, &connect).await;
+        if let Some(bus) = &app.bus {
+            while !bus.holds(Lease::Sync) {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        if once(&app, &connect).await
+            && let Some(bus) = &app.bus
+        {
+            bus.publish(NodeEvent::Directory { node: bus.node });
+        }
         tokio::time::sleep(interval).await;
     }
 }
 
-/// One read; on success the new directory is stored and served.
-pub async fn once(app: &App, connect: &Connect) {
+/// One read; on success the new directory is stored and served (and true is returned).
+pub async fn once(app: &App, connect: &Connect) -> bool {
     let started = Instant::now();
     let result = connect.read().await;
     Metrics::set_total(&app.metrics.connect_calls, connect.calls());
@@ -47,7 +60,7 @@ pub async fn once(app: &App, connect: &Connect) {
         Err(e) => {
             app.metrics.directory_sync_failures.inc();
             tracing::warn!(error = %e, "Connect directory sync failed; serving the last good directory");
-            return;
+            return false;
         }
     };
     let synced_at = clock::now_ms();
@@ -58,7 +71,7 @@ pub async fn once(app: &App, connect: &Connect) {
     if let Err(e) = stored.await {
         app.metrics.directory_sync_failures.inc();
         tracing::warn!(error = %e, "could not store the Connect directory; serving the last good one");
-        return;
+        return false;
     }
     tracing::info!(
         users = snapshot.users.len(),
@@ -74,4 +87,5 @@ pub async fn once(app: &App, connect: &Connect) {
     app.caller_ids.replace(snapshot.routing_profiles, Some(synced_at));
     app.metrics.directory_synced_at_ms.store(synced_at, Relaxed);
     app.metrics.directory_sync_ms.set(started.elapsed().as_millis() as i64);
+    true
 }

@@ -66,6 +66,7 @@ fn test() -> anyhow::Result<()> {
     setup::browser()?;
     // The DynamoDB store's tests start moto's server from the project's Python environment.
     setup::python()?;
+    setup::redis()?;
     run::step("format", "cargo", &["fmt", "--all", "--", "--check"])?;
     // `--all-features` takes in the relay's Connect sync (the AWS SDK) and its tests.
     run::step("lints", "cargo", &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"])?;

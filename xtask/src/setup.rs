@@ -1,7 +1,8 @@
 //! Installs what the Wasm build and the browser tests need, idempotently: the wasm32 target, the
 //! wasm-bindgen CLI at the exact version the crates pin, Chromium with its driver, openssl, and the
 //! end-to-end suite's npm packages (Playwright's library, never its browsers; the Streams library),
-//! and the Python tools of `tools/requirements.txt` in a virtual environment of the project's own.
+//! the Python tools of `tools/requirements.txt` in a virtual environment of the project's own, and
+//! `redis-server`.
 
 use std::process::Command;
 
@@ -37,14 +38,7 @@ pub fn browser() -> anyhow::Result<()> {
     // openssl: the package's extension id from its key (`dist --crx`, the rollout tests).
     let openssl = answers("openssl", &["version"]).is_some();
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() || !fonts || !openssl {
-        let root = answers("id", &["-u"]).is_some_and(|u| u.trim() == "0");
-        let (program, prefix): (&str, Vec<&str>) = if root { ("apt-get", vec![]) } else { ("sudo", vec!["apt-get"]) };
-        let mut update = prefix.clone();
-        update.push("update");
-        let mut install = prefix;
-        install.extend(["install", "-y", "chromium", "chromium-driver", "fonts-noto-cjk", "openssl"]);
-        run::step("setup", program, &update)?;
-        run::step("setup", program, &install)?;
+        apt(&["chromium", "chromium-driver", "fonts-noto-cjk", "openssl"], true)?;
     }
     if answers("node", &["--version"]).is_none() {
         bail!("Node.js (18 or later) is needed for the browser tests: apt-get install -y nodejs npm");
@@ -55,6 +49,30 @@ pub fn browser() -> anyhow::Result<()> {
         run::step("setup", "npm", &["ci", "--prefix", "tests", "--no-audit", "--no-fund"])?;
     }
     Ok(())
+}
+
+/// Installs Debian's `redis-server` (the cluster's tests, `demo --nodes`, `bench cluster` start
+/// their own on loopback) unless it is there.
+pub fn redis() -> anyhow::Result<()> {
+    if answers("redis-server", &["--version"]).is_some() {
+        return Ok(());
+    }
+    apt(&["redis-server"], true)
+}
+
+/// `apt-get install -y packages` (after `apt-get update` when asked), through sudo unless root.
+fn apt(packages: &[&str], update: bool) -> anyhow::Result<()> {
+    let root = answers("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    let (program, prefix): (&str, Vec<&str>) = if root { ("apt-get", vec![]) } else { ("sudo", vec!["apt-get"]) };
+    if update {
+        let mut args = prefix.clone();
+        args.push("update");
+        run::step("setup", program, &args)?;
+    }
+    let mut args = prefix;
+    args.extend(["install", "-y"]);
+    args.extend(packages);
+    run::step("setup", program, &args)
 }
 
 /// The project's Python virtual environment.
@@ -82,11 +100,7 @@ pub fn python() -> anyhow::Result<()> {
     }
     // Debian's python3 has the venv module without ensurepip, which creating one needs.
     if answers("python3", &["-c", "import ensurepip, venv"]).is_none() {
-        let root = answers("id", &["-u"]).is_some_and(|u| u.trim() == "0");
-        let (program, prefix): (&str, Vec<&str>) = if root { ("apt-get", vec![]) } else { ("sudo", vec!["apt-get"]) };
-        let mut install = prefix;
-        install.extend(["install", "-y", "python3", "python3-venv", "python3-pip"]);
-        run::step("setup", program, &install)?;
+        apt(&["python3", "python3-venv", "python3-pip"], false)?;
     }
     run::step("setup", "python3", &["-m", "venv", PYTHON_ENV])?;
     let pip = format!("{PYTHON_ENV}/bin/pip");

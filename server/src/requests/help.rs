@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 
+use protocol::cluster::NodeEvent;
 use protocol::{ErrorCode, HelpRequest, Millis, ServerFrame};
 
 use super::{Ctx, Refusal, Reply};
@@ -23,7 +24,7 @@ pub async fn ask(ctx: &Ctx, id: u64, reason: String, note: String) -> Result<Rep
     let app = &ctx.app;
     let mut desk = app.help.lock().await;
     if let Some(open) = desk.open_of(&ctx.principal) {
-        let (_, supervisors) = audience(ctx, open);
+        let (_, supervisors) = audience(ctx, open).await;
         return Ok(ack(id, open.clone(), supervisors, true).into());
     }
     let new = NewHelp {
@@ -36,7 +37,7 @@ pub async fn ask(ctx: &Ctx, id: u64, reason: String, note: String) -> Result<Rep
     };
     let request = app.store.add_help(new).await?;
     desk.apply(request.clone());
-    Ok(announce(ctx, id, request))
+    Ok(announce(ctx, id, request).await)
 }
 
 /// Cancels, takes or closes request `request`, as the rules allow the sender.
@@ -50,11 +51,11 @@ pub async fn change(ctx: &Ctx, id: u64, request: u64, action: Action) -> Result<
         }
     };
     let supervisor = ctx.identity.supervisor;
-    let watches = supervisor && app.presence.watched_by(&ctx.principal).covers(&current.roster);
+    let watches = supervisor && watches(ctx, &current.roster).await;
     let actor = Actor { principal: &ctx.principal, display_name: &ctx.display_name, supervisor, watches };
     match help::decide(&current, action, &actor, app.clock.now_ms())? {
         Outcome::Unchanged(current) => {
-            let (_, supervisors) = audience(ctx, &current);
+            let (_, supervisors) = audience(ctx, &current).await;
             Ok(ack(id, current, supervisors, true).into())
         }
         Outcome::Changed(next) => {
@@ -67,7 +68,7 @@ pub async fn change(ctx: &Ctx, id: u64, request: u64, action: Action) -> Result<
                 return Err(Refusal::new(ErrorCode::Unavailable, "the help request changed meanwhile; retry"));
             }
             desk.apply(next.clone());
-            Ok(announce(ctx, id, next))
+            Ok(announce(ctx, id, next).await)
         }
     }
 }
@@ -95,21 +96,47 @@ fn ack(id: u64, request: HelpRequest, supervisors: u32, duplicate: bool) -> Serv
     ServerFrame::HelpAck { id, request: Box::new(request), supervisors, duplicate }
 }
 
-/// The ack of a stored change, then the `help` push to everyone who sees the request.
-fn announce(ctx: &Ctx, id: u64, request: HelpRequest) -> Reply {
-    let (connections, supervisors) = audience(ctx, &request);
+/// Whether the sender's supervisor subscriptions cover `roster`, on this node or (a cluster)
+/// another.
+async fn watches(ctx: &Ctx, roster: &str) -> bool {
+    let app = &ctx.app;
+    if app.presence.watched_by(&ctx.principal).covers(roster) {
+        return true;
+    }
+    match &app.bus {
+        Some(bus) => bus.watchers_elsewhere(roster).await.iter().any(|p| **p == *ctx.principal),
+        None => false,
+    }
+}
+
+/// The ack of a stored change, then the `help` push to everyone who sees the request (on the
+/// other nodes of a cluster, each node finds its own).
+async fn announce(ctx: &Ctx, id: u64, request: HelpRequest) -> Reply {
+    let (connections, supervisors) = audience(ctx, &request).await;
+    if let Some(bus) = &ctx.app.bus {
+        bus.publish(NodeEvent::Help { node: bus.node, request: Box::new(request.clone()) });
+    }
     let push = ServerFrame::Help { request: Box::new(request.clone()) };
     Reply::from(ack(id, request, supervisors, false)).then_push_to(push, connections)
 }
 
 /// Who sees `request` now: every connection of the agent and every supervisor connection whose
 /// subscription covers its roster, each once and without the one that asked; and how many
-/// supervisors (people, the agent aside) that reaches.
-fn audience(ctx: &Ctx, request: &HelpRequest) -> (Vec<Outbox>, u32) {
+/// supervisors (people, the agent aside) that reaches, on every node.
+async fn audience(ctx: &Ctx, request: &HelpRequest) -> (Vec<Outbox>, u32) {
     let app = &ctx.app;
     let watchers = app.presence.watchers(&request.roster);
-    let supervisors =
-        watchers.iter().map(|w| &*w.principal).filter(|p| *p != request.agent).collect::<HashSet<_>>().len();
+    let elsewhere = match &app.bus {
+        Some(bus) => bus.watchers_elsewhere(&request.roster).await,
+        None => Vec::new(),
+    };
+    let supervisors = watchers
+        .iter()
+        .map(|w| &*w.principal)
+        .chain(elsewhere.iter().map(String::as_str))
+        .filter(|p| *p != request.agent)
+        .collect::<HashSet<_>>()
+        .len();
     let count = u32::try_from(supervisors).unwrap_or(u32::MAX);
     let mut seen = HashSet::from([ctx.conn]);
     let connections = app

@@ -1,5 +1,6 @@
 //! `subscribe`, `set_presence` and `clear_presence`.
 
+use protocol::cluster::{NodeEvent, RemoteReport};
 use protocol::{AgentState, ContactSummary, ErrorCode, Millis, ServerFrame};
 
 use super::{Answer, Ctx, Refusal, Reply};
@@ -73,6 +74,19 @@ pub fn set(
         return invalid("since must be a time in milliseconds since the epoch, not in the future");
     }
     let app = &ctx.app;
+    if let Some(bus) = &app.bus {
+        bus.publish(NodeEvent::Report(RemoteReport {
+            node: bus.node,
+            conn: ctx.conn,
+            principal: ctx.principal.to_string(),
+            display_name: ctx.display_name.clone(),
+            roster: ctx.roster.clone(),
+            state: state.clone(),
+            since,
+            contact: contact.clone(),
+            username: username.clone(),
+        }));
+    }
     let report = Report { state, since, contact, username };
     match app.presence.report(&ctx.principal, ctx.conn, report, now, &app.metrics) {
         Applied::Accepted(Some(record)) => app.store_presence(record),
@@ -87,6 +101,9 @@ pub fn set(
 /// the agent goes Offline after the grace period unless one reports again.
 pub fn clear(ctx: &Ctx, id: u64) -> ServerFrame {
     let app = &ctx.app;
+    if let Some(bus) = &app.bus {
+        bus.publish(NodeEvent::Clear { node: bus.node, conn: ctx.conn, principal: ctx.principal.to_string() });
+    }
     if let Some(record) = app.presence.clear(&ctx.principal, ctx.conn, app.clock.now_ms(), &app.metrics) {
         app.store_presence(record);
     }

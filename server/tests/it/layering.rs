@@ -33,6 +33,8 @@ const LAYERS: &[&str] = &[
     "presence",
     "chat",
     "help",
+    // What this node tells the other nodes of a cluster.
+    "bus",
     // The relay's shared state, below everything that serves.
     "state",
     // Serving: request handlers, REST, background jobs, a connection, the accept loop.
@@ -40,6 +42,7 @@ const LAYERS: &[&str] = &[
     "rest",
     "packages",
     "sync",
+    "cluster",
     "jobs",
     "session",
     "serve",

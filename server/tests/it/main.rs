@@ -5,6 +5,8 @@
 mod auth;
 mod callerids;
 mod chat;
+#[cfg(feature = "dynamodb")]
+mod cluster;
 mod crash;
 mod demo;
 #[cfg(feature = "dynamodb")]
