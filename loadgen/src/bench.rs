@@ -121,25 +121,25 @@ impl BenchReport {
     }
 }
 
-enum Cmd {
+pub(crate) enum Cmd {
     Presence { micros: u64 },
     Chat { to: Arc<str>, client_id: String, micros: u64 },
     Stop,
 }
 
 #[derive(Default)]
-struct AgentStats {
-    presence_us: Vec<u32>,
-    chat_us: Vec<u32>,
-    ack_us: Vec<u32>,
-    chat_ids: HashSet<String>,
-    duplicated: u64,
-    acked: u64,
-    errors: u64,
-    closed: bool,
+pub(crate) struct AgentStats {
+    pub(crate) presence_us: Vec<u32>,
+    pub(crate) chat_us: Vec<u32>,
+    pub(crate) ack_us: Vec<u32>,
+    pub(crate) chat_ids: HashSet<String>,
+    pub(crate) duplicated: u64,
+    pub(crate) acked: u64,
+    pub(crate) errors: u64,
+    pub(crate) closed: bool,
 }
 
-fn email(i: usize) -> String {
+pub(crate) fn email(i: usize) -> String {
     format!("agent-{i:05}@bench.example")
 }
 
@@ -217,30 +217,9 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     report.rss_kb_connected = relay.rss_kb()?;
 
-    let names: Vec<Arc<str>> = (0..config.agents).map(|i| Arc::from(email(i).as_str())).collect();
-    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let cpu_before = (relay.cpu_s()?, crate::process::cpu_seconds("/proc/self/stat")?);
-    let started = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    while started.elapsed() < config.duration {
-        tick.tick().await;
-        let elapsed = started.elapsed().as_secs_f64();
-        let micros = epoch.elapsed().as_micros() as u64;
-        while (report.presence_sent as f64) < elapsed * f64::from(config.presence_per_s) {
-            let i = rng.below(config.agents);
-            let _ = senders[i].send(Cmd::Presence { micros });
-            report.presence_sent += 1;
-        }
-        while (report.chat_sent as f64) < elapsed * f64::from(config.chat_per_s) {
-            let from = rng.below(config.agents);
-            let to = (from + 1 + rng.below(config.agents - 1)) % config.agents;
-            let client_id = format!("{from}-{}", report.chat_sent);
-            let _ = senders[from].send(Cmd::Chat { to: names[to].clone(), client_id, micros });
-            report.chat_sent += 1;
-        }
-    }
-    report.run_s = started.elapsed().as_secs_f64();
+    let driven = drive(&senders, config.presence_per_s, config.chat_per_s, config.duration, epoch).await;
+    (report.presence_sent, report.chat_sent, report.run_s) = driven;
     report.relay_cores = (relay.cpu_s()? - cpu_before.0) / report.run_s;
     report.loadgen_cores = (crate::process::cpu_seconds("/proc/self/stat")? - cpu_before.1) / report.run_s;
     report.rss_kb_end = relay.rss_kb()?;
@@ -286,6 +265,42 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     report.relay_fanout_p99_ms = histogram_quantile(&metrics, "sidecar_presence_fanout_seconds", 0.99) * 1000.0;
     relay.terminate()?;
     Ok(report)
+}
+
+/// Sends the agents presence changes and chat messages at the given rates (random agents, the
+/// same sequence every run) for `duration`; returns what was sent and the seconds it took.
+pub(crate) async fn drive(
+    senders: &[mpsc::UnboundedSender<Cmd>],
+    presence_per_s: u32,
+    chat_per_s: u32,
+    duration: Duration,
+    epoch: Instant,
+) -> (u64, u64, f64) {
+    let agents = senders.len();
+    let names: Vec<Arc<str>> = (0..agents).map(|i| Arc::from(email(i).as_str())).collect();
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let (mut presence_sent, mut chat_sent) = (0_u64, 0_u64);
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    while started.elapsed() < duration {
+        tick.tick().await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let micros = epoch.elapsed().as_micros() as u64;
+        while (presence_sent as f64) < elapsed * f64::from(presence_per_s) {
+            let i = rng.below(agents);
+            let _ = senders[i].send(Cmd::Presence { micros });
+            presence_sent += 1;
+        }
+        while (chat_sent as f64) < elapsed * f64::from(chat_per_s) {
+            let from = rng.below(agents);
+            let to = (from + 1 + rng.below(agents - 1)) % agents;
+            let client_id = format!("{from}-{chat_sent}");
+            let _ = senders[from].send(Cmd::Chat { to: names[to].clone(), client_id, micros });
+            chat_sent += 1;
+        }
+    }
+    (presence_sent, chat_sent, started.elapsed().as_secs_f64())
 }
 
 /// A counter's value in a Prometheus text page.
@@ -373,13 +388,47 @@ pub fn histogram_quantile(metrics: &str, name: &str, q: f64) -> f64 {
 /// One agent: sends what the driver asks, and times what it receives. After the handshake and
 /// the roster snapshot (through tungstenite), it reads and writes frames itself ([`wire`]): the
 /// generator must cost less than what it measures.
-async fn agent(client: Client, mut commands: mpsc::UnboundedReceiver<Cmd>, epoch: Instant) -> AgentStats {
-    let mut stats = AgentStats::default();
+pub(crate) async fn agent(client: Client, commands: mpsc::UnboundedReceiver<Cmd>, epoch: Instant) -> AgentStats {
     let MaybeTlsStream::Plain(tcp) = client.into_stream().into_inner() else {
-        stats.closed = true;
-        return stats;
+        return AgentStats { closed: true, ..AgentStats::default() };
     };
-    let (mut read, mut write) = tcp.into_split();
+    let (read, write) = tcp.into_split();
+    drive_agent(read, write, commands, epoch, Relay).await
+}
+
+/// How an agent's requests and the server's frames look on the wire.
+pub(crate) trait Dialect {
+    /// The WebSocket frame carrying `frame` (a request with its id), masked with `mask`.
+    fn encode(&mut self, frame: &ClientFrame, mask: [u8; 4]) -> Vec<u8>;
+    /// The relay-protocol JSON inside a received text frame, if any, and whether to answer it
+    /// with a pong of the dialect's own.
+    fn decode<'a>(&mut self, text: &'a str) -> (Option<&'a str>, Option<Vec<u8>>);
+}
+
+/// The relay's own protocol: frames as they are.
+pub(crate) struct Relay;
+
+impl Dialect for Relay {
+    fn encode(&mut self, frame: &ClientFrame, mask: [u8; 4]) -> Vec<u8> {
+        let text = serde_json::to_string(frame).unwrap_or_default();
+        wire::masked(wire::TEXT, text.as_bytes(), mask)
+    }
+
+    fn decode<'a>(&mut self, text: &'a str) -> (Option<&'a str>, Option<Vec<u8>>) {
+        (Some(text), None)
+    }
+}
+
+/// One agent on an open socket: sends what the driver asks in `dialect`, and times what it
+/// receives.
+pub(crate) async fn drive_agent(
+    mut read: tokio::net::tcp::OwnedReadHalf,
+    mut write: tokio::net::tcp::OwnedWriteHalf,
+    mut commands: mpsc::UnboundedReceiver<Cmd>,
+    epoch: Instant,
+    mut dialect: impl Dialect,
+) -> AgentStats {
+    let mut stats = AgentStats::default();
     let mut reader = wire::FrameReader::new(4096);
     let mut next_id = 1_000_u64;
     let mut last_since = 0_i64;
@@ -408,9 +457,8 @@ async fn agent(client: Client, mut commands: mpsc::UnboundedReceiver<Cmd>, epoch
                         ClientFrame::SendChat { id: next_id, to: to.to_string(), client_id, text: format!("t{micros}") }
                     }
                 };
-                let Ok(text) = serde_json::to_string(&frame) else { continue };
                 let key = (mask.below(usize::MAX) as u32).to_be_bytes();
-                if write.write_all(&wire::masked(wire::TEXT, text.as_bytes(), key)).await.is_err() {
+                if write.write_all(&dialect.encode(&frame, key)).await.is_err() {
                     stats.closed = true;
                     break;
                 }
@@ -422,13 +470,24 @@ async fn agent(client: Client, mut commands: mpsc::UnboundedReceiver<Cmd>, epoch
                 };
                 reader.filled(n);
                 let now = epoch.elapsed().as_micros() as u64;
+                let mut answers = Vec::new();
                 while let Some(frame) = reader.next_frame() {
                     match frame {
                         Ok((wire::TEXT, payload)) => {
-                            observe(std::str::from_utf8(payload).unwrap_or_default(), now, &mut stats, &mut pending_acks);
+                            let (text, answer) = dialect.decode(std::str::from_utf8(payload).unwrap_or_default());
+                            if let Some(text) = text {
+                                observe(text, now, &mut stats, &mut pending_acks);
+                            }
+                            answers.extend(answer);
                         }
                         Ok((wire::CLOSE, _)) | Err(_) => stats.closed = true,
                         Ok(_) => {}
+                    }
+                }
+                for answer in answers {
+                    let key = (mask.below(usize::MAX) as u32).to_be_bytes();
+                    if write.write_all(&wire::masked(wire::TEXT, &answer, key)).await.is_err() {
+                        stats.closed = true;
                     }
                 }
                 if stats.closed {

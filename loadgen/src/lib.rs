@@ -19,6 +19,7 @@
 pub mod attacks;
 pub mod bench;
 pub mod client;
+pub mod cluster_bench;
 pub mod colleagues;
 pub mod crash;
 pub mod floor;

@@ -88,12 +88,7 @@ impl RelayProcess {
 
     /// Resident memory of the relay process, in KiB.
     pub fn rss_kb(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("VmRSS not found")
+        rss_kb(self.pid())
     }
 
     /// CPU time the relay has used (user + system), in seconds.
@@ -125,6 +120,16 @@ impl Drop for RelayProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Resident memory of process `pid`, in KiB.
+pub fn rss_kb(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmRSS not found")
 }
 
 /// User + system CPU seconds of a process, from its `/proc/<pid>/stat`.

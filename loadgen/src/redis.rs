@@ -27,6 +27,11 @@ impl RedisProcess {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server (SIGKILL): everything it held is gone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

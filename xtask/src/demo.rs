@@ -4,7 +4,9 @@
 //! demo agent (`tests/demo/browser.js`). Without a display the browser runs headless and the
 //! panels' screenshots are written to `.data/demo/screenshots/`. `--store dynamodb` runs the
 //! same demo on DynamoDB: moto's DynamoDB-compatible server on loopback, started and stopped
-//! with the demo, the relay built with its `dynamodb` feature.
+//! with the demo, the relay built with its `dynamodb` feature. `--nodes N` runs N relays on that
+//! DynamoDB server joined by a `redis-server` on loopback: the extension signs in on the first,
+//! the simulated colleagues on the last, so the cluster carries everything they see of each other.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -35,6 +37,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut seconds: Option<u64> = None;
     let mut agents: Option<usize> = None;
     let mut dynamodb = false;
+    let mut nodes = 1usize;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -46,9 +49,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 Some("sqlite") => dynamodb = false,
                 _ => bail!("--store is sqlite or dynamodb"),
             },
+            "--nodes" => nodes = rest.next().context("--nodes needs a number")?.parse()?,
             other => bail!("unknown demo option {other}"),
         }
     }
+    if !(1..=5).contains(&nodes) {
+        bail!("--nodes is 1 to 5");
+    }
+    // Nodes share one store: several need DynamoDB (each SQLite file would hold other messages).
+    dynamodb |= nodes > 1;
     crate::dist::build()?;
     crate::setup::browser()?;
     let mut build = vec!["build", "--release", "-p", "server", "-p", "loadgen"];
@@ -82,24 +91,58 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         Some(n) => more_colleagues(n)?,
         None => DIRECTORY.to_owned(),
     };
-    let mut relay = Command::new("target/release/ccp-sidecar-relay")
-        .args(["--listen", &listen, "--data-dir", ".data/demo", "--dev-issuer", "--dev-supervisors", SUPERVISOR])
-        .args(["--directory-file", &directory, "--roster-by", "team"])
-        .args(["--allowed-origins", EXTENSION_ORIGIN])
-        .args(&store_args)
-        .envs([("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"), ("AWS_REGION", "us-east-1")])
-        .spawn()
-        .context("starting the relay")?;
     // However the demo ends, the local DynamoDB server goes with it.
     let _dynamodb = local_dynamodb.map(KillOnDrop);
-    wait_ready(&mut relay, &base)?;
+    let mut _redis = None;
+    let mut cluster_args: Vec<String> = Vec::new();
+    if nodes > 1 {
+        crate::setup::redis()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let server = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("starting redis-server")?;
+        _redis = Some(KillOnDrop(server));
+        cluster_args = vec!["--redis-url".to_owned(), format!("redis://127.0.0.1:{port}")];
+    }
+    // The first node on --listen (the extension's), the others on free ports.
+    let mut addresses = vec![listen.clone()];
+    for _ in 1..nodes {
+        addresses.push(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string());
+    }
+    let mut relays = Vec::new();
+    for (i, address) in addresses.iter().enumerate() {
+        let data_dir = if i == 0 { ".data/demo".to_owned() } else { format!(".data/demo/node{}", i + 1) };
+        let mut relay = Command::new("target/release/ccp-sidecar-relay")
+            .args(["--listen", address, "--data-dir", &data_dir, "--dev-issuer", "--dev-supervisors", SUPERVISOR])
+            .args(["--directory-file", &directory, "--roster-by", "team"])
+            .args(["--allowed-origins", EXTENSION_ORIGIN])
+            .args(&store_args)
+            .args(&cluster_args)
+            .envs([("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"), ("AWS_REGION", "us-east-1")])
+            .spawn()
+            .context("starting the relay")?;
+        wait_ready(&mut relay, &format!("http://{address}"))?;
+        relays.push(relay);
+    }
+    if nodes > 1 {
+        wait_cluster(&listen, nodes)?;
+    }
+    let colleagues_base = format!("http://{}", addresses[nodes - 1]);
     let mut colleagues = Command::new("target/release/colleagues")
-        .args(["--relay", &base, "--directory", &directory, "--skip", &format!("{YOU},{SUPERVISOR}")])
+        .args(["--relay", &colleagues_base, "--directory", &directory, "--skip", &format!("{YOU},{SUPERVISOR}")])
         .args(["--overstay", OVERSTAYS, "--asks-help", ASKS_HELP])
         .spawn()
         .context("starting the simulated colleagues")?;
 
     println!();
+    for (i, address) in addresses.iter().enumerate().skip(1) {
+        println!("relay node {} on http://{address} (the simulated colleagues' node)", i + 1);
+    }
+    if nodes > 1 {
+        println!("  the nodes are joined by {}: see each node's /readyz and /metrics", cluster_args[1]);
+    }
     println!("CCP Sidecar relay listening on {base}");
     println!("  WebSocket:    ws://{listen}/ws");
     println!("  health:       {base}/healthz   metrics: {base}/metrics");
@@ -118,14 +161,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let started = Instant::now();
     loop {
-        if let Some(status) = relay.try_wait()? {
-            stop(&mut colleagues);
-            terminate(&mut browser)?;
-            bail!("the relay exited ({status})");
+        for relay in &mut relays {
+            if let Some(status) = relay.try_wait()? {
+                stop(&mut colleagues);
+                terminate(&mut browser)?;
+                terminate_all(&mut relays)?;
+                bail!("a relay exited ({status})");
+            }
         }
         if let Some(status) = browser.try_wait()? {
             stop(&mut colleagues);
-            terminate(&mut relay)?;
+            terminate_all(&mut relays)?;
             if status.success() {
                 println!("demo stopped: the browser was closed");
                 return Ok(());
@@ -135,7 +181,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         if seconds.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
             terminate(&mut browser)?;
             stop(&mut colleagues);
-            terminate(&mut relay)?;
+            terminate_all(&mut relays)?;
             println!("demo stopped after {} s", started.elapsed().as_secs());
             return Ok(());
         }
@@ -197,22 +243,44 @@ fn wait_ready(relay: &mut Child, base: &str) -> anyhow::Result<()> {
     bail!("the relay did not become ready on {host}")
 }
 
-/// A minimal HTTP GET, so xtask needs no HTTP client.
 fn http_ok(host: &str, path: &str) -> bool {
+    http_get(host, path).is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+}
+
+/// A minimal HTTP GET, so xtask needs no HTTP client: the whole response.
+fn http_get(host: &str, path: &str) -> Option<String> {
     use std::io::{Read as _, Write as _};
-    let Ok(mut stream) = std::net::TcpStream::connect(host) else { return false };
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").is_err() {
-        return false;
-    }
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.1 200")
+    Some(response)
 }
 
 fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
+}
+
+fn terminate_all(children: &mut [Child]) -> anyhow::Result<()> {
+    for child in children {
+        terminate(child)?;
+    }
+    Ok(())
+}
+
+/// Waits until the first node's `/readyz` says every node has joined.
+fn wait_cluster(listen: &str, nodes: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let wanted = format!("cluster up nodes {nodes}\n");
+    while Instant::now() < deadline {
+        if http_get(listen, "/readyz").is_some_and(|r| r.contains(&wanted)) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the {nodes} relay nodes did not join one cluster within 20 s")
 }
 
 fn terminate(child: &mut Child) -> anyhow::Result<()> {

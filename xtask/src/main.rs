@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] [--store sqlite|dynamodb] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|extension|rollout|sync|security [ARGS]>"
+                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] [--store sqlite|dynamodb] [--nodes N] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|cluster|extension|rollout|sync|security [ARGS]>"
             );
             bail!("unknown or missing verb")
         }
@@ -113,31 +113,58 @@ fn test() -> anyhow::Result<()> {
 /// two lines are measured side by side; the DynamoDB line adds its requests per chat message and
 /// per presence change.
 fn bench_dynamodb(args: &[String]) -> anyhow::Result<()> {
-    setup::python()?;
-    run::step(
-        "build",
-        "cargo",
-        &["build", "--release", "-p", "server", "--features", "server/dynamodb", "-p", "loadgen"],
-    )?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut server = setup::dynamodb_local(port).spawn()?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let endpoint = format!("--dynamodb-endpoint=http://127.0.0.1:{port}");
-    let result = (|| {
+    build_on_dynamodb()?;
+    with_dynamodb_local(|endpoint| {
+        let endpoint = format!("--dynamodb-endpoint={endpoint}");
         for store in [vec!["--store=sqlite"], vec!["--store=dynamodb", endpoint.as_str()]] {
             let mut bench_args = vec!["--relay=target/release/ccp-sidecar-relay"];
             bench_args.extend(store);
             bench_args.extend(args.iter().map(String::as_str));
             run::step("relay benchmark", "target/release/relay-bench", &bench_args)?;
         }
-        anyhow::Ok(())
-    })();
+        Ok(())
+    })
+}
+
+/// The local DynamoDB server's Python environment, and the release relay (with its `dynamodb`
+/// feature) and load generators.
+fn build_on_dynamodb() -> anyhow::Result<()> {
+    setup::python()?;
+    run::step(
+        "build",
+        "cargo",
+        &["build", "--release", "-p", "server", "--features", "server/dynamodb", "-p", "loadgen"],
+    )
+}
+
+/// Runs `f` with moto's DynamoDB-compatible server on a loopback port (its endpoint URL), and
+/// stops the server after.
+fn with_dynamodb_local(f: impl FnOnce(&str) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut server = setup::dynamodb_local(port).spawn()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let result = f(&format!("http://127.0.0.1:{port}"));
     let _ = server.kill();
     let _ = server.wait();
     result
+}
+
+/// `bench cluster [ARGS]`: relay nodes joined by a `redis-server` on moto's DynamoDB server, and
+/// the socket.io peer (`bench/socketio/`, its npm packages installed here, never by the product)
+/// under the same load, for each node count (`cluster-bench --help`).
+fn bench_cluster(args: &[String]) -> anyhow::Result<()> {
+    setup::redis()?;
+    run::step("setup", "npm", &["ci", "--prefix", "bench/socketio", "--no-audit", "--no-fund"])?;
+    build_on_dynamodb()?;
+    with_dynamodb_local(|endpoint| {
+        let endpoint = format!("--dynamodb-endpoint={endpoint}");
+        let mut bench_args = vec!["--relay=target/release/ccp-sidecar-relay", endpoint.as_str()];
+        bench_args.extend(args.iter().map(String::as_str));
+        run::step("cluster benchmark", "target/release/cluster-bench", &bench_args)
+    })
 }
 
 fn bench(args: &[String]) -> anyhow::Result<()> {
@@ -173,6 +200,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             run::step("crash run", "target/release/relay-bench", &[&relay, "--crash"])?;
             Ok(())
         }
+        Some("cluster") => bench_cluster(&args[1..]),
         Some("security") => {
             let mut fuzz_seconds = 30;
             let mut rest = Vec::new();
@@ -243,7 +271,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask bench extension | bench rollout | bench relay [--store dynamodb] [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
+            "usage: cargo xtask bench extension | bench rollout | bench relay [--store dynamodb] [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench cluster [--nodes 1,2,3 --agents N --roster-size N --seconds N --no-peer] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
         ),
     }
 }
