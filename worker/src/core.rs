@@ -205,7 +205,13 @@ pub struct Core {
     roster: VecMap<String, Presence>,
     roster_loading: Vec<Presence>,
     conversations: VecMap<String, ConversationSummary>,
+    /// Per peer, the highest `seq` up to which every message has been seen (the protocol's
+    /// cursor: what `sync` resumes from).
     cursors: VecMap<String, u64>,
+    /// Per peer, the highest `seq` seen at all: above the cursor when a push came before the one
+    /// before it (pushes from several relay nodes, or one lost with Redis), until `sync` fills
+    /// the gap.
+    seen: VecMap<String, u64>,
     cursor_owner: String,
     outbox: Vec<OutboxEntry>,
     /// Messages the relay will never take as they are, until the agent edits or discards them.
@@ -289,6 +295,7 @@ impl Core {
         if self.cursor_owner != owner {
             self.cursor_owner = owner.to_owned();
             self.cursors.clear();
+            self.seen.clear();
         }
         for c in cursors {
             let seq = self.cursors.get_or_insert_with(c.peer, u64::default);
@@ -461,15 +468,17 @@ impl Core {
                     let entry = self.outbox.remove(at);
                     let from = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
                     let message = ChatMessage { from, to: peer, seq, client_id, text: entry.text, sent_at };
-                    out.extend(self.on_message(message));
+                    out.extend(self.on_message(message, false));
                     out.extend(self.after_messages());
                     out.extend(self.outbox_changed());
                 }
                 out.extend(self.pump());
+                out.extend(self.fill_gaps());
             }
             ServerFrame::Chat { message } => {
-                out.extend(self.on_message(message));
+                out.extend(self.on_message(message, false));
                 out.extend(self.after_messages());
+                out.extend(self.fill_gaps());
             }
             ServerFrame::Synced { id, conversations, messages, more } => {
                 self.waiting.remove(&id);
@@ -477,11 +486,13 @@ impl Core {
                     self.conversations.insert(c.peer.clone(), c);
                 }
                 for m in messages {
-                    out.extend(self.on_message(m));
+                    out.extend(self.on_message(m, true));
                 }
                 out.extend(self.after_messages());
                 if more {
                     out.extend(self.sync());
+                } else {
+                    out.extend(self.fill_gaps());
                 }
             }
             ServerFrame::Conversations { conversations, .. } => {
@@ -536,6 +547,16 @@ impl Core {
             ServerFrame::Error { id: None, .. } | ServerFrame::Pong { .. } => {}
         }
         out
+    }
+
+    /// A `sync` when a message was missed (a push past the cursor) and none is on its way.
+    fn fill_gaps(&mut self) -> Vec<Effect> {
+        let behind = self.seen.iter().any(|(peer, seen)| self.cursors.get(peer).is_some_and(|c| seen > c));
+        let syncing = self.waiting.values().any(|w| matches!(w, Waiting::Sync));
+        if !behind || syncing || self.connection != Connection::Online {
+            return Vec::new();
+        }
+        self.sync()
     }
 
     fn sync(&mut self) -> Vec<Effect> {
@@ -633,13 +654,21 @@ impl Core {
     }
 
     /// A stored message: ours (acknowledged or synced) or a colleague's. The caller adds
-    /// [`Self::after_messages`] once per batch.
-    fn on_message(&mut self, message: ChatMessage) -> Vec<Effect> {
+    /// [`Self::after_messages`] once per batch. `complete`: it comes with every message before
+    /// it (`synced`), so the cursor moves to it; a push or an ack moves the cursor only when it
+    /// is the next one, or starts a conversation this worker had no cursor for.
+    fn on_message(&mut self, message: ChatMessage, complete: bool) -> Vec<Effect> {
         let me = self.me.as_ref().map(|m| m.principal.clone()).unwrap_or_default();
         let peer = message.peer_of(&me).to_owned();
+        let known = self.cursors.get(&peer).copied();
         let cursor = self.cursors.get_or_insert_with(peer.clone(), u64::default);
-        let fresh = message.seq > *cursor;
-        *cursor = (*cursor).max(message.seq);
+        let seen = self.seen.get(&peer).copied().unwrap_or(0).max(*cursor);
+        // Announced once, whichever way it came (a push, then again in a sync).
+        let fresh = message.seq > seen;
+        if complete || known.is_none_or(|c| message.seq <= c + 1) {
+            *cursor = (*cursor).max(message.seq);
+        }
+        self.seen.insert(peer.clone(), seen.max(message.seq));
         let conversation = self.conversations.get_or_insert_with(peer.clone(), || ConversationSummary {
             peer: peer.clone(),
             last_seq: 0,

@@ -195,6 +195,25 @@ async fn three_nodes_are_one_floor_for_presence_chat_and_help() {
     assert_eq!(next_presence_of(&mut aiko, BEN).await.state.name, "休憩");
     assert_eq!(next_presence_of(&mut sam, BEN).await.state.name, "休憩");
 
+    // A change crosses Redis once per node, however many subscribers that node serves.
+    let mut more = Vec::new();
+    for name in ["dai", "emi", "fumi"] {
+        let mut client = cluster.login(1, &issuer.token(&format!("{name}@example.com"))).await;
+        subscribe(&mut client, None).await;
+        more.push(client);
+    }
+    let out_before = cluster.metric(0, "sidecar_cluster_events_out_total").await;
+    let in_before = cluster.metric(1, "sidecar_cluster_events_in_total").await;
+    set_state(&mut aiko, "Busy", StateKind::NotRoutable, now_ms()).await;
+    for client in more.iter_mut().chain([&mut ben]) {
+        while next_presence_of(client, AIKO).await.state.name != "Busy" {}
+    }
+    assert_eq!(cluster.metric(0, "sidecar_cluster_events_out_total").await - out_before, 1, "published once");
+    assert_eq!(cluster.metric(1, "sidecar_cluster_events_in_total").await - in_before, 1, "received once by the node");
+    set_state(&mut aiko, "Available", StateKind::Routable, now_ms()).await;
+    while next_presence_of(&mut sam, AIKO).await.state.name != "Busy" {}
+    while next_presence_of(&mut sam, AIKO).await.state.name != "Available" {}
+
     // A snapshot on a node where neither agent is connected is complete.
     let mut hana = cluster.login(2, &issuer.supervisor_token("hana@example.com")).await;
     let floor = subscribe_all(&mut hana).await;

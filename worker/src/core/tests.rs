@@ -210,6 +210,70 @@ fn unread_counts_feed_the_badge_and_notifications_only_when_unfocused() {
 }
 
 #[test]
+fn a_push_past_the_cursor_syncs_the_gap_and_is_announced_once() {
+    let stored = Stored { session: Some(session("s1")), ..Stored::default() };
+    let (mut core, _) = Core::start(stored, 1_000);
+    let socket = opened(&core.cursors_loaded("s1", Vec::new())).expect("opens");
+    core.socket_opened(socket);
+    let welcomed = core.socket_frame(socket, welcome_frame("a@x"), 1_000);
+    let sync_id = |effects: &[Effect]| {
+        relayed(effects).into_iter().find_map(|f| match f {
+            ClientFrame::Sync { id, .. } => Some(*id),
+            _ => None,
+        })
+    };
+    let first = sync_id(&welcomed).expect("the sync after welcome");
+    let nothing = ServerFrame::Synced { id: first, conversations: Vec::new(), messages: Vec::new(), more: false };
+    core.socket_frame(socket, nothing, 1_000);
+    let message = |seq| ChatMessage {
+        from: "b@x".into(),
+        to: "a@x".into(),
+        seq,
+        client_id: format!("c{seq}"),
+        text: format!("m{seq}"),
+        sent_at: 1,
+    };
+    let push = |core: &mut Core, seq| core.socket_frame(socket, ServerFrame::Chat { message: message(seq) }, 2_000);
+    let syncs = |effects: &[Effect]| -> Vec<Vec<protocol::Cursor>> {
+        relayed(effects)
+            .into_iter()
+            .filter_map(|f| match f {
+                ClientFrame::Sync { cursors, .. } => Some(cursors.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let notified = |effects: &[Effect]| effects.iter().filter(|e| matches!(e, Effect::Notify { .. })).count();
+    // A new conversation starts where its first push is; the next one follows it.
+    assert!(syncs(&push(&mut core, 1)).is_empty());
+    assert!(syncs(&push(&mut core, 2)).is_empty());
+    // Message 4 before 3 (two relay nodes, or 3 lost): the cursor stays at 2 and a sync asks
+    // for what follows it; 4 is announced now.
+    let early = push(&mut core, 4);
+    let cursor = protocol::Cursor { peer: "b@x".into(), seq: 2 };
+    assert_eq!(syncs(&early), vec![vec![cursor]]);
+    assert_eq!(notified(&early), 1);
+    // Message 3 arriving meanwhile moves the cursor, asks nothing more (a sync is on its way) and
+    // is not announced over the later one.
+    let late = push(&mut core, 3);
+    assert!(syncs(&late).is_empty());
+    assert_eq!(notified(&late), 0);
+    // The sync brings 3 and 4 again: nothing announced twice, the cursor at 4, no further sync.
+    let synced = ServerFrame::Synced {
+        id: sync_id(&early).unwrap(),
+        conversations: Vec::new(),
+        messages: vec![message(3), message(4)],
+        more: false,
+    };
+    let effects = core.socket_frame(socket, synced, 2_000);
+    assert_eq!(notified(&effects), 0);
+    assert!(syncs(&effects).is_empty());
+    assert!(effects.iter().any(|e| matches!(e, Effect::Save(Record::Cursors { cursors, .. }) if cursors[0].seq == 4)));
+    // The next push follows on.
+    assert!(syncs(&push(&mut core, 5)).is_empty());
+}
+
+#[test]
 fn a_dial_goes_to_the_panels_tab_and_its_result_back_to_that_panel() {
     let mut core = Core::new(Vec::new(), Vec::new());
     let none = core.on_panel(9, PanelToWorker::Dial { id: 1, phone: "+8131234".into(), queue_arn: None }, 0);
