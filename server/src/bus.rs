@@ -109,14 +109,29 @@ pub struct Bus {
 
 /// Why the bus could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("--redis-url: {0}")]
-pub struct BusError(#[from] redis::RedisError);
+pub enum BusError {
+    #[error("--redis-url: {0}")]
+    Url(#[from] redis::RedisError),
+    #[error("--redis-ca-file {0}: {1}")]
+    CaFile(String, std::io::Error),
+}
 
 impl Bus {
-    /// The bus of a node joining the cluster at `url`. Nothing is connected yet: the link does
-    /// that, and retries for as long as Redis does not answer.
-    pub fn new(url: &str, prefix: &str, lease: Duration) -> Result<Self, BusError> {
-        let client = redis::Client::open(url)?;
+    /// The bus of a node joining the cluster at `url` (`rediss://` for TLS, trusting `ca` or
+    /// else the system's roots). Nothing is connected yet: the link does that, and retries for
+    /// as long as Redis does not answer.
+    pub fn new(url: &str, ca: Option<&std::path::Path>, prefix: &str, lease: Duration) -> Result<Self, BusError> {
+        // TLS through rustls with ring, chosen here: a build that also has the AWS SDK links a
+        // second provider, and rustls would not pick one by itself.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = match ca {
+            None => redis::Client::open(url)?,
+            Some(path) => {
+                let root = std::fs::read(path).map_err(|e| BusError::CaFile(path.display().to_string(), e))?;
+                let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(root) };
+                redis::Client::build_with_tls(url, certificates)?
+            }
+        };
         let (out, receiver) = tokio::sync::mpsc::unbounded_channel();
         let mut bytes = [0u8; 8];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);

@@ -78,7 +78,10 @@ pub async fn run(app: Arc<App>, bus: Arc<Bus>) {
                 tracing::warn!(error = %e, "lost Redis: serving this node's connections alone until it is back");
                 backoff = Duration::from_millis(100);
             }
-            Err(e) => tracing::debug!(error = %e, "Redis does not answer yet"),
+            Err(e) => {
+                app.metrics.cluster_join_failures.inc();
+                tracing::warn!(error = %e, "could not join the cluster; trying again");
+            }
         }
         let pause = tokio::time::sleep(backoff);
         tokio::pin!(pause);

@@ -92,6 +92,11 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// PEM file of the certificate authority a `rediss://` server's certificate chains to, when it
+    /// is not one the system trusts (ElastiCache's chain to public roots: leave this unset).
+    #[arg(long, env = "SIDECAR_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
+
     /// Prefix of the relay's Redis keys and channel (several clusters may share one Redis).
     #[arg(long, env = "SIDECAR_REDIS_KEY_PREFIX", default_value = "ccp-sidecar")]
     pub redis_key_prefix: String,

@@ -143,6 +143,8 @@ pub struct Metrics {
     pub cluster_nodes_lost: Counter,
     /// Times the link to Redis was lost.
     pub cluster_disconnects: Counter,
+    /// Attempts to join that failed (Redis not answering, a TLS certificate not trusted, ...).
+    pub cluster_join_failures: Counter,
     /// Error frames and refusals, by error code.
     errors: ByCode<&'static str>,
     /// Connections the relay closed, by close code.
@@ -263,6 +265,12 @@ impl Default for Metrics {
             ),
             cluster_nodes_lost: add(r, "cluster_nodes_lost", "Nodes found gone (lease run out)", counter()),
             cluster_disconnects: add(r, "cluster_disconnects", "Times the link to Redis was lost", counter()),
+            cluster_join_failures: add(
+                r,
+                "cluster_join_failures",
+                "Attempts to join the cluster that failed (Redis not answering, TLS refused)",
+                counter(),
+            ),
             connect_retries: add(r, "connect_retries", "Connect API requests that were retries", counter()),
             errors: add(r, "errors", "Error frames sent, by code", by_code(ErrorCode::ALL.map(ErrorCode::as_str))),
             closes: add(

@@ -159,7 +159,7 @@ pub async fn build(
     let bus = match &config.redis_url {
         Some(url) => {
             let lease = Duration::from_millis(config.node_lease_ms);
-            Some(Arc::new(Bus::new(url, &config.redis_key_prefix, lease)?))
+            Some(Arc::new(Bus::new(url, config.redis_ca_file.as_deref(), &config.redis_key_prefix, lease)?))
         }
         None => None,
     };

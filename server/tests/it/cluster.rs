@@ -36,10 +36,15 @@ struct Cluster {
 
 impl Cluster {
     async fn start(nodes: usize, extra: &[&str]) -> Self {
+        Self::on(RedisProcess::start().await.expect("redis-server"), nodes, extra).await
+    }
+
+    /// Nodes on `redis`.
+    async fn on(redis: RedisProcess, nodes: usize, extra: &[&str]) -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
         let mut cluster = Self {
             dynamo: LocalServer::start(root).expect("the local DynamoDB server"),
-            redis: RedisProcess::start().await.expect("redis-server"),
+            redis,
             issuer: Issuer::start().await,
             nodes: Vec::new(),
             dirs: Vec::new(),
@@ -518,4 +523,32 @@ async fn one_node_reads_connect_for_the_fleet_within_its_quota_and_every_node_se
         log.len()
     );
     println!("fleet: {} Connect requests, rate {rate}/s, burst {burst}", log.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_join_over_tls_and_one_that_does_not_trust_the_server_stays_out() {
+    let certificates = tempfile::tempdir().unwrap();
+    let redis = RedisProcess::start_tls(certificates.path()).await.expect("redis-server with TLS");
+    assert!(redis.url().starts_with("rediss://"));
+    let ca = certificates.path().join("ca.crt").display().to_string();
+    let mut cluster = Cluster::on(redis, 2, &["--redis-ca-file", &ca]).await;
+    let mut ben = cluster.login(1, &cluster.issuer.token(BEN)).await;
+    subscribe(&mut ben, None).await;
+    let mut aiko = cluster.login(0, &cluster.issuer.token(AIKO)).await;
+    set_state(&mut aiko, "Available", StateKind::Routable, now_ms()).await;
+    assert!(next_presence_of(&mut ben, AIKO).await.online, "across nodes over TLS");
+
+    // A node that does not trust the server's certificate (the test authority is not among the
+    // system's roots) never joins: it says so, and the others do not count it.
+    cluster.extra.clear();
+    let outsider = cluster.add_node().await;
+    wait_until(
+        Duration::from_secs(20),
+        || async { cluster.metric(outsider, "sidecar_cluster_join_failures_total").await >= 2 },
+        "two refused attempts",
+    )
+    .await;
+    assert!(cluster.readyz(outsider).await.contains("cluster down"));
+    assert_eq!(cluster.metric(outsider, "sidecar_cluster_up").await, 0);
+    assert!(cluster.readyz(0).await.contains("cluster up nodes 2\n"), "{}", cluster.readyz(0).await);
 }
