@@ -21,8 +21,8 @@ const ENV: &[(&str, &str)] = &[
     ("AWS_REGION", "us-east-1"),
     ("AWS_EC2_METADATA_DISABLED", "true"),
 ];
-const LEASE_MS: u64 = 2000;
-const GRACE_MS: u64 = 3000;
+const LEASE_MS: u64 = 3000;
+const GRACE_MS: u64 = 4000;
 
 /// Nodes on one store and one Redis, with one identity provider (as behind a load balancer).
 struct Cluster {
