@@ -45,7 +45,7 @@ pub struct Instance {
     pub profiles: Vec<Value>,
 }
 
-fn arn(kind: &str, id: &str) -> String {
+pub(crate) fn arn(kind: &str, id: &str) -> String {
     format!("arn:aws:connect:{REGION}:{ACCOUNT}:instance/{INSTANCE_ID}/{kind}/{id}")
 }
 

@@ -1,4 +1,5 @@
-//! A local stand-in for the part of the Amazon Connect REST API the directory sync uses, for
+//! A local stand-in for the part of the Amazon Connect REST API the relay uses (the directory
+//! sync's five operations; real-time data, monitoring and agent status), for
 //! tests and benchmarks (Amazon Connect itself cannot run here). The real AWS SDK talks to it
 //! through its endpoint override.
 //!
@@ -9,12 +10,14 @@
 //! ([`max_rate`], [`max_burst`]).
 
 mod data;
+mod realtime;
 mod routes;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use data::{INSTANCE_ID, Instance, Shape};
+pub use realtime::{AgentNow, ContactNow, FILTER_MAX, Monitor, USER_DATA_PAGE, user_id};
 
 /// The largest page each operation serves (Connect's `MaxResults` limits).
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +69,9 @@ pub(crate) struct State {
     pub started: Instant,
     /// The quota bucket's debt: requests admitted beyond what the rate has paid back.
     pub debt: Mutex<(f64, Duration)>,
+    /// The agents logged in now, by user index.
+    pub agents: Mutex<std::collections::BTreeMap<usize, AgentNow>>,
+    pub monitors: Mutex<Vec<Monitor>>,
 }
 
 /// A running fake; stops when dropped.
@@ -86,6 +92,8 @@ impl FakeConnect {
             log: Mutex::new(Vec::new()),
             started: Instant::now(),
             debt: Mutex::new((0.0, Duration::ZERO)),
+            agents: Mutex::default(),
+            monitors: Mutex::default(),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let router = routes::router(state.clone());
@@ -108,6 +116,30 @@ impl FakeConnect {
         if let Ok(mut b) = self.state.behaviour.lock() {
             *b = behaviour;
         }
+    }
+
+    /// Sets what an agent is doing now, as `GetCurrentUserData` will report it.
+    pub fn set_agent(&self, agent: AgentNow) {
+        if let Ok(mut agents) = self.state.agents.lock() {
+            agents.insert(agent.user, agent);
+        }
+    }
+
+    /// The agent logs out of the CCP: `GetCurrentUserData` no longer lists them.
+    pub fn remove_agent(&self, user: usize) {
+        if let Ok(mut agents) = self.state.agents.lock() {
+            agents.remove(&user);
+        }
+    }
+
+    /// What an agent is doing now (after a `PutUserStatus`, say).
+    pub fn agent(&self, user: usize) -> Option<AgentNow> {
+        self.state.agents.lock().ok()?.get(&user).cloned()
+    }
+
+    /// Every `MonitorContact` request accepted so far.
+    pub fn monitors(&self) -> Vec<Monitor> {
+        self.state.monitors.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Every request so far, in arrival order.

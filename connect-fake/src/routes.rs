@@ -1,5 +1,6 @@
-//! The five operations, with Connect's page limits, next tokens and error shapes, behind one
-//! gate that logs every request and applies throttling and injected failures.
+//! The directory sync's five operations, and real-time data and supervisor actions
+//! (`realtime.rs`), with Connect's page limits, next tokens and error shapes, behind one gate
+//! that logs every request and applies throttling and injected failures.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,9 +10,10 @@ use axum::extract::{Path, Query, Request, State as AxumState};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
+use crate::realtime::{self, Monitor, USER_DATA_PAGE};
 use crate::{INSTANCE_ID, Logged, PageLimits, SLACK, State};
 
 const LIMITS: PageLimits = PageLimits::CONNECT;
@@ -25,6 +27,9 @@ pub fn router(state: Shared) -> Router {
         .route("/search-routing-profiles", post(search_routing_profiles))
         .route("/phone-number/list", post(list_phone_numbers))
         .route("/agent-status/{instance}", get(list_agent_statuses))
+        .route("/metrics/userdata/{instance}", post(get_current_user_data))
+        .route("/contact/monitor", post(monitor_contact))
+        .route("/users/{instance}/{user}/status", put(put_user_status))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .with_state(state)
 }
@@ -44,6 +49,9 @@ fn operation(path: &str) -> &'static str {
         "/search-routing-profiles" => "SearchRoutingProfiles",
         "/phone-number/list" => "ListPhoneNumbersV2",
         p if p.starts_with("/agent-status/") => "ListAgentStatuses",
+        p if p.starts_with("/metrics/userdata/") => "GetCurrentUserData",
+        "/contact/monitor" => "MonitorContact",
+        p if p.starts_with("/users/") && p.ends_with("/status") => "PutUserStatus",
         _ => "Unknown",
     }
 }
@@ -118,7 +126,7 @@ fn page(items: &[Value], key: &str, max_results: Option<i64>, token: Option<&str
     if end < items.len() {
         body["NextToken"] = json!(format!("page-{end}"));
     }
-    if key == "Users" || key == "Queues" || key == "RoutingProfiles" {
+    if key == "Users" || key == "Queues" || key == "RoutingProfiles" || key == "UserDataList" {
         body["ApproximateTotalCount"] = json!(items.len());
     }
     axum::Json(body).into_response()
@@ -164,4 +172,96 @@ async fn list_agent_statuses(
         query.get("nextToken").map(String::as_str),
         LIMITS.statuses,
     )
+}
+
+/// The routing profile of user `i` of the generated instance.
+fn profile_of(state: &State, user: usize) -> Option<String> {
+    state.instance.users.get(user)?["RoutingProfileId"].as_str().map(str::to_owned)
+}
+
+/// The user index of a user id (`u-000007` is 7), if the instance has it.
+fn user_index(state: &State, id: &str) -> Option<usize> {
+    let index: usize = id.strip_prefix("u-")?.parse().ok()?;
+    (index < state.instance.users.len()).then_some(index)
+}
+
+async fn get_current_user_data(
+    AxumState(s): AxumState<Shared>,
+    Path(instance): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let profiles = match realtime::profiles_asked(&instance, &body) {
+        Ok(profiles) => profiles,
+        Err(message) if instance != INSTANCE_ID => {
+            return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", message);
+        }
+        Err(message) => return error(StatusCode::BAD_REQUEST, "InvalidParameterException", message),
+    };
+    let agents = s.agents.lock().map(|a| a.values().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let listed: Vec<Value> = agents
+        .iter()
+        .filter_map(|agent| {
+            let profile = profile_of(&s, agent.user)?;
+            profiles.contains(&profile).then(|| realtime::user_data(agent, &profile))
+        })
+        .collect();
+    page(&listed, "UserDataList", body["MaxResults"].as_i64(), body["NextToken"].as_str(), USER_DATA_PAGE)
+}
+
+async fn monitor_contact(AxumState(s): AxumState<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
+    if body["InstanceId"].as_str() != Some(INSTANCE_ID) {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "instance not found");
+    }
+    let (Some(contact_id), Some(user_id)) = (body["ContactId"].as_str(), body["UserId"].as_str()) else {
+        return error(StatusCode::BAD_REQUEST, "InvalidParameterException", "ContactId and UserId are required");
+    };
+    if user_index(&s, user_id).is_none() {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "the user does not exist");
+    }
+    let active = s.agents.lock().is_ok_and(|agents| {
+        agents
+            .values()
+            .flat_map(|a| &a.contacts)
+            .any(|c| c.contact_id == contact_id && matches!(c.state.as_str(), "CONNECTED" | "CONNECTED_ONHOLD"))
+    });
+    if !active {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "the contact is not in progress");
+    }
+    let capabilities: Vec<String> = body["AllowedMonitorCapabilities"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_else(|| vec!["SILENT_MONITOR".to_owned()]);
+    if let Ok(mut monitors) = s.monitors.lock() {
+        monitors.push(Monitor { contact_id: contact_id.to_owned(), user_id: user_id.to_owned(), capabilities });
+    }
+    let monitoring = format!("monitor-{contact_id}");
+    axum::Json(json!({"ContactId": monitoring, "ContactArn": crate::data::arn("contact", &monitoring)})).into_response()
+}
+
+async fn put_user_status(
+    AxumState(s): AxumState<Shared>,
+    Path((instance, user_id)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if instance != INSTANCE_ID {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "instance not found");
+    }
+    let Some(user) = user_index(&s, &user_id) else {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "the user does not exist");
+    };
+    let wanted = body["AgentStatusId"].as_str().unwrap_or_default();
+    let Some(name) = s.instance.statuses.iter().find(|st| st["Id"] == wanted).and_then(|st| st["Name"].as_str()) else {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "the agent status does not exist");
+    };
+    let Ok(mut agents) = s.agents.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServiceException", "state");
+    };
+    let Some(agent) = agents.get_mut(&user) else {
+        return error(StatusCode::BAD_REQUEST, "InvalidRequestException", "the agent is not logged in");
+    };
+    agent.status = name.to_owned();
+    agent.since_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    axum::Json(json!({})).into_response()
 }

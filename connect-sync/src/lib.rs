@@ -6,11 +6,13 @@
 //! - [`client`]: the SDK client, retries with backoff and jitter, call counts.
 //! - `read`: one full, paginated read ([`Connect::read`]).
 //! - [`join`]: Connect's shapes to the directory's (pure, tested without a network).
+//! - [`realtime`]: who is logged in now (`GetCurrentUserData`), listening in, setting a status.
 
 pub mod bucket;
 pub mod client;
 pub mod join;
 mod read;
+pub mod realtime;
 
 pub use bucket::TokenBucket;
 pub use client::{Connect, Settings};

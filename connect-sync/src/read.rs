@@ -87,7 +87,7 @@ impl Connect {
     }
 
     /// Every item of a paginated operation.
-    async fn all<P, T, E, Fut>(
+    pub(crate) async fn all<P, T, E, Fut>(
         &self,
         operation: &'static str,
         send: impl Fn(Option<String>) -> Fut,

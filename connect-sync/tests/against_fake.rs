@@ -83,3 +83,72 @@ async fn ten_thousand_users_at_connects_default_quota() {
     assert!(max_burst(&log, 2.0) <= 5, "burst {}", max_burst(&log, 2.0));
     assert!(max_rate(&log, 5) <= 2.0, "rate {}", max_rate(&log, 5));
 }
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+#[tokio::test]
+async fn who_is_logged_in_now_is_read_in_filters_and_pages_of_a_hundred() {
+    use connect_fake::{AgentNow, ContactNow};
+    // 250 agents over 150 routing profiles (agent i in profile i % 150): the first filter's 100
+    // profiles hold 200 agents (two pages), the second's 50 hold 50 (one page).
+    let shape = Shape { users: 250, queues: 6, numbers: 4, profiles: 150, queues_per_profile: 3 };
+    let fake = FakeConnect::start(shape, quick()).await.unwrap();
+    let since = now_ms() - 90_000;
+    for user in 0..250 {
+        let contacts = if user == 7 {
+            vec![ContactNow { contact_id: "c-7".into(), state: "CONNECTED".into(), since_ms: since + 30_000 }]
+        } else {
+            Vec::new()
+        };
+        let status = if user % 3 == 0 { "Available" } else { "管理業務中" };
+        fake.set_agent(AgentNow { user, status: status.into(), since_ms: since, contacts });
+    }
+    let connect = connect(&fake, 50.0, 10);
+    let profiles: Vec<String> = (0..150).map(|i| format!("rp-{i:04}")).collect();
+    let agents = connect.current_agents(&profiles).await.unwrap();
+    assert_eq!(agents.len(), 250);
+    let log = fake.log();
+    assert_eq!(log.iter().filter(|l| l.operation == "GetCurrentUserData").count(), 3, "two filters, three pages");
+    let seven = agents.iter().find(|a| a.user_id == "u-000007").unwrap();
+    assert_eq!(
+        (seven.status.as_str(), seven.since_ms, seven.routing_profile.as_deref()),
+        ("管理業務中", since, Some("rp-0007"))
+    );
+    assert_eq!(seven.contacts.len(), 1);
+    assert_eq!((seven.contacts[0].contact_id.as_str(), seven.contacts[0].state.as_str()), ("c-7", "CONNECTED"));
+    assert_eq!(seven.contacts[0].since_ms, since + 30_000);
+    // An agent who logs out is no longer listed; profiles nobody asked for are not read.
+    fake.remove_agent(7);
+    let some = connect.current_agents(&profiles[..10]).await.unwrap();
+    assert!(some.iter().all(|a| a.user_id != "u-000007"));
+    assert_eq!(some.len(), 2 * 10 - 1, "profiles 0-9 hold agents 0-9 and 150-159, 7 gone");
+}
+
+#[tokio::test]
+async fn a_supervisor_listens_in_and_sets_an_agents_status() {
+    use connect_fake::{AgentNow, ContactNow, Monitor};
+    let fake = FakeConnect::start(Shape::small(), quick()).await.unwrap();
+    let contact = ContactNow { contact_id: "c-7".into(), state: "CONNECTED".into(), since_ms: now_ms() };
+    fake.set_agent(AgentNow { user: 7, status: "Available".into(), since_ms: now_ms(), contacts: vec![contact] });
+    let connect = connect(&fake, 50.0, 10);
+    let monitoring = connect.monitor_contact("c-7", "u-000003", true).await.unwrap();
+    assert_eq!(monitoring, "monitor-c-7");
+    let expected = Monitor {
+        contact_id: "c-7".into(),
+        user_id: "u-000003".into(),
+        capabilities: vec!["SILENT_MONITOR".into(), "BARGE".into()],
+    };
+    assert_eq!(fake.monitors(), vec![expected]);
+    // A contact that is not in progress: Connect's words, and nothing monitored.
+    let refused = connect.monitor_contact("c-8", "u-000003", false).await.unwrap_err();
+    assert!(refused.detail.contains("not in progress"), "{refused}");
+    assert_eq!(fake.monitors().len(), 1);
+
+    // Taking a stuck agent out of Available: status st-3 is "Break".
+    connect.put_user_status("u-000007", "st-3").await.unwrap();
+    assert_eq!(fake.agent(7).unwrap().status, "Break");
+    let refused = connect.put_user_status("u-000008", "st-3").await.unwrap_err();
+    assert!(refused.detail.contains("not logged in"), "{refused}");
+}
