@@ -99,7 +99,7 @@ pub async fn run(app: Arc<App>, bus: Arc<Bus>) {
 }
 
 /// One connection to Redis, from joining until it fails.
-async fn link(app: &App, bus: &Bus, out: &mut UnboundedReceiver<Out>, waiting: &mut Waiting) -> RedisResult<()> {
+async fn link(app: &Arc<App>, bus: &Bus, out: &mut UnboundedReceiver<Out>, waiting: &mut Waiting) -> RedisResult<()> {
     let timeout = Some(Duration::from_secs(2));
     let config = redis::AsyncConnectionConfig::new().set_connection_timeout(timeout).set_response_timeout(timeout);
     let mut conn = bus.client.get_multiplexed_async_connection_with_config(&config).await?;
@@ -303,7 +303,7 @@ async fn load_others(app: &App, bus: &Bus, conn: &mut MultiplexedConnection) -> 
 }
 
 /// Applies an event another node published.
-async fn receive(app: &App, bus: &Bus, payload: &[u8]) {
+async fn receive(app: &Arc<App>, bus: &Bus, payload: &[u8]) {
     let event = match NodeEvent::decode(payload) {
         Ok(event) => event,
         Err(e) => {
@@ -327,27 +327,32 @@ async fn receive(app: &App, bus: &Bus, payload: &[u8]) {
                 app.hub.send_to(principal, &frame, None, &app.metrics);
             }
         }
-        NodeEvent::Help { request, .. } => {
-            let mut desk = app.help.lock().await;
-            desk.apply((*request).clone());
-            let mut seen = std::collections::HashSet::new();
-            let targets = app
-                .hub
-                .connections(&request.agent)
-                .into_iter()
-                .chain(app.presence.watchers(&request.roster).into_iter().map(|w| w.outbox))
-                .filter(|o| seen.insert(o.id));
-            let frame = encode(&ServerFrame::Help { request });
-            for outbox in targets {
-                outbox.push(frame.clone(), &app.metrics);
-            }
-        }
-        NodeEvent::Directory { .. } => reload_directory(app).await,
+        // Both wait for locks or the store: off the link, so that presence never waits for them.
+        // Out of order is fine: the desk and the clients keep a request's furthest status.
+        NodeEvent::Help { request, .. } => drop(tokio::spawn(help_changed(app.clone(), request))),
+        NodeEvent::Directory { .. } => drop(tokio::spawn(reload_directory(app.clone()))),
+    }
+}
+
+/// A help request another node changed: into this node's desk, and to the agent's connections
+/// and the supervisors watching its roster here.
+async fn help_changed(app: Arc<App>, request: Box<protocol::HelpRequest>) {
+    app.help.lock().await.apply((*request).clone());
+    let mut seen = std::collections::HashSet::new();
+    let targets = app
+        .hub
+        .connections(&request.agent)
+        .into_iter()
+        .chain(app.presence.watchers(&request.roster).into_iter().map(|w| w.outbox))
+        .filter(|o| seen.insert(o.id));
+    let frame = encode(&ServerFrame::Help { request });
+    for outbox in targets {
+        outbox.push(frame.clone(), &app.metrics);
     }
 }
 
 /// Loads the directory and caller IDs another node stored.
-async fn reload_directory(app: &App) {
+async fn reload_directory(app: Arc<App>) {
     let loaded = async {
         Ok::<_, crate::store::StoreError>((app.store.directory().await?, app.store.routing_profiles().await?))
     };
