@@ -101,6 +101,10 @@ struct Agent {
     /// Since when no connection reports, while the relay still shows the agent online (the
     /// grace period runs from here).
     absent_since: Option<Millis>,
+    /// The node that stores the Offline that follows the grace period: the node whose connection
+    /// reported last (one write for a cluster, not one per node); [`LOCAL`] on every node when
+    /// that node itself is gone or the state was held through a restart.
+    offline_by: NodeId,
     offline_since: Millis,
 }
 
@@ -125,6 +129,7 @@ impl Agent {
             },
             reporting: Vec::new(),
             absent_since: None,
+            offline_by: LOCAL,
             offline_since: 0,
         }
     }
@@ -164,6 +169,7 @@ impl Agent {
     fn stop_reporting(&mut self, conn: Reporter, now: Millis) -> Option<Presence> {
         let at = self.reporting.iter().position(|(c, _)| *c == conn)?;
         self.reporting.remove(at);
+        self.offline_by = conn.0;
         self.after_stop(now)
     }
 
@@ -315,6 +321,7 @@ impl PresenceHub {
                     presence,
                     reporting: Vec::new(),
                     absent_since: online.then_some(now),
+                    offline_by: LOCAL,
                     offline_since: record.seen_at,
                 },
             );
@@ -390,6 +397,10 @@ impl PresenceHub {
         for agent in inner.agents.values_mut() {
             let before = agent.reporting.len();
             agent.reporting.retain(|((n, _), _)| *n != node);
+            if agent.offline_by == node {
+                // The node that would have stored the Offline is the one gone: every node does.
+                agent.offline_by = LOCAL;
+            }
             if agent.reporting.len() != before
                 && let Some(presence) = agent.after_stop(now)
             {
@@ -462,8 +473,8 @@ impl PresenceHub {
         Applied::Accepted(Some(record))
     }
 
-    /// Marks Offline every agent with no reporting connection for more than the grace period.
-    /// Returns the records to store.
+    /// Marks Offline every agent with no reporting connection for more than the grace period,
+    /// everywhere. Returns the records this node stores (see `offline_by`).
     pub fn sweep(&self, now: Millis, metrics: &Metrics) -> Vec<PresenceRecord> {
         let Ok(mut inner) = self.inner.lock() else { return Vec::new() };
         let mut gone = Vec::new();
@@ -476,12 +487,13 @@ impl PresenceHub {
                 if agent.presence.online {
                     agent.presence.online = false;
                     agent.offline_since = at;
-                    gone.push((agent.effective(), agent.record(at)));
+                    gone.push((agent.effective(), (agent.offline_by == LOCAL).then(|| agent.record(at))));
                 }
             }
         }
-        let (fanouts, records): (Vec<Fanout>, Vec<PresenceRecord>) =
+        let (fanouts, records): (Vec<Fanout>, Vec<Option<PresenceRecord>>) =
             gone.into_iter().map(|(presence, record)| (inner.fanout(presence), record)).unzip();
+        let records = records.into_iter().flatten().collect();
         for fanout in fanouts {
             self.deliver(fanout, metrics);
         }
@@ -728,9 +740,31 @@ mod tests {
         assert!(hub.sweep(3_000 + GRACE as Millis * 2, &metrics).is_empty(), "node 5 still reports");
         assert_eq!(hub.remote_nodes(), BTreeSet::from([5]));
         hub.clear_remote(5, 1, "aiko", 4_000, &metrics);
-        assert!(hub.sweep(4_000 + GRACE as Millis - 1, &metrics).is_empty(), "the grace period, as for a local close");
-        assert_eq!(hub.sweep(4_000 + GRACE as Millis, &metrics).len(), 1);
+        hub.sweep(4_000 + GRACE as Millis - 1, &metrics);
+        assert!(seen(&hub, "aiko").online, "the grace period, as for a local close");
+        assert!(hub.sweep(4_000 + GRACE as Millis, &metrics).is_empty(), "node 5's to store");
         assert!(!seen(&hub, "aiko").online);
+    }
+
+    #[test]
+    fn the_offline_after_a_close_is_stored_by_the_node_of_the_connection_alone() {
+        let (hub, metrics) = hub();
+        hub.connect("ben", "Ben", "r");
+        hub.report("aiko", 1, report("Available", 1_000), 1_000, &metrics);
+        hub.report_remote(
+            RemoteReport { principal: "ben".into(), ..remote(5, 2, "Available", 1_000) },
+            1_000,
+            &metrics,
+        );
+        hub.clear("aiko", 1, 2_000, &metrics);
+        hub.clear_remote(5, 2, "ben", 2_000, &metrics);
+        let stored = hub.sweep(2_000 + GRACE as Millis, &metrics);
+        assert_eq!(
+            stored.iter().map(|r| r.presence.principal.as_str()).collect::<Vec<_>>(),
+            ["aiko"],
+            "node 5 stores Ben's"
+        );
+        assert!(!seen(&hub, "ben").online, "but Ben shows Offline here too");
     }
 
     #[test]
