@@ -93,6 +93,15 @@ impl RedisProcess {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Stops (SIGSTOP) or continues (SIGCONT) the server: it keeps its data, and answers nothing
+    /// meanwhile.
+    pub fn pause(&self, paused: bool) {
+        if let Some(pid) = self.pid() {
+            let signal = if paused { "-STOP" } else { "-CONT" };
+            let _ = Command::new("kill").args([signal, &pid.to_string()]).status();
+        }
+    }
+
     /// Kills the server (SIGKILL): everything it held is gone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -23,6 +23,9 @@ pub enum NodeEvent {
     /// A help request changed: each node tells the agent's connections and the supervisors
     /// watching its roster, and keeps it in its desk.
     Help { node: NodeId, request: Box<HelpRequest> },
+    /// The node is about to announce every report of its connections again (joining after Redis
+    /// was away): forget the ones held for it, which may include some it no longer has.
+    Reset { node: NodeId },
     /// The directory in the store changed (the node holding the sync lease read Connect): load it.
     Directory { node: NodeId },
 }
@@ -35,6 +38,7 @@ impl NodeEvent {
             Self::Clear { node, .. }
             | Self::Deliver { node, .. }
             | Self::Help { node, .. }
+            | Self::Reset { node }
             | Self::Directory { node } => *node,
         }
     }

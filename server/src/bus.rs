@@ -102,7 +102,8 @@ pub struct Bus {
     /// A connection for queries, while Redis answers.
     conn: Mutex<Option<MultiplexedConnection>>,
     up: AtomicBool,
-    held: [AtomicBool; 2],
+    /// Until when this node holds each job lease.
+    held: [Mutex<Option<std::time::Instant>>; 2],
     /// Nodes alive at the last heartbeat, this one included.
     nodes: AtomicU64,
 }
@@ -146,7 +147,7 @@ impl Bus {
             receiver: Mutex::new(Some(receiver)),
             conn: Mutex::new(None),
             up: AtomicBool::new(false),
-            held: [AtomicBool::new(false), AtomicBool::new(false)],
+            held: [Mutex::new(None), Mutex::new(None)],
             nodes: AtomicU64::new(1),
         })
     }
@@ -178,19 +179,25 @@ impl Bus {
         }
         if !up {
             for held in &self.held {
-                held.store(false, Relaxed);
+                if let Ok(mut held) = held.lock() {
+                    *held = None;
+                }
             }
         }
         self.up.swap(up, Relaxed)
     }
 
-    /// Whether this node holds `lease` now. A node that cannot reach Redis holds none.
+    /// Whether this node holds `lease` now. A node that cannot reach Redis holds none, nor one
+    /// whose renewal is late.
     pub fn holds(&self, lease: Lease) -> bool {
-        self.held[lease as usize].load(Relaxed)
+        self.held[lease as usize].lock().is_ok_and(|h| h.is_some_and(|until| std::time::Instant::now() < until))
     }
 
-    pub fn set_held(&self, lease: Lease, held: bool) {
-        self.held[lease as usize].store(held, Relaxed);
+    /// This node holds `lease` until `until` (`None`: not at all).
+    pub fn set_held(&self, lease: Lease, until: Option<std::time::Instant>) {
+        if let Ok(mut held) = self.held[lease as usize].lock() {
+            *held = until;
+        }
     }
 
     pub fn nodes(&self) -> u64 {

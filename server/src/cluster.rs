@@ -40,6 +40,14 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 return 0";
 
+/// Forgets a node whose lease is gone (KEYS: its lease, the node set, its reports, its
+/// supervisors; ARGV: its id): 1 if forgotten, 0 if its lease is back.
+const FORGET_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[3], KEYS[4])
+return 1";
+
 /// Deliveries waiting for Redis, oldest first.
 #[derive(Default)]
 struct Waiting {
@@ -115,8 +123,11 @@ async fn link(app: &Arc<App>, bus: &Bus, out: &mut UnboundedReceiver<Out>, waiti
     heartbeat(app, bus, &mut conn, true).await?;
     load_others(app, bus, &mut conn).await?;
     while !waiting.events.is_empty() {
-        let batch: Vec<Out> = waiting.events.drain(..waiting.events.len().min(BATCH)).map(Out::Event).collect();
+        let count = waiting.events.len().min(BATCH);
+        let batch: Vec<Out> = waiting.events.iter().take(count).cloned().map(Out::Event).collect();
+        // Off the queue only once sent: a failure keeps them for the next attempt.
         send(app, bus, &mut conn, &batch).await?;
+        waiting.events.drain(..count);
     }
     bus.set_up(true, Some(conn.clone()));
     app.metrics.cluster_up.set(1);
@@ -206,6 +217,7 @@ fn lease_ms(bus: &Bus) -> i64 {
 async fn heartbeat(app: &App, bus: &Bus, conn: &mut MultiplexedConnection, joining: bool) -> RedisResult<()> {
     let keys = &bus.keys;
     let me = bus.node;
+    let started = std::time::Instant::now();
     let previous: Option<String> =
         redis::cmd("SET").arg(keys.node(me)).arg("1").arg("PX").arg(lease_ms(bus)).arg("GET").query_async(conn).await?;
     if joining || previous.is_none() {
@@ -227,7 +239,9 @@ async fn heartbeat(app: &App, bus: &Bus, conn: &mut MultiplexedConnection, joini
             if held == 1 && !bus.holds(lease) {
                 tracing::info!(?lease, "this node now runs the job");
             }
-            bus.set_held(lease, held == 1);
+            // Held until a little before the lease runs out, unless renewed: a node whose
+            // heartbeats are late stops the job before another may take it.
+            bus.set_held(lease, (held == 1).then(|| started + bus.lease * 2 / 3));
         }
     }
     // The nodes to check: those that joined, and those whose reports this node holds (after
@@ -241,14 +255,26 @@ async fn heartbeat(app: &App, bus: &Bus, conn: &mut MultiplexedConnection, joini
     }
     let alive: Vec<bool> = if nodes.is_empty() { Vec::new() } else { pipe.query_async(conn).await? };
     let mut live = 1;
+    let forget = redis::Script::new(FORGET_SCRIPT);
     for (node, alive) in nodes.into_iter().zip(alive) {
         if alive {
             live += 1;
             continue;
         }
-        let mut pipe = redis::pipe();
-        pipe.srem(keys.nodes(), node).ignore().del(keys.reports(node)).ignore().del(keys.watch(node)).ignore();
-        pipe.query_async::<()>(conn).await?;
+        // Checked again and forgotten in one step: a node that renewed its lease meanwhile keeps
+        // its keys.
+        let forgot: i64 = forget
+            .key(keys.node(node))
+            .key(keys.nodes())
+            .key(keys.reports(node))
+            .key(keys.watch(node))
+            .arg(node)
+            .invoke_async(conn)
+            .await?;
+        if forgot == 0 {
+            live += 1;
+            continue;
+        }
         app.presence.drop_node(node, app.clock.now_ms(), &app.metrics);
         app.metrics.cluster_nodes_lost.inc();
         tracing::warn!(node, "a node's lease ran out: its agents go Offline unless they reconnect");
@@ -275,6 +301,7 @@ async fn announce(app: &App, bus: &Bus, conn: &mut MultiplexedConnection) -> Red
     pipe.del(keys.reports(me)).ignore();
     write_watch(app, bus, &mut pipe);
     pipe.sadd(keys.nodes(), me).ignore();
+    pipe.publish(keys.events(), NodeEvent::Reset { node: me }.encode()).ignore();
     pipe.query_async::<()>(conn).await?;
     for chunk in reports.chunks(BATCH) {
         let batch: Vec<Out> = chunk.iter().cloned().map(|r| Out::Event(NodeEvent::Report(r))).collect();
@@ -287,12 +314,14 @@ async fn announce(app: &App, bus: &Bus, conn: &mut MultiplexedConnection) -> Red
     Ok(())
 }
 
-/// Reads the reports of every other live node.
+/// Reads the reports of every other live node, in place of those held for it: a report whose
+/// clear was published while this node was away ends here too.
 async fn load_others(app: &App, bus: &Bus, conn: &mut MultiplexedConnection) -> RedisResult<()> {
     let nodes: BTreeSet<NodeId> = conn.smembers(bus.keys.nodes()).await?;
     let now = app.clock.now_ms();
     for node in nodes.into_iter().filter(|n| *n != bus.node) {
         let reports: Vec<(String, String)> = conn.hgetall(bus.keys.reports(node)).await?;
+        app.presence.drop_node(node, now, &app.metrics);
         for (_, text) in reports {
             if let Ok(NodeEvent::Report(report)) = NodeEvent::decode(text.as_bytes()) {
                 app.presence.report_remote(report, now, &app.metrics);
@@ -321,6 +350,9 @@ async fn receive(app: &Arc<App>, bus: &Bus, payload: &[u8]) {
         NodeEvent::Clear { node, conn, principal } => {
             app.presence.clear_remote(node, conn, &principal, now, &app.metrics);
         }
+        // The reports that follow replace these: agents still reported never leave, and a
+        // connection that closed while Redis was away (its clear lost) starts its grace period.
+        NodeEvent::Reset { node } => app.presence.drop_node(node, now, &app.metrics),
         NodeEvent::Deliver { principals, frame, .. } => {
             let frame = ws::frame(ws::OP_TEXT, frame.as_bytes());
             for principal in &principals {

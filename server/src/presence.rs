@@ -221,6 +221,11 @@ struct Fanout {
     targets: Vec<Outbox>,
 }
 
+/// The presence of someone known who has not reported a state.
+pub fn unseen(principal: &str) -> Presence {
+    Agent::unseen(principal, principal, "").presence
+}
+
 /// `report`, made on connection `conn` of `node` by the agent whose presence is `presence`, as
 /// other nodes are told it.
 pub fn remote_report(node: NodeId, conn: ConnId, presence: &Presence, report: Report) -> RemoteReport {

@@ -389,14 +389,14 @@ fn finish(session: &Session, close: Option<Close>) -> Option<Close> {
     let app = &ctx.app;
     app.presence.unsubscribe(outbox.id);
     app.hub.unregister(&ctx.principal, outbox.id);
+    if let Some(record) = app.presence.clear(&ctx.principal, outbox.id, app.clock.now_ms(), &app.metrics) {
+        app.store_presence(record);
+    }
     if let Some(bus) = &app.bus {
         bus.publish(NodeEvent::Clear { node: bus.node, conn: outbox.id, principal: ctx.principal.to_string() });
         if ctx.identity.supervisor {
             bus.watch_changed();
         }
-    }
-    if let Some(record) = app.presence.clear(&ctx.principal, outbox.id, app.clock.now_ms(), &app.metrics) {
-        app.store_presence(record);
     }
     tracing::debug!(principal = %ctx.principal, conn = outbox.id, ?close, "disconnected");
     close

@@ -1,6 +1,6 @@
 //! `subscribe`, `set_presence` and `clear_presence`.
 
-use protocol::cluster::{NodeEvent, RemoteReport};
+use protocol::cluster::NodeEvent;
 use protocol::{AgentState, ContactSummary, ErrorCode, Millis, ServerFrame};
 
 use super::{Answer, Ctx, Refusal, Reply};
@@ -74,25 +74,26 @@ pub fn set(
         return invalid("since must be a time in milliseconds since the epoch, not in the future");
     }
     let app = &ctx.app;
-    if let Some(bus) = &app.bus {
-        bus.publish(NodeEvent::Report(RemoteReport {
-            node: bus.node,
-            conn: ctx.conn,
+    let report = Report { state, since, contact, username };
+    // Applied here first, then published: a node joining again announces what the hub holds,
+    // so nothing published can be missing from it.
+    let published = app.bus.as_ref().map(|bus| {
+        let presence = protocol::Presence {
             principal: ctx.principal.to_string(),
             display_name: ctx.display_name.clone(),
             roster: ctx.roster.clone(),
-            state: state.clone(),
-            since,
-            contact: contact.clone(),
-            username: username.clone(),
-        }));
-    }
-    let report = Report { state, since, contact, username };
+            ..crate::presence::unseen(&ctx.principal)
+        };
+        (bus, crate::presence::remote_report(bus.node, ctx.conn, &presence, report.clone()))
+    });
     match app.presence.report(&ctx.principal, ctx.conn, report, now, &app.metrics) {
         Applied::Accepted(Some(record)) => app.store_presence(record),
         // A stale report is not an error: another tab or device already reported a newer
         // state. The client learns the current one from its roster.
         Applied::Accepted(None) | Applied::Stale => {}
+    }
+    if let Some((bus, report)) = published {
+        bus.publish(NodeEvent::Report(report));
     }
     Ok(ServerFrame::Ok { id })
 }
@@ -101,11 +102,11 @@ pub fn set(
 /// the agent goes Offline after the grace period unless one reports again.
 pub fn clear(ctx: &Ctx, id: u64) -> ServerFrame {
     let app = &ctx.app;
-    if let Some(bus) = &app.bus {
-        bus.publish(NodeEvent::Clear { node: bus.node, conn: ctx.conn, principal: ctx.principal.to_string() });
-    }
     if let Some(record) = app.presence.clear(&ctx.principal, ctx.conn, app.clock.now_ms(), &app.metrics) {
         app.store_presence(record);
+    }
+    if let Some(bus) = &app.bus {
+        bus.publish(NodeEvent::Clear { node: bus.node, conn: ctx.conn, principal: ctx.principal.to_string() });
     }
     ServerFrame::Ok { id }
 }

@@ -32,6 +32,7 @@ struct Cluster {
     nodes: Vec<Option<RelayProcess>>,
     dirs: Vec<tempfile::TempDir>,
     extra: Vec<String>,
+    lease_ms: u64,
 }
 
 impl Cluster {
@@ -41,6 +42,11 @@ impl Cluster {
 
     /// Nodes on `redis`.
     async fn on(redis: RedisProcess, nodes: usize, extra: &[&str]) -> Self {
+        Self::with_lease(redis, nodes, extra, LEASE_MS).await
+    }
+
+    /// Nodes on `redis` with leases of `lease_ms`.
+    async fn with_lease(redis: RedisProcess, nodes: usize, extra: &[&str], lease_ms: u64) -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
         let mut cluster = Self {
             dynamo: LocalServer::start(root).expect("the local DynamoDB server"),
@@ -49,6 +55,7 @@ impl Cluster {
             nodes: Vec::new(),
             dirs: Vec::new(),
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            lease_ms,
         };
         for _ in 0..nodes {
             cluster.add_node().await;
@@ -60,7 +67,7 @@ impl Cluster {
     /// Starts one more node (one at a time: the first creates the tables).
     async fn add_node(&mut self) -> usize {
         let dir = tempfile::tempdir().unwrap();
-        let (lease, grace, redis) = (LEASE_MS.to_string(), GRACE_MS.to_string(), self.redis.url());
+        let (lease, grace, redis) = (self.lease_ms.to_string(), GRACE_MS.to_string(), self.redis.url());
         let mut args = vec![
             "--store",
             "dynamodb",
@@ -551,4 +558,37 @@ async fn nodes_join_over_tls_and_one_that_does_not_trust_the_server_stays_out() 
     assert!(cluster.readyz(outsider).await.contains("cluster down"));
     assert_eq!(cluster.metric(outsider, "sidecar_cluster_up").await, 0);
     assert!(cluster.readyz(0).await.contains("cluster up nodes 2\n"), "{}", cluster.readyz(0).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_closes_while_redis_is_away_goes_offline_everywhere_after() {
+    // Leases long enough to outlast the pause: no node is found gone, so only the joining
+    // node's reset can end the report whose clear was lost.
+    let redis = RedisProcess::start().await.expect("redis-server");
+    let cluster = Cluster::with_lease(redis, 2, &[], 30_000).await;
+    let mut ben = cluster.login(1, &cluster.issuer.token(BEN)).await;
+    subscribe(&mut ben, None).await;
+    let mut chen = cluster.login(0, &cluster.issuer.token(CHEN)).await;
+    set_state(&mut chen, "Available", StateKind::Routable, now_ms()).await;
+    assert!(next_presence_of(&mut ben, CHEN).await.online);
+
+    cluster.redis.pause(true);
+    cluster.wait_all("cluster down").await;
+    chen.close().await;
+    // A barrier: node 0 has seen the close once it counts no connection.
+    wait_until(Duration::from_secs(10), || async { cluster.metric(0, "sidecar_connections").await == 0 }, "the close")
+        .await;
+    cluster.redis.pause(false);
+    cluster.wait_all("cluster up nodes 2\n").await;
+    let offline = tokio::time::timeout(Duration::from_millis(GRACE_MS + 5_000), async {
+        loop {
+            let seen = next_presence_of(&mut ben, CHEN).await;
+            if !seen.online {
+                return seen;
+            }
+        }
+    })
+    .await
+    .expect("Chen shown Offline on the other node after the grace period");
+    assert_eq!(offline.principal, CHEN);
 }
