@@ -76,12 +76,6 @@ impl AsRef<Metrics> for AppMetrics {
     }
 }
 
-/// Whether this node runs the job: a single node always does; in a cluster, the node holding
-/// its lease.
-pub fn runs_here(app: &App, lease: Lease) -> bool {
-    app.bus.as_ref().is_none_or(|bus| bus.holds(lease))
-}
-
 /// Turns agents Offline once their grace period has passed, and stores that.
 async fn sweep(app: Arc<App>) {
     let period = Duration::from_millis((app.config.presence_grace_ms / 4).clamp(50, 1000));
@@ -123,9 +117,7 @@ async fn expire(app: Arc<App>) {
     loop {
         tick.tick().await;
         // In a cluster, the node holding the lease (and a node taking it over runs at once).
-        while !runs_here(&app, Lease::Retention) {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        app.wait_to_run(Lease::Retention).await;
         let before = clock::now_ms() - keep_ms;
         let (mut messages, mut calls) = (0, 0);
         loop {

@@ -76,7 +76,7 @@ pub struct Report {
 }
 
 /// Who reports: a connection of this relay (node [`LOCAL`]) or of another node of the cluster.
-type Reporter = (NodeId, ConnId);
+pub type Reporter = (NodeId, ConnId);
 
 /// The node id of this relay's own connections.
 pub const LOCAL: NodeId = 0;
@@ -221,20 +221,21 @@ struct Fanout {
     targets: Vec<Outbox>,
 }
 
-/// The presence of someone known who has not reported a state.
-pub fn unseen(principal: &str) -> Presence {
-    Agent::unseen(principal, principal, "").presence
-}
-
-/// `report`, made on connection `conn` of `node` by the agent whose presence is `presence`, as
-/// other nodes are told it.
-pub fn remote_report(node: NodeId, conn: ConnId, presence: &Presence, report: Report) -> RemoteReport {
+/// `report`, made on connection `conn` of `node` by `principal` (shown as `display_name`, in
+/// `roster`), as other nodes are told it.
+pub fn remote_report(
+    (node, conn): Reporter,
+    principal: &str,
+    display_name: &str,
+    roster: &str,
+    report: Report,
+) -> RemoteReport {
     RemoteReport {
         node,
         conn,
-        principal: presence.principal.clone(),
-        display_name: presence.display_name.clone(),
-        roster: presence.roster.clone(),
+        principal: principal.to_owned(),
+        display_name: display_name.to_owned(),
+        roster: roster.to_owned(),
         state: report.state,
         since: report.since,
         contact: report.contact,
@@ -426,7 +427,8 @@ impl PresenceHub {
         for agent in inner.agents.values() {
             for ((n, conn), report) in &agent.reporting {
                 if *n == LOCAL {
-                    reports.push(remote_report(node, *conn, &agent.presence, report.clone()));
+                    let Presence { principal, display_name, roster, .. } = &agent.presence;
+                    reports.push(remote_report((node, *conn), principal, display_name, roster, report.clone()));
                 }
             }
         }
@@ -730,8 +732,7 @@ mod tests {
     }
 
     fn remote(node: NodeId, conn: ConnId, state: &str, since: Millis) -> RemoteReport {
-        let presence = Agent::unseen("aiko", "Aiko", "r").presence;
-        remote_report(node, conn, &presence, report(state, since))
+        remote_report((node, conn), "aiko", "Aiko", "r", report(state, since))
     }
 
     #[test]

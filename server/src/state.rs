@@ -77,6 +77,19 @@ impl App {
         self.shutdown.clone()
     }
 
+    /// Whether this node runs a job that one node of a cluster runs at a time: a single node
+    /// always does; in a cluster, the node holding the job's lease.
+    pub fn runs_here(&self, lease: crate::bus::Lease) -> bool {
+        self.bus.as_ref().is_none_or(|bus| bus.holds(lease))
+    }
+
+    /// Waits until this node runs the job (at once for a single node).
+    pub async fn wait_to_run(&self, lease: crate::bus::Lease) {
+        while !self.runs_here(lease) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Stores a presence change in the background (the presence hub has already shown it).
     pub fn store_presence(&self, record: PresenceRecord) {
         let store = self.store.clone();

@@ -35,11 +35,7 @@ pub async fn connect(app: &App, instance_id: &str) -> Connect {
 pub async fn run(app: Arc<App>, connect: Connect) {
     let interval = Duration::from_secs(app.config.connect_sync_interval_s.max(1));
     loop {
-        if let Some(bus) = &app.bus {
-            while !bus.holds(Lease::Sync) {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
+        app.wait_to_run(Lease::Sync).await;
         if once(&app, &connect).await
             && let Some(bus) = &app.bus
         {

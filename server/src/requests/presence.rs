@@ -4,7 +4,7 @@ use protocol::cluster::NodeEvent;
 use protocol::{AgentState, ContactSummary, ErrorCode, Millis, ServerFrame};
 
 use super::{Answer, Ctx, Refusal, Reply};
-use crate::presence::{Applied, EVERY_ROSTER, Report};
+use crate::presence::{Applied, EVERY_ROSTER, Report, remote_report};
 
 /// Most rosters in one subscription.
 const MAX_ROSTERS: usize = 64;
@@ -78,13 +78,9 @@ pub fn set(
     // Applied here first, then published: a node joining again announces what the hub holds,
     // so nothing published can be missing from it.
     let published = app.bus.as_ref().map(|bus| {
-        let presence = protocol::Presence {
-            principal: ctx.principal.to_string(),
-            display_name: ctx.display_name.clone(),
-            roster: ctx.roster.clone(),
-            ..crate::presence::unseen(&ctx.principal)
-        };
-        (bus, crate::presence::remote_report(bus.node, ctx.conn, &presence, report.clone()))
+        let remote =
+            remote_report((bus.node, ctx.conn), &ctx.principal, &ctx.display_name, &ctx.roster, report.clone());
+        (bus, remote)
     });
     match app.presence.report(&ctx.principal, ctx.conn, report, now, &app.metrics) {
         Applied::Accepted(Some(record)) => app.store_presence(record),
