@@ -31,7 +31,34 @@ pub fn router(state: Shared) -> Router {
         .route("/contact/monitor", post(monitor_contact))
         .route("/users/{instance}/{user}/status", put(put_user_status))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
+        // Not Connect's: how the simulated CCP learns of its monitoring contacts (Connect itself
+        // pushes them to the supervisor's CCP). Outside the gate: never logged nor throttled.
+        .route("/_fake/monitors", get(monitors_of))
         .with_state(state)
+}
+
+/// The monitoring contacts made for Connect user `user`, oldest first, readable by a page.
+async fn monitors_of(AxumState(s): AxumState<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let user = q.get("user").cloned().unwrap_or_default();
+    let mine: Vec<Value> = s
+        .monitors
+        .lock()
+        .map(|m| {
+            m.iter()
+                .filter(|m| m.user_id == user)
+                .map(|m| {
+                    json!({
+                        "contact_id": m.contact_id,
+                        "monitoring_contact_id": format!("monitor-{}", m.contact_id),
+                        "barge": m.capabilities.iter().any(|c| c == "BARGE"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut response = axum::Json(mine).into_response();
+    response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    response
 }
 
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {

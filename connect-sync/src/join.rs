@@ -5,9 +5,13 @@
 use std::collections::HashMap;
 
 use aws_sdk_connect::types::{AgentStatusSummary, ListPhoneNumbersSummary, Queue, UserSearchSummary};
-use protocol::{CallerId, DirectoryUser, RoutingProfile};
+use protocol::{
+    AgentState, CallerId, Channel, ConnectRow, ConnectStatus, ContactState, ContactSummary, DirectoryUser,
+    RoutingProfile, StateKind,
+};
 
 use crate::AgentStatus;
+use crate::realtime::AgentNow;
 
 /// Users with a username. The principal is the Connect username, so the relay's identity
 /// claim must carry it (SSO instances usually use the e-mail address as the username).
@@ -30,6 +34,7 @@ pub fn users(users: &[UserSearchSummary]) -> Vec<DirectoryUser> {
                 team: None,
                 routing_profile: u.routing_profile_id.clone(),
                 hierarchy_group: u.hierarchy_group_id.clone(),
+                connect_user_id: u.id.clone(),
             })
         })
         .collect()
@@ -39,7 +44,11 @@ pub fn agent_statuses(statuses: &[AgentStatusSummary]) -> Vec<AgentStatus> {
     statuses
         .iter()
         .filter_map(|s| {
-            Some(AgentStatus { name: s.name.clone()?, kind: s.r#type.as_ref().map(|t| t.as_str().to_owned()) })
+            Some(AgentStatus {
+                id: s.id.clone()?,
+                name: s.name.clone()?,
+                kind: s.r#type.as_ref().map(|t| t.as_str().to_owned()),
+            })
         })
         .collect()
 }
@@ -92,4 +101,108 @@ pub fn routing_profiles(
             })
         })
         .collect()
+}
+
+/// The kind of a status by Connect's type: `ROUTABLE`, `CUSTOM` (not routable), `OFFLINE`.
+fn kind_of(kind: Option<&str>) -> StateKind {
+    match kind {
+        Some("ROUTABLE") => StateKind::Routable,
+        Some("OFFLINE") => StateKind::Offline,
+        _ => StateKind::NotRoutable,
+    }
+}
+
+/// The statuses a supervisor may set, as the relay's clients see them.
+pub fn connect_statuses(statuses: &[AgentStatus]) -> Vec<ConnectStatus> {
+    statuses
+        .iter()
+        .map(|s| ConnectStatus { id: s.id.clone(), name: s.name.clone(), kind: kind_of(s.kind.as_deref()) })
+        .collect()
+}
+
+/// A contact's state as the CCP's hook reports it, from Connect's `AgentContactState`
+/// (`ENDED` is after-contact work: an ended contact leaves the list once that is done).
+fn contact_state(state: &str) -> ContactState {
+    match state {
+        "INCOMING" | "PENDING" => ContactState::Incoming,
+        "CONNECTING" => ContactState::Connecting,
+        "CONNECTED" => ContactState::Connected,
+        "CONNECTED_ONHOLD" => ContactState::OnHold,
+        "ENDED" => ContactState::AfterContactWork,
+        "MISSED" | "REJECTED" => ContactState::Missed,
+        _ => ContactState::Error,
+    }
+}
+
+fn channel(channel: &str) -> Channel {
+    match channel {
+        "CHAT" => Channel::Chat,
+        "TASK" => Channel::Task,
+        "EMAIL" => Channel::Email,
+        _ => Channel::Voice,
+    }
+}
+
+/// An agent logged in to Connect as presence for `principal`: the status by name with its kind
+/// from the instance's statuses (an unknown name is not routable: never a wrong "Available"),
+/// and the first contact, as the CCP shows one.
+pub fn connect_row(agent: &AgentNow, principal: &str, statuses: &[ConnectStatus]) -> ConnectRow {
+    let kind = statuses.iter().find(|s| s.name == agent.status).map_or(StateKind::NotRoutable, |s| s.kind);
+    let first = agent.contacts.first();
+    ConnectRow {
+        principal: principal.to_owned(),
+        state: AgentState { name: agent.status.clone(), kind },
+        since: agent.since_ms,
+        contact: first.map(|c| ContactSummary {
+            channel: channel(&c.channel),
+            state: contact_state(&c.state),
+            since: c.since_ms,
+        }),
+        contact_id: first.map(|c| c.contact_id.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::realtime::ContactNow;
+
+    #[test]
+    fn an_agent_in_connect_becomes_a_row_with_the_status_kind_and_first_contact() {
+        let statuses = connect_statuses(&[
+            AgentStatus { id: "s1".into(), name: "Available".into(), kind: Some("ROUTABLE".into()) },
+            AgentStatus { id: "s2".into(), name: "休憩".into(), kind: Some("CUSTOM".into()) },
+            AgentStatus { id: "s3".into(), name: "Offline".into(), kind: Some("OFFLINE".into()) },
+        ]);
+        assert_eq!(
+            statuses.iter().map(|s| s.kind).collect::<Vec<_>>(),
+            [StateKind::Routable, StateKind::NotRoutable, StateKind::Offline]
+        );
+        let contact = |state: &str| ContactNow {
+            contact_id: "c-1".into(),
+            channel: "CHAT".into(),
+            state: state.into(),
+            since_ms: 2_000,
+        };
+        let agent = |status: &str, contacts| AgentNow {
+            user_id: "u-1".into(),
+            routing_profile: None,
+            status: status.into(),
+            since_ms: 1_000,
+            contacts,
+        };
+        let row = connect_row(&agent("Available", vec![contact("CONNECTED_ONHOLD")]), "aiko", &statuses);
+        assert_eq!(row.state, AgentState { name: "Available".into(), kind: StateKind::Routable });
+        assert_eq!(
+            row.contact,
+            Some(ContactSummary { channel: Channel::Chat, state: ContactState::OnHold, since: 2_000 })
+        );
+        assert_eq!((row.principal.as_str(), row.since, row.contact_id.as_deref()), ("aiko", 1_000, Some("c-1")));
+        let acw = connect_row(&agent("休憩", vec![contact("ENDED")]), "aiko", &statuses);
+        assert_eq!(acw.contact.map(|c| c.state), Some(ContactState::AfterContactWork));
+        assert_eq!(acw.state.kind, StateKind::NotRoutable);
+        let unknown = connect_row(&agent("Lunch (new)", Vec::new()), "aiko", &statuses);
+        assert_eq!(unknown.state.kind, StateKind::NotRoutable, "a status the sync has not seen yet is never Available");
+        assert_eq!((unknown.contact, unknown.contact_id), (None, None));
+    }
 }

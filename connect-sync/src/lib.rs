@@ -36,6 +36,7 @@ pub struct Snapshot {
 /// An agent status the instance defines (`ROUTABLE`, `CUSTOM` or `OFFLINE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentStatus {
+    pub id: String,
     pub name: String,
     pub kind: Option<String>,
 }

@@ -29,6 +29,8 @@ pub struct AgentNow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactNow {
     pub contact_id: String,
+    /// Connect's channel: `VOICE`, `CHAT`, `TASK`, `EMAIL`.
+    pub channel: String,
     /// Connect's `AgentContactState` (`CONNECTED`, `CONNECTED_ONHOLD`, `ENDED` for after-contact
     /// work, ...).
     pub state: String,
@@ -55,6 +57,7 @@ fn agent_now(data: &UserData) -> Option<AgentNow> {
             .filter_map(|c| {
                 Some(ContactNow {
                     contact_id: c.contact_id()?.to_owned(),
+                    channel: c.channel().map(|s| s.as_str().to_owned()).unwrap_or_default(),
                     state: c.agent_contact_state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
                     since_ms: c.state_start_timestamp().map_or(0, millis),
                 })

@@ -118,6 +118,7 @@ async fn who_is_logged_in_now_is_read_in_filters_and_pages_of_a_hundred() {
     );
     assert_eq!(seven.contacts.len(), 1);
     assert_eq!((seven.contacts[0].contact_id.as_str(), seven.contacts[0].state.as_str()), ("c-7", "CONNECTED"));
+    assert_eq!(seven.contacts[0].channel, "VOICE");
     assert_eq!(seven.contacts[0].since_ms, since + 30_000);
     // An agent who logs out is no longer listed; profiles nobody asked for are not read.
     fake.remove_agent(7);

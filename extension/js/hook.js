@@ -70,7 +70,7 @@
       }
     } catch (_) { /* no agent connection yet */ }
     if (state === 'ended' && a.getState().name === 'AfterCallWork') state = 'after_contact_work';
-    return { channel: CHANNELS[c.getType()] || 'voice', state, since };
+    return { channel: CHANNELS[c.getType()] || 'voice', state, since, id: str(c.getContactId()) };
   }
 
   function report() {
@@ -94,7 +94,12 @@
         },
       };
       const contact = contactOf(a);
-      if (contact) event.agent.contact = contact;
+      if (contact) {
+        const { id, ...summary } = contact;
+        event.agent.contact = summary;
+        // The contact's id, for a supervisor's listen-in (kept by the relay, never shown).
+        if (id) event.agent.contact_id = id;
+      }
       if (profile.defaultOutboundQueue && profile.defaultOutboundQueue.queueARN) {
         event.agent.default_queue = str(profile.defaultOutboundQueue.queueARN);
       }

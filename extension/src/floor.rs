@@ -6,7 +6,8 @@
 //! root applies the worker's pushes once per animation frame.
 //!
 //! An agent over a threshold has an amber or red row, with an icon and words for it, not colour
-//! alone.
+//! alone. A supervisor listens in, barges in and sets an agent's status from the agent's row
+//! (through Amazon Connect, `supervise.rs`); how it went shows under the tools.
 
 use std::rc::Rc;
 
@@ -19,7 +20,7 @@ use crate::app::result_line;
 use crate::format;
 use crate::i18n::{state_name, t, t1, tn};
 use crate::state::{Effect, PanelState, category_key, channel_key};
-use crate::status::agent_cells;
+use crate::status::{RowContext, agent_cells};
 use crate::view::{Page, Shared, View, ViewProps};
 use crate::virtual_list::VirtualList;
 
@@ -46,6 +47,7 @@ pub enum Msg {
     Dismiss(AlertKey),
     OpenFloor,
     Help(crate::help::Msg),
+    Supervise(crate::supervise::Msg),
 }
 
 pub struct Floor;
@@ -65,6 +67,7 @@ impl View for Floor {
             Msg::Dismiss(key) => return state.dismiss_alert(key),
             Msg::OpenFloor => return state.open_floor(),
             Msg::Help(msg) => return crate::help::change(state, msg),
+            Msg::Supervise(msg) => return crate::supervise::change(state, msg),
         }
         Vec::new()
     }
@@ -80,6 +83,7 @@ impl View for Floor {
         html! {
             <div class="floor">
                 {tools(link, state)}
+                {crate::supervise::outcome(state, &link.callback(Msg::Supervise))}
                 <p class="floor-total">{tn("floor_total", &[&format::grouped(state.floor.board.len()), &counts_text(state.floor.board.total())])}</p>
                 {crate::help::floor_requests(state, props.now, &link.callback(Msg::Help))}
                 {alerts(link, state, props.now)}
@@ -228,7 +232,15 @@ fn agent_row(
     pos: &str,
     now: protocol::Millis,
 ) -> Html {
-    let cells = agent_cells(p, state.on_call(), now, link.callback(Msg::Open), link.callback(Msg::Transfer));
+    let cx = RowContext {
+        on_call: state.on_call(),
+        now,
+        as_of: state.connect_as_of(p),
+        open: link.callback(Msg::Open),
+        transfer: link.callback(Msg::Transfer),
+    };
+    let more = crate::supervise::row_actions(state, p, &link.callback(Msg::Supervise));
+    let cells = agent_cells(p, cx, more);
     let severity = state.floor.alerts.severity(&p.principal);
     let alert = severity.map(|s| {
         html! {

@@ -1,5 +1,6 @@
-//! Pure helpers the views use: time in state, state colours, search, the Enter key, the
-//! composer's length limit, day separators, bidi controls in user text and the tab keys.
+//! Pure helpers the views use: time in state, the age of Connect's data, state colours, search,
+//! the Enter key, the composer's length limit, day separators, bidi controls in user text and the
+//! tab keys.
 
 use std::borrow::Cow;
 
@@ -10,6 +11,20 @@ pub fn elapsed(since: Millis, now: Millis) -> String {
     let s = (now - since).max(0) / 1000;
     let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
     if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+}
+
+/// How old data read at some moment is, as a row from Connect says it ("as of 2 min ago"):
+/// whole seconds under a minute, then whole minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    Seconds(u64),
+    Minutes(u64),
+}
+
+/// The age at `now` of what was read at `read_at` (never negative: clocks differ).
+pub fn age(read_at: Millis, now: Millis) -> Age {
+    let s = ((now - read_at).max(0) / 1000) as u64;
+    if s < 60 { Age::Seconds(s) } else { Age::Minutes(s / 60) }
 }
 
 /// The CSS class of a state's dot and pill.
@@ -24,6 +39,7 @@ pub fn state_class(presence: &Presence) -> &'static str {
         StateKind::System if presence.state.name == "AfterCallWork" => "acw",
         StateKind::System => "busy",
         StateKind::Error => "error",
+        StateKind::Unknown => "unknown",
     }
 }
 
@@ -256,6 +272,8 @@ mod tests {
             since: 0,
             contact: None,
             online,
+            source: protocol::Source::Extension,
+            ccp_closed: false,
         }
     }
 
@@ -302,6 +320,19 @@ mod tests {
         assert_eq!((state_class(&a), state_class(&acw), state_class(&off)), ("routable", "acw", "offline"));
         assert_eq!(roster_order(&a, &acw), std::cmp::Ordering::Less);
         assert_eq!(roster_order(&off, &acw), std::cmp::Ordering::Greater);
+        // Connect's data too old to say: its own class, after the states known, never available.
+        let unknown = presence("C", "Unknown", StateKind::Unknown, true);
+        assert_eq!(state_class(&unknown), "unknown");
+        assert_eq!(roster_order(&acw, &unknown), std::cmp::Ordering::Less);
+    }
+
+    #[test]
+    fn the_age_of_connects_data_is_seconds_then_minutes() {
+        assert_eq!(age(10_000, 10_500), Age::Seconds(0));
+        assert_eq!(age(0, 59_999), Age::Seconds(59));
+        assert_eq!(age(0, 60_000), Age::Minutes(1));
+        assert_eq!(age(0, 150_000), Age::Minutes(2));
+        assert_eq!(age(5_000, 0), Age::Seconds(0), "a clock behind the relay's");
     }
     #[test]
     fn length_counts_characters_and_shows_from_80_percent() {

@@ -1,7 +1,8 @@
 //! Help requests on screen: the agent's card in the status view ("Ask for help", the form with a
 //! reason and a short note, the request waiting with who was told, "Taro is on it"), the
-//! supervisor's list above the floor's alerts (take, close, who is helping whom, the agent's
-//! contact) with the day's figures per team, and the request shown above the chat a take opened.
+//! supervisor's list above the floor's alerts (take, close, listen in on the agent, who is helping
+//! whom, the agent's contact) with the day's figures per team, and the request shown above the
+//! chat a take opened.
 //! Each view that shows a part hands its [`Msg`] to [`change`].
 
 use protocol::{ErrorCode, HelpRequest, HelpStatus, Millis};
@@ -23,6 +24,8 @@ pub enum Msg {
     Close(u64),
     /// Chat with the agent of a request.
     Chat(String),
+    /// Listen in on the contact of the agent of a request the supervisor took.
+    Listen(String),
 }
 
 pub fn change(state: &mut PanelState, msg: Msg) -> Vec<Effect> {
@@ -35,6 +38,7 @@ pub fn change(state: &mut PanelState, msg: Msg) -> Vec<Effect> {
         Msg::Take(id) => return state.take_help(id),
         Msg::Close(id) => return state.close_help(id),
         Msg::Chat(agent) => return state.open(agent),
+        Msg::Listen(agent) => return state.monitor(agent, false),
     }
     Vec::new()
 }
@@ -133,8 +137,9 @@ pub fn floor_requests(state: &PanelState, now: Millis, on: &Callback<Msg>) -> Ht
     let requests = state.floor_help();
     let me = state.me();
     let open = requests.iter().filter(|r| r.status == HelpStatus::Open).count();
+    let busy = state.supervise_pending();
     let item = |r: &&HelpRequest| {
-        let (id, agent) = (r.id, r.agent.clone());
+        let (id, agent, listen) = (r.id, r.agent.clone(), r.agent.clone());
         let contact = state.presence(&r.agent).and_then(|p| p.contact.as_ref()).map(|c| {
             html! { <span class="help-contact">{" · "}{t(&format!("contact_{}", crate::status::contact_key(c.state)))}</span> }
         });
@@ -147,6 +152,8 @@ pub fn floor_requests(state: &PanelState, now: Millis, on: &Callback<Msg>) -> Ht
                 <>
                     <button type="button" class="link" aria-label={t1("floor_alert_chat", &r.display_name)}
                         onclick={on.reform(move |_| Msg::Chat(agent.clone()))}>{t("floor_open_chat")}</button>
+                    <button type="button" class="link" aria-label={t1("supervise_listen_label", &r.display_name)}
+                        disabled={busy} onclick={on.reform(move |_| Msg::Listen(listen.clone()))}>{t("supervise_listen")}</button>
                     <button type="button" class="link" aria-label={t1("help_close_label", &r.display_name)}
                         onclick={on.reform(move |_| Msg::Close(id))}>{t("help_close")}</button>
                 </>

@@ -9,7 +9,8 @@
 //! - `view`: what every view gets (the shared state, its version, the clock) and `Page`, the
 //!   component of a `View`; `status`, `chat`, `caller`, `floor`: the views, each with its own
 //!   messages (`floor`, a supervisor's, over the `floor` crate's board and alerts); `help`: help
-//!   requests as the status, floor and chat views show them.
+//!   requests as the status, floor and chat views show them; `supervise`: a supervisor's listen-in,
+//!   barge-in and status change through Amazon Connect, and how each went.
 //! - `options`: the options page.
 //! - `chrome`: the port to the worker and `chrome.i18n`; `i18n`: text in the UI language (the
 //!   browser's, or the one a policy or the options page chose).
@@ -36,6 +37,8 @@ mod i18n;
 mod options;
 #[cfg(target_arch = "wasm32")]
 mod status;
+#[cfg(target_arch = "wasm32")]
+mod supervise;
 #[cfg(target_arch = "wasm32")]
 mod view;
 

@@ -11,9 +11,11 @@ use protocol::{AlertKey, CallRecord, ChatMessage, ConversationSummary, ErrorCode
 
 use crate::format;
 
+mod connect;
 mod help;
 mod supervisor;
 
+pub use connect::{SuperviseAsk, SuperviseOutcome, Supervising};
 pub use help::{AgentHelp, DayTotal, HelpForm};
 pub use supervisor::{FloorState, category_key, channel_key, parse_category};
 
@@ -129,6 +131,8 @@ pub struct PanelState {
     pub help_form: Option<HelpForm>,
     /// The last help request refused (shown where it was asked, in words by code).
     pub help_refused: Option<ErrorCode>,
+    /// A supervisor's last listen-in or status change through Connect, and how it went.
+    pub supervising: Option<Supervising>,
     /// The reasons managed policy sets (empty: the defaults).
     help_reasons: Vec<String>,
     /// The local midnight the day's help figures count from.
@@ -141,7 +145,7 @@ pub struct PanelState {
     looked_at: bool,
     /// Whether the agent chose a caller ID in this panel (it then wins over the remembered one).
     picked: bool,
-    /// The last dial or transfer request's id.
+    /// The last request's id (dial, transfer, listen-in, status change).
     next_id: u64,
     /// Messages sent from this panel, for their client ids.
     sent: u64,
@@ -167,6 +171,7 @@ impl Default for PanelState {
             floor: FloorState::default(),
             help_form: None,
             help_refused: None,
+            supervising: None,
             help_reasons: Vec::new(),
             help_since: None,
             floor_page: false,
@@ -191,6 +196,7 @@ impl PanelState {
                 let (watch, dismissed) = (snapshot.watch.take(), std::mem::take(&mut snapshot.dismissed));
                 self.worker = *snapshot;
                 self.reset_floor(watch, dismissed, now);
+                self.supervise_reset();
                 if let Some(caller_ids) = caller_ids {
                     effects = self.apply(WorkerToPanel::CallerIds { caller_ids }, now);
                 }
@@ -250,6 +256,13 @@ impl PanelState {
                 self.refuse_help(code);
             }
             WorkerToPanel::Watching { rosters } => self.floor.watching(rosters),
+            WorkerToPanel::ConnectFeed { feed } => self.worker.connect_feed = feed,
+            WorkerToPanel::Monitoring { id, barge, .. } => self.supervised(id, SuperviseOutcome::Listening { barge }),
+            WorkerToPanel::AgentStatusSet { id, .. } => self.supervised(id, SuperviseOutcome::StatusSet),
+            WorkerToPanel::SupervisorRefused { id, code, message, .. } => {
+                effects.push(Effect::Warn(format!("CCP Sidecar: refused ({}): {message}", code.as_str())));
+                self.supervised(id, SuperviseOutcome::Refused { code, detail: message });
+            }
             WorkerToPanel::Ccp { agent } => {
                 // "Calling…" is over once the CCP has no contact; failures stay until the next try.
                 if self.dialing.as_ref().is_some_and(Dialing::ok) && agent.as_ref().is_some_and(|a| a.contact.is_none())
@@ -483,9 +496,15 @@ impl PanelState {
     }
 
     pub fn transfer(&mut self, username: String) -> Vec<Effect> {
-        self.next_id += 1;
+        let id = self.request_id();
         self.dialing = None;
-        vec![Effect::Post(PanelToWorker::Transfer { id: self.next_id, username })]
+        vec![Effect::Post(PanelToWorker::Transfer { id, username })]
+    }
+
+    /// A new id for a request the worker answers under it.
+    fn request_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
     }
 
     /// The agent chose a caller ID (it then wins over the remembered one).
@@ -524,9 +543,9 @@ impl PanelState {
             self.dialing = Some(Dialing::Invalid);
             return Vec::new();
         }
-        self.next_id += 1;
+        let id = self.request_id();
         self.dialing = Some(Dialing::Pending);
-        vec![Effect::Post(PanelToWorker::Dial { id: self.next_id, phone, queue_arn: self.queue.clone() })]
+        vec![Effect::Post(PanelToWorker::Dial { id, phone, queue_arn: self.queue.clone() })]
     }
 
     /// The next (older) page of the call history, if there is one.
@@ -661,7 +680,8 @@ pub fn decode(text: &str) -> Option<WorkerToPanel> {
 }
 
 /// Cleans bidi controls out of every name in a message from the worker, once, where it enters the
-/// panel: display and state names, queue and caller-ID names (see [`format::clean_name`]).
+/// panel: display and state names, queue and caller-ID names, Connect's status names (see
+/// [`format::clean_name`]).
 fn clean_names(message: &mut WorkerToPanel) {
     use format::{clean_name, clean_presence};
     fn clean(s: &mut String) {
@@ -683,6 +703,11 @@ fn clean_names(message: &mut WorkerToPanel) {
             clean(name);
         }
     };
+    let clean_feed = |feed: &mut protocol::ConnectFeed| {
+        for status in &mut feed.statuses {
+            clean(&mut status.name);
+        }
+    };
     let clean_ccp = |agent: &mut protocol::hook::CcpAgent| {
         clean(&mut agent.name);
         for q in &mut agent.queues {
@@ -702,7 +727,11 @@ fn clean_names(message: &mut WorkerToPanel) {
                 clean_ccp(agent);
             }
             snapshot.help.iter_mut().for_each(clean_help);
+            if let Some(feed) = &mut snapshot.connect_feed {
+                clean_feed(feed);
+            }
         }
+        WorkerToPanel::ConnectFeed { feed: Some(feed) } => clean_feed(feed),
         WorkerToPanel::Help { requests, .. } => requests.iter_mut().for_each(clean_help),
         WorkerToPanel::Me { me: Some(me) } => clean(&mut me.display_name),
         WorkerToPanel::Presence { presence } => clean_presence(presence),

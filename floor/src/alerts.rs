@@ -18,11 +18,17 @@
 //! - [`Rule::NotRoutable`]: a not-routable state, by name.
 //! - [`Rule::Missed`] (`MissedCallAgent`, or a contact reported missed) and
 //!   [`Rule::ErrorState`] (any other error state, or a failed contact): at once, red.
+//! - [`Rule::CcpClosed`]: Connect shows the agent routable in a state that began before their
+//!   CCP with the extension closed (`presence.ccp_closed`): at once, red, always on; from the
+//!   state's start, until the flag goes. The flag may go and come back within one state (the CCP
+//!   opened and closed again): that is still the state's one episode, so it is remembered
+//!   while the agent is online too, and comes back without a second notification.
 //!
-//! An agent who is offline has no alerts. Their episodes end, but are remembered: an agent back
-//! online in the same state (a network blip past the relay's grace) continues the episode
-//! without a second notification ([`AlertChange::Updated`]), dismissed if it was. [`Alerts::seen`]
-//! and [`Alerts::restore`] carry the same memory across a restart of the worker.
+//! An agent who is offline has no alerts, nor has one whose state is `Unknown` (known only from
+//! Connect data too old to say). Their episodes end, but are remembered: an agent back online in
+//! the same state (a network blip past the relay's grace, Connect read again) continues the
+//! episode without a second notification ([`AlertChange::Updated`]), dismissed if it was.
+//! [`Alerts::seen`] and [`Alerts::restore`] carry the same memory across a restart of the worker.
 //!
 //! Cost: [`Alerts::update`] touches one agent, O(log n). Upcoming threshold crossings wait in a
 //! time-ordered queue, so [`Alerts::tick`] costs O(log n) per crossing due, not a scan of the
@@ -130,13 +136,22 @@ impl Track {
     }
 }
 
+/// Whether the agent is there for the rules: online, in a state that is neither Offline nor
+/// `Unknown` (Connect's data too old to say anything).
+fn present(p: &Presence) -> bool {
+    p.online && !matches!(p.state.kind, StateKind::Offline | StateKind::Unknown)
+}
+
 /// The states an agent is in that some rule watches, with when each began.
 fn conditions(p: &Presence, track: &mut Option<Track>, now: Millis) -> Vec<(Rule, Millis)> {
     use ContactState::*;
     let mut out = Vec::new();
-    if !p.online || p.state.kind == StateKind::Offline {
+    if !present(p) {
         *track = None;
         return out;
+    }
+    if p.ccp_closed {
+        out.push((Rule::CcpClosed, p.since));
     }
     match p.state.kind {
         StateKind::Error if p.state.name == "MissedCallAgent" => out.push((Rule::Missed, p.since)),
@@ -280,7 +295,7 @@ impl Alerts {
                 alert.team.clone_from(&presence.roster);
             }
         }
-        agent.online = presence.online && presence.state.kind != StateKind::Offline;
+        agent.online = present(presence);
         agent.conditions = conditions(presence, &mut agent.track, now);
         let mut out = Vec::new();
         self.reconcile(id, now, &mut out);
@@ -409,9 +424,13 @@ impl Alerts {
             episode.threshold = threshold;
             evaluate(episode, id, &agent.who, now, &mut self.index, out);
         }
-        // Episodes resume only across an absence.
+        // Episodes resume only across an absence; a CCP-closed episode also when the flag comes
+        // back within its state (the latest one is kept, so this stays one entry an agent).
         if agent.online {
+            let last = agent.resumable.iter().rposition(|s| s.key.rule == Rule::CcpClosed);
+            let last = last.map(|i| agent.resumable.swap_remove(i));
             agent.resumable.clear();
+            agent.resumable.extend(last);
         }
     }
 }

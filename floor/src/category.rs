@@ -3,17 +3,19 @@
 //!
 //! Decisions, in order (the first that applies):
 //! 1. Not online, or an offline state: **Offline**.
-//! 2. An error state (`MissedCallAgent`, `FailedConnectAgent`, ...), or a contact reported missed
+//! 2. `Unknown` (an agent known only from Connect, whose data is too old to say): **Other**,
+//!    never Available, whatever contact the old data held.
+//! 3. An error state (`MissedCallAgent`, `FailedConnectAgent`, ...), or a contact reported missed
 //!    or failed: **ErrorOrMissed**.
-//! 3. `AfterCallWork`, or a contact in after-contact work: **Acw**.
-//! 4. A contact incoming, connecting, connected or on hold: **OnContact** by its channel (a
+//! 4. `AfterCallWork`, or a contact in after-contact work: **Acw**.
+//! 5. A contact incoming, connecting, connected or on hold: **OnContact** by its channel (a
 //!    ringing agent is as unavailable as a talking one). Chat contacts often leave the agent
 //!    state `Available`; the contact decides.
-//! 5. The system states of a voice contact without a reported contact (`Busy`, `PendingBusy`,
+//! 6. The system states of a voice contact without a reported contact (`Busy`, `PendingBusy`,
 //!    `CallingCustomer`): **OnContact(Voice)**.
-//! 6. A not-routable state: **NotRoutable** by its name (a break, 管理業務中, ...).
-//! 7. A routable state: **Available**.
-//! 8. Any other system state: **Other** (counted, so the totals add up).
+//! 7. A not-routable state: **NotRoutable** by its name (a break, 管理業務中, ...).
+//! 8. A routable state: **Available**.
+//! 9. Any other system state: **Other** (counted, so the totals add up).
 
 use protocol::{Channel, ContactState, Presence, StateKind};
 
@@ -39,6 +41,8 @@ impl Category {
         let contact_in = |states: &[ContactState]| contact.is_some_and(|c| states.contains(&c.state));
         if !p.online || p.state.kind == StateKind::Offline {
             Category::Offline
+        } else if p.state.kind == StateKind::Unknown {
+            Category::Other
         } else if p.state.kind == StateKind::Error || contact_in(&[Missed, Error]) {
             Category::ErrorOrMissed
         } else if p.state.name == "AfterCallWork" || contact_in(&[AfterContactWork]) {
@@ -59,7 +63,7 @@ impl Category {
 
 #[cfg(test)]
 mod tests {
-    use protocol::{AgentState, ContactSummary};
+    use protocol::{AgentState, ContactSummary, Source};
 
     use super::*;
 
@@ -73,6 +77,8 @@ mod tests {
             since: 0,
             contact: contact.map(|(channel, state)| ContactSummary { channel, state, since: 0 }),
             online: true,
+            source: Source::Extension,
+            ccp_closed: false,
         }
     }
 
@@ -100,6 +106,8 @@ mod tests {
             (presence("休憩", NotRoutable, Some((Voice, Ended))), Category::NotRoutable("休憩".into())),
             (presence("Offline", Offline, None), Category::Offline),
             (presence("SomethingNew", System, None), Category::Other),
+            (presence("Unknown", Unknown, None), Category::Other),
+            (presence("Unknown", Unknown, Some((Voice, Connected))), Category::Other),
         ];
         for (p, expected) in cases {
             assert_eq!(Category::of(&p), expected, "{p:?}");

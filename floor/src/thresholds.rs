@@ -155,6 +155,8 @@ impl Thresholds {
             Rule::LongAcw => self.acw,
             Rule::NotRoutable { state } => self.not_routable_for(state),
             Rule::Missed | Rule::ErrorState => return self.missed_or_error.then_some(0),
+            // Contacts routed to a CCP nobody has open: always, at once.
+            Rule::CcpClosed => return Some(0),
         };
         (!minutes.is_off()).then_some(minutes.millis() as Millis)
     }

@@ -117,7 +117,14 @@ pub async fn seed(t: &Target) -> anyhow::Result<()> {
     for client in [&mut aiko, &mut ben] {
         let state = AgentState { name: "Available".into(), kind: StateKind::Routable };
         client
-            .request(|id| ClientFrame::SetPresence { id, state, since: now_ms() - 1000, contact: None, username: None })
+            .request(|id| ClientFrame::SetPresence {
+                id,
+                state,
+                since: now_ms() - 1000,
+                contact: None,
+                username: None,
+                contact_id: None,
+            })
             .await?;
     }
     aiko.close().await;
@@ -338,6 +345,7 @@ async fn presence_as_another(t: &Target) -> anyhow::Result<String> {
             since: now_ms(),
             contact: None,
             username: Some("aiko".into()),
+            contact_id: None,
         })
         .await?;
     expect_error(&reply, ErrorCode::IdentityMismatch)?;

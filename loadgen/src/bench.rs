@@ -354,7 +354,16 @@ async fn store_cost(relay: &RelayProcess, http: &reqwest::Client) -> anyhow::Res
         let kind = if i % 2 == 0 { StateKind::NotRoutable } else { StateKind::Routable };
         let state = AgentState { name: name.into(), kind };
         let since = crate::now_ms() + i64::from(i);
-        sender.request(|id| ClientFrame::SetPresence { id, state, since, contact: None, username: None }).await?;
+        sender
+            .request(|id| ClientFrame::SetPresence {
+                id,
+                state,
+                since,
+                contact: None,
+                username: None,
+                contact_id: None,
+            })
+            .await?;
         loop {
             match watcher.next().await? {
                 crate::client::Event::Frame(ServerFrame::Presence { presence }) if presence.principal == a => break,
@@ -449,6 +458,7 @@ pub(crate) async fn drive_agent(
                             since: last_since,
                             contact: None,
                             username: None,
+                            contact_id: None,
                         }
                     }
                     Some(Cmd::Chat { to, client_id, micros }) => {

@@ -210,12 +210,14 @@ pub fn reply_id(frame: &ServerFrame) -> Option<u64> {
         | ServerFrame::Synced { id, .. }
         | ServerFrame::History { id, .. }
         | ServerFrame::HelpAck { id, .. }
-        | ServerFrame::HelpRequests { id, .. } => Some(*id),
+        | ServerFrame::HelpRequests { id, .. }
+        | ServerFrame::Monitoring { id, .. } => Some(*id),
         ServerFrame::Error { id, .. } => *id,
         ServerFrame::Welcome { .. }
         | ServerFrame::Presence { .. }
         | ServerFrame::Chat { .. }
         | ServerFrame::ReadMarker { .. }
-        | ServerFrame::Help { .. } => None,
+        | ServerFrame::Help { .. }
+        | ServerFrame::ConnectFeed { .. } => None,
     }
 }

@@ -108,6 +108,7 @@ pub async fn run(base: &str, url: &str, user: DirectoryUser, seed: u64, habits: 
                     since,
                     contact,
                     username,
+                    contact_id: None,
                 })
                 .await?;
             next_change = tokio::time::Instant::now() + pause;

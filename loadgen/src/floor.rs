@@ -43,7 +43,7 @@ fn change(
 ) -> impl FnOnce(u64) -> ClientFrame + use<> {
     let state = AgentState { name: name.into(), kind };
     let contact = contact.map(|state| ContactSummary { channel: Channel::Voice, state, since });
-    move |id| ClientFrame::SetPresence { id, state, since, contact, username: None }
+    move |id| ClientFrame::SetPresence { id, state, since, contact, username: None, contact_id: None }
 }
 
 type Change = Box<dyn FnOnce(u64) -> ClientFrame + Send>;

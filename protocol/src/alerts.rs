@@ -328,6 +328,9 @@ tagged_enum! {
         Missed,
         /// Any other error state (`FailedConnectAgent`, `FailedConnectCustomer`, ...).
         ErrorState,
+        /// Connect shows the agent routable, in a state that began before their CCP with the
+        /// extension closed: contacts will be routed to nobody. At once.
+        CcpClosed,
     }
 }
 
@@ -341,12 +344,13 @@ impl Rule {
             Self::NotRoutable { .. } => "not_routable",
             Self::Missed => "missed",
             Self::ErrorState => "error_state",
+            Self::CcpClosed => "ccp_closed",
         }
     }
 
     /// Every rule's tag, for checks that each has its messages.
-    pub const TAGS: [&'static str; 6] =
-        ["long_contact", "long_hold", "long_acw", "not_routable", "missed", "error_state"];
+    pub const TAGS: [&'static str; 7] =
+        ["long_contact", "long_hold", "long_acw", "not_routable", "missed", "error_state", "ccp_closed"];
 }
 
 /// One episode of an alert: one occurrence of a state, named by the agent, the rule and when

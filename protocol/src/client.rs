@@ -44,6 +44,10 @@ pub enum ClientFrame {
         contact: Option<ContactSummary>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         username: Option<String>,
+        /// The current contact's id as the CCP reports it: kept by the relay for a supervisor's
+        /// `monitor_agent`, never sent to colleagues.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact_id: Option<String>,
     },
     /// No CCP of the sender's reports any more on this connection (the last CCP tab closed):
     /// the relay shows the agent Offline after its grace period unless a CCP reports again,
@@ -92,6 +96,19 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<Millis>,
     },
+    /// A supervisor listens in on (or, with `barge`, may barge in on) the current contact of
+    /// `agent`, a principal in a roster the supervisor watches: the relay calls Connect's
+    /// `MonitorContact` for the supervisor's own Connect user, whose CCP then receives the
+    /// monitoring contact. Answered by `monitoring`.
+    MonitorAgent {
+        id: u64,
+        agent: String,
+        #[serde(default)]
+        barge: bool,
+    },
+    /// A supervisor sets the Connect agent status of `agent` (a principal in a roster the
+    /// supervisor watches) to the status `status` (an id from `connect_feed`). Answered by `ok`.
+    SetAgentStatus { id: u64, agent: String, status: String },
 }
 
 impl ClientFrame {
@@ -114,7 +131,9 @@ impl ClientFrame {
             | Self::CancelHelp { id, .. }
             | Self::TakeHelp { id, .. }
             | Self::CloseHelp { id, .. }
-            | Self::HelpRequests { id, .. } => Some(*id),
+            | Self::HelpRequests { id, .. }
+            | Self::MonitorAgent { id, .. }
+            | Self::SetAgentStatus { id, .. } => Some(*id),
         }
     }
 
@@ -138,6 +157,8 @@ impl ClientFrame {
             Self::TakeHelp { .. } => "take_help",
             Self::CloseHelp { .. } => "close_help",
             Self::HelpRequests { .. } => "help_requests",
+            Self::MonitorAgent { .. } => "monitor_agent",
+            Self::SetAgentStatus { .. } => "set_agent_status",
         }
     }
 }

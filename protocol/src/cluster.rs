@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentState, ContactSummary, HelpRequest, Millis};
+use crate::{AgentState, ConnectRow, ConnectStatus, ContactSummary, HelpRequest, Millis};
 
 /// A relay node's id: random at start, never 0 (0 is "this node" inside a relay).
 pub type NodeId = u64;
@@ -28,6 +28,22 @@ pub enum NodeEvent {
     Reset { node: NodeId },
     /// The directory in the store changed (the node holding the sync lease read Connect): load it.
     Directory { node: NodeId },
+    /// The node holding the sync lease read Connect's real-time data at `read_at`: these agents'
+    /// rows changed, and those in `gone` logged out of Connect. With `full`, `rows` is every
+    /// agent logged in (sent after a node joins, and now and then), so a row missing is gone too.
+    Connect {
+        node: NodeId,
+        read_at: Millis,
+        /// The reader's interval between reads, in ms: a node judges staleness by it.
+        interval_ms: Millis,
+        full: bool,
+        #[serde(default)]
+        rows: Vec<ConnectRow>,
+        #[serde(default)]
+        gone: Vec<String>,
+        #[serde(default)]
+        statuses: Vec<ConnectStatus>,
+    },
 }
 
 impl NodeEvent {
@@ -39,7 +55,8 @@ impl NodeEvent {
             | Self::Deliver { node, .. }
             | Self::Help { node, .. }
             | Self::Reset { node }
-            | Self::Directory { node } => *node,
+            | Self::Directory { node }
+            | Self::Connect { node, .. } => *node,
         }
     }
 
@@ -68,6 +85,9 @@ pub struct RemoteReport {
     pub contact: Option<ContactSummary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// The contact's id, for a supervisor's listen-in on any node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
 }
 
 /// The rosters one supervisor's subscriptions on a node cover (a node's `watch` hash holds one
@@ -105,6 +125,7 @@ mod tests {
             since: 1_700_000_000_000,
             contact: None,
             username: Some("aiko".into()),
+            contact_id: None,
         });
         let deliver = NodeEvent::Deliver { node: 9, principals: vec!["ben".into()], frame: "{}".into() };
         for (event, node) in [(report, 7), (deliver, 9), (NodeEvent::Directory { node: 4 }, 4)] {

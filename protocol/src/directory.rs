@@ -22,6 +22,10 @@ pub struct DirectoryUser {
     pub routing_profile: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hierarchy_group: Option<String>,
+    /// The person's Amazon Connect user id (not the username): how Connect's real-time data and
+    /// actions name them. The Connect sync fills it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_user_id: Option<String>,
 }
 
 /// The directory file: `{"users": [...], "routing_profiles": [...]}` in JSON, or `[[users]]`

@@ -39,10 +39,17 @@ pub enum ErrorCode {
     AlreadyTaken,
     /// The help request was closed or cancelled: it can no longer change.
     AlreadyEnded,
+    /// The relay is not set up for this: it does not read Amazon Connect, or the directory
+    /// holds no Connect user id for the person named.
+    NotConfigured,
+    /// The agent is on no contact that can be listened to now.
+    NoContact,
+    /// Amazon Connect refused or failed the request; the message gives its words.
+    ConnectFailed,
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 19] = [
         Self::BadFrame,
         Self::ProtocolViolation,
         Self::UnsupportedProtocol,
@@ -59,6 +66,9 @@ impl ErrorCode {
         Self::NotFound,
         Self::AlreadyTaken,
         Self::AlreadyEnded,
+        Self::NotConfigured,
+        Self::NoContact,
+        Self::ConnectFailed,
     ];
 
     /// Whether the same request may succeed if sent again later.
@@ -84,6 +94,9 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::AlreadyTaken => "already_taken",
             Self::AlreadyEnded => "already_ended",
+            Self::NotConfigured => "not_configured",
+            Self::NoContact => "no_contact",
+            Self::ConnectFailed => "connect_failed",
         }
     }
 }

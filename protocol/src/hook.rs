@@ -47,6 +47,9 @@ pub struct CcpAgent {
     pub since: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactSummary>,
+    /// The current contact's id (`contact.getContactId()`), for a supervisor's listen-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
     /// The queues of the agent's routing profile that can place outbound calls.
     #[serde(default)]
     pub queues: Vec<CcpQueue>,
@@ -92,6 +95,7 @@ impl HookEvent {
         };
         let strings = [&agent.username, &agent.name, &agent.state.name]
             .into_iter()
+            .chain(agent.contact_id.iter())
             .chain(agent.default_queue.iter())
             .chain(agent.queues.iter().flat_map(|q| [&q.arn, &q.name]));
         for s in strings {

@@ -3,15 +3,18 @@
 //!
 //! The worker holds the relay connection and the state; a panel that connects is sent a
 //! [`PanelSnapshot`] and then every change. Requests that the CCP answers (dial, transfer) carry
-//! an id the [`WorkerToPanel::Result`] echoes.
+//! an id the [`WorkerToPanel::Result`] echoes; a supervisor's requests the relay answers through
+//! Amazon Connect (listen in, set an agent's status) carry an id their answer echoes
+//! ([`WorkerToPanel::Monitoring`], [`WorkerToPanel::AgentStatusSet`],
+//! [`WorkerToPanel::SupervisorRefused`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::hook::CcpAgent;
 use crate::tagged::tagged_enum;
 use crate::{
-    AlertKey, CallPage, CallerIds, ChatMessage, ConversationSummary, ErrorCode, HelpRequest, HelpStats, Limits, Millis,
-    Presence,
+    AlertKey, CallPage, CallerIds, ChatMessage, ConnectFeed, ConversationSummary, ErrorCode, HelpRequest, HelpStats,
+    Limits, Millis, Presence,
 };
 
 /// The name of the port a panel opens to the worker.
@@ -102,6 +105,23 @@ tagged_enum! {
         /// worker asks again after every change of a request, and the panel when the day turns.
         HelpStats {
             since: Millis,
+        },
+        /// Supervisors: listen in on (with `barge`, barge in on) the current contact of `agent`
+        /// (a principal). Connect puts the supervisor's own CCP on the contact; answered by
+        /// [`WorkerToPanel::Monitoring`] or [`WorkerToPanel::SupervisorRefused`] with `id`.
+        MonitorAgent {
+            id: u64,
+            agent: String,
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            barge: bool,
+        },
+        /// Supervisors: set the Connect agent status of `agent` (a principal) to `status` (an id
+        /// from the [`ConnectFeed`]'s statuses); answered by [`WorkerToPanel::AgentStatusSet`] or
+        /// [`WorkerToPanel::SupervisorRefused`] with `id`.
+        SetAgentStatus {
+            id: u64,
+            agent: String,
+            status: String,
         },
     }
 }
@@ -201,6 +221,38 @@ tagged_enum! {
         HelpRefused {
             code: ErrorCode,
         },
+        /// How fresh the presence from Amazon Connect is and the statuses a supervisor may set, as
+        /// the relay last said (`None`: it has said nothing on this sign-in; it does not read
+        /// Connect).
+        ConnectFeed {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            feed: Option<ConnectFeed>,
+        },
+        /// Supervisors, to the panel that asked: Connect put them on `agent`'s contact; their CCP
+        /// has the monitoring contact `contact_id`.
+        Monitoring {
+            id: u64,
+            agent: String,
+            contact_id: String,
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            barge: bool,
+        },
+        /// Supervisors, to the panel that asked: `agent`'s Connect status is now `status`.
+        AgentStatusSet {
+            id: u64,
+            agent: String,
+            status: String,
+        },
+        /// Supervisors, to the panel that asked: the relay (or Connect) refused a listen-in or a
+        /// status change, or it could not be sent (`unavailable`). For the panel to put in words by
+        /// `code`; `message` is the relay's detail (Connect's own words for `connect_failed`).
+        SupervisorRefused {
+            id: u64,
+            agent: String,
+            code: ErrorCode,
+            #[serde(default, skip_serializing_if = "String::is_empty")]
+            message: String,
+        },
         /// The answer to a dial or transfer. On failure `code` names the reason for the panel to put
         /// in words: `invalid_number` (the relay's check) or a Streams error type.
         Result {
@@ -251,6 +303,9 @@ pub struct PanelSnapshot<C = CallerIds, P = CallPage> {
     /// Supervisors: the day's help figures, once asked for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub help_stats: Vec<HelpStats>,
+    /// The relay's last word on Amazon Connect's data, as [`WorkerToPanel::ConnectFeed`] sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_feed: Option<ConnectFeed>,
 }
 
 impl<C, P> Default for PanelSnapshot<C, P> {
@@ -271,6 +326,7 @@ impl<C, P> Default for PanelSnapshot<C, P> {
             help_asking: false,
             help_reach: None,
             help_stats: Vec::new(),
+            connect_feed: None,
         }
     }
 }

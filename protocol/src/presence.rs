@@ -21,6 +21,10 @@ pub enum StateKind {
     System,
     /// A failure state such as MissedCallAgent or FailedConnectCustomer.
     Error,
+    /// The relay cannot say: the agent is known only from Connect, and Connect has not been
+    /// read for longer than the relay's limit (`--connect-unknown-after-s`). Never a wrong
+    /// "Available".
+    Unknown,
 }
 
 /// A named agent state, exactly as the CCP shows it.
@@ -35,6 +39,34 @@ impl AgentState {
     pub fn offline() -> Self {
         Self { name: "Offline".to_owned(), kind: StateKind::Offline }
     }
+
+    /// The state the relay shows for an agent known only from Connect data too old to trust.
+    pub fn unknown() -> Self {
+        Self { name: "Unknown".to_owned(), kind: StateKind::Unknown }
+    }
+}
+
+/// Where an agent's presence comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The agent's own CCP, through the extension: fresh to the second.
+    #[default]
+    Extension,
+    /// Amazon Connect's real-time data (`GetCurrentUserData`), read by the relay every few
+    /// seconds, for an agent with no extension reporting: as old as the last read (see
+    /// `connect_feed`).
+    Connect,
+}
+
+impl Source {
+    pub fn is_extension(&self) -> bool {
+        *self == Source::Extension
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The channel of a contact (ordered as the floor lists them).
@@ -78,7 +110,8 @@ pub struct ContactSummary {
 /// `principal` is the authenticated identity (by default the e-mail claim); `username` is the
 /// Connect username the CCP reported, if any. Presence is per agent: two tabs or two devices of
 /// one principal are one presence. `online` is false once every connection has been gone for the
-/// grace period; the state is then [`AgentState::offline`] since that moment.
+/// grace period; the state is then [`AgentState::offline`] since that moment, unless Connect's
+/// real-time data shows the agent logged in (`source: connect`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presence {
     pub principal: String,
@@ -91,6 +124,14 @@ pub struct Presence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactSummary>,
     pub online: bool,
+    /// Where this presence comes from: the extension (absent) or Connect.
+    #[serde(default, skip_serializing_if = "Source::is_extension")]
+    pub source: Source,
+    /// Connect shows the agent logged in and routable in a state that began before their CCP
+    /// with the extension closed: Connect will route contacts to a CCP nobody has open
+    /// ("Available in Connect but CCP closed").
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ccp_closed: bool,
 }
 
 /// Whether a CCP logged in as Connect user `ccp_username` belongs to `principal`: the directory's

@@ -1,7 +1,9 @@
 //! Frames the relay sends to a client: replies (with the request's `id`) and pushes.
 
 use crate::tagged::tagged_enum;
-use crate::{ChatMessage, ConversationSummary, ErrorBody, HelpRequest, HelpStats, Limits, Millis, Presence};
+use crate::{
+    ChatMessage, ConnectFeed, ConversationSummary, ErrorBody, HelpRequest, HelpStats, Limits, Millis, Presence,
+};
 
 tagged_enum! {
     /// Every frame the relay may send.
@@ -103,6 +105,20 @@ tagged_enum! {
             id: u64,
             requests: Vec<HelpRequest>,
             stats: Vec<HelpStats>,
+        },
+        /// Push, to roster subscribers of a relay that reads Connect: after the snapshot and
+        /// whenever it changes, how fresh the presence from Connect is and which statuses a
+        /// supervisor may set.
+        ConnectFeed {
+            feed: ConnectFeed,
+        },
+        /// The reply to `monitor_agent`: Connect put the supervisor on the agent's contact; their
+        /// CCP receives the monitoring contact `contact_id`.
+        Monitoring {
+            id: u64,
+            agent: String,
+            contact_id: String,
+            barge: bool,
         },
         /// A request failed (`id` set) or the connection broke a rule (`id` absent).
         Error {

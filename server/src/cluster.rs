@@ -363,6 +363,14 @@ async fn receive(app: &Arc<App>, bus: &Bus, payload: &[u8]) {
         // Out of order is fine: the desk and the clients keep a request's furthest status.
         NodeEvent::Help { request, .. } => drop(tokio::spawn(help_changed(app.clone(), request))),
         NodeEvent::Directory { .. } => drop(tokio::spawn(reload_directory(app.clone()))),
+        NodeEvent::Connect { read_at, interval_ms, full, rows, gone, statuses, .. } => {
+            let read = crate::presence::ConnectRead { read_at, interval_ms, full, rows, gone, statuses };
+            let place = |principal: &str| {
+                let user = app.directory.user(principal)?;
+                Some((user.display_name, app.directory.roster_of(principal)))
+            };
+            app.presence.apply_connect(read, place, &app.metrics);
+        }
     }
 }
 

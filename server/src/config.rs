@@ -219,6 +219,17 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_CONNECT_BURST", default_value_t = 5)]
     pub connect_burst: u32,
 
+    /// Shortest time between two reads of Connect's real-time data (`GetCurrentUserData`), in
+    /// seconds; 0 turns them off. A large instance waits longer: the reads use at most half of
+    /// `--connect-rate` on average (docs/aws.md, "Connect's quota"). With `--connect-instance-id`.
+    #[arg(long, env = "SIDECAR_CONNECT_POLL_S", default_value_t = 5)]
+    pub connect_poll_s: u64,
+
+    /// After how long without a successful read agents known only from Connect show `Unknown`
+    /// rather than a state that may be wrong, in seconds.
+    #[arg(long, env = "SIDECAR_CONNECT_UNKNOWN_AFTER_S", default_value_t = 300)]
+    pub connect_unknown_after_s: u64,
+
     /// How rosters are scoped.
     #[arg(long, env = "SIDECAR_ROSTER_BY", value_enum, default_value = "single")]
     pub roster_by: RosterBy,

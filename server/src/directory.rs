@@ -126,6 +126,7 @@ mod tests {
             team: team.map(Into::into),
             routing_profile: Some("rp".into()),
             hierarchy_group: None,
+            connect_user_id: None,
         }
     }
 

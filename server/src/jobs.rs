@@ -36,7 +36,14 @@ impl Jobs {
             None => {}
             #[cfg(feature = "connect")]
             Some(instance_id) => {
-                let connect = crate::sync::connect(app, &instance_id).await;
+                // One client, so one token bucket, for the sync, the reads and the actions.
+                let connect = Arc::new(crate::sync::connect(app, &instance_id).await);
+                let _ = app.actions.set(Arc::new(crate::realtime::Actions(connect.clone())));
+                if app.config.connect_poll_s > 0 {
+                    let unknown_after = app.config.connect_unknown_after_s.saturating_mul(1000);
+                    app.presence.read_connect(i64::try_from(unknown_after).unwrap_or(i64::MAX));
+                    jobs.spawn(crate::realtime::run(app.clone(), connect.clone()));
+                }
                 // The sync stops as soon as the relay starts shutting down.
                 jobs.tasks
                     .spawn(app.shutdown_token().run_until_cancelled_owned(crate::sync::run(app.clone(), connect)));

@@ -21,12 +21,15 @@
 //! - [`quota`]: per-principal request allowance across connections and REST calls.
 //! - [`tickets`]: single-use WebSocket tickets.
 //! - [`rest`]: the REST API (caller IDs, call history, number check) with bearer tokens.
-//! - `sync` (feature `connect`): the Amazon Connect directory sync job.
+//! - `sync` (feature `connect`): the Amazon Connect directory sync job; `realtime` (feature
+//!   `connect`): the reader of Connect's real-time data and the supervisor actions in Connect.
+//! - [`actions`]: supervisor actions in Connect as handlers see them.
 //! - [`store`]: the storage trait, its SQLite backend and its conformance suite.
 //! - [`ws`]: the relay's WebSocket framing.
 //! - [`metrics`]: every metric, declared once; [`limits`]: a token bucket.
 //! - [`clock`]: the relay's clock for what expires (moved by hand in tests).
 
+pub mod actions;
 pub mod auth;
 pub mod bus;
 pub mod callerids;
@@ -46,6 +49,8 @@ pub mod numbers;
 pub mod packages;
 pub mod presence;
 pub mod quota;
+#[cfg(feature = "connect")]
+pub mod realtime;
 pub mod requests;
 pub mod rest;
 pub mod serve;

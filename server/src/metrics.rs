@@ -129,6 +129,12 @@ pub struct Metrics {
     pub connect_retries: Counter,
     /// How long the last successful read of the Connect directory took, in ms.
     pub directory_sync_ms: Gauge,
+    /// Reads of Connect's real-time data by this node, and those that failed.
+    pub realtime_reads: Counter,
+    pub realtime_failures: Counter,
+    /// Agents logged in to Connect at the last read, and the time between reads now, in ms.
+    pub realtime_agents: Gauge,
+    pub realtime_interval_ms: Gauge,
     /// 1 while this node reaches the cluster's Redis, 0 while not (or with no `--redis-url`).
     pub cluster_up: Gauge,
     /// Nodes of the cluster alive at the last heartbeat, this one included.
@@ -247,6 +253,30 @@ impl Default for Metrics {
                 counter(),
             ),
             connect_calls: add(r, "connect_calls", "Connect API requests, retries included", counter()),
+            realtime_reads: add(
+                r,
+                "connect_realtime_reads",
+                "Reads of Connect's real-time data by this node",
+                counter(),
+            ),
+            realtime_failures: add(
+                r,
+                "connect_realtime_failures",
+                "Reads of Connect's real-time data that failed (rows age, then show Unknown)",
+                counter(),
+            ),
+            realtime_agents: add(
+                r,
+                "connect_realtime_agents",
+                "Agents logged in to Connect at the last read",
+                Gauge::default(),
+            ),
+            realtime_interval_ms: add(
+                r,
+                "connect_realtime_interval_ms",
+                "Time between reads of Connect's real-time data now (longer on a large instance)",
+                Gauge::default(),
+            ),
             store_requests: add(
                 r,
                 "store_requests",

@@ -1,13 +1,22 @@
 //! Presence: one entry per agent (not per socket), last-writer-wins by the state's own start
 //! time, present only while a CCP reports on one of the agent's connections, Offline only
 //! after a grace period with none, and fan-out to roster subscribers.
+//!
+//! Agents no extension reports for show Connect's real-time data instead (`source: connect`),
+//! when the relay reads it: the extension's presence always wins while a CCP with the
+//! extension reports (or within its grace period), so the two never alternate. Connect's rows
+//! are as fresh as the last read: the feed turns stale after a few missed reads and its rows
+//! fade to `Unknown` after `unknown_ms`, judged by every node from the read's time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use protocol::cluster::{NodeId, RemoteReport};
-use protocol::{AgentState, ContactSummary, Millis, Presence, ServerFrame};
+use protocol::{
+    AgentState, ConnectFeed, ConnectRow, ConnectStatus, ContactState, ContactSummary, Millis, Presence, ServerFrame,
+    Source, StateKind,
+};
 
 use crate::hub::{ConnId, Outbox, encode};
 use crate::metrics::Metrics;
@@ -73,6 +82,8 @@ pub struct Report {
     pub since: Millis,
     pub contact: Option<ContactSummary>,
     pub username: Option<String>,
+    /// The contact's id, kept for a supervisor's listen-in and never fanned out.
+    pub contact_id: Option<String>,
 }
 
 /// Who reports: a connection of this relay (node [`LOCAL`]) or of another node of the cluster.
@@ -106,6 +117,10 @@ struct Agent {
     /// that node itself is gone or the state was held through a restart.
     offline_by: NodeId,
     offline_since: Millis,
+    /// The contact id of the report shown.
+    contact_id: Option<String>,
+    /// The agent's row in Connect's real-time data, while Connect shows them logged in.
+    connect: Option<ConnectRow>,
 }
 
 /// The order of reports: by the state's start, then the contact's.
@@ -126,25 +141,71 @@ impl Agent {
                 since: 0,
                 contact: None,
                 online: false,
+                source: Source::Extension,
+                ccp_closed: false,
             },
             reporting: Vec::new(),
             absent_since: None,
             offline_by: LOCAL,
             offline_since: 0,
+            contact_id: None,
+            connect: None,
         }
     }
 
-    fn effective(&self) -> Presence {
+    /// When the agent's extension last went away (the relay's Offline after its grace period),
+    /// if it ever reported.
+    fn extension_gone_at(&self) -> Option<Millis> {
+        (!self.presence.online && self.presence.since > 0 && self.offline_since > 0).then_some(self.offline_since)
+    }
+
+    /// What subscribers see: the extension's presence while a CCP reports (or within the grace
+    /// period), else Connect's row when Connect shows the agent logged in (`Unknown` once the
+    /// feed has `faded`), else Offline.
+    fn effective(&self, feed: &Feed) -> Presence {
         if self.presence.online {
-            self.presence.clone()
-        } else {
-            Presence {
-                state: AgentState::offline(),
-                since: self.offline_since,
-                contact: None,
-                online: false,
+            return self.presence.clone();
+        }
+        if let Some(row) = &self.connect {
+            let (state, since, contact) = if feed.faded {
+                (AgentState::unknown(), feed.read_at.unwrap_or(row.since), None)
+            } else {
+                (row.state.clone(), row.since, row.contact.clone())
+            };
+            let ccp_closed = !feed.faded
+                && row.state.kind == StateKind::Routable
+                && self.extension_gone_at().is_some_and(|gone| row.since < gone);
+            return Presence {
+                online: state.kind != StateKind::Offline,
+                state,
+                since,
+                contact,
+                source: Source::Connect,
+                ccp_closed,
                 ..self.presence.clone()
-            }
+            };
+        }
+        Presence {
+            state: AgentState::offline(),
+            since: self.offline_since,
+            contact: None,
+            online: false,
+            ..self.presence.clone()
+        }
+    }
+
+    /// The id of the contact shown, when it is one a supervisor can listen to (connected or on
+    /// hold).
+    fn monitorable_contact(&self, feed: &Feed) -> Option<String> {
+        let shown = self.effective(feed);
+        let live =
+            shown.contact.as_ref().is_some_and(|c| matches!(c.state, ContactState::Connected | ContactState::OnHold));
+        if !live {
+            return None;
+        }
+        match shown.source {
+            Source::Extension => self.contact_id.clone(),
+            Source::Connect => self.connect.as_ref().and_then(|r| r.contact_id.clone()),
         }
     }
 
@@ -157,6 +218,7 @@ impl Agent {
         self.presence.state = report.state;
         self.presence.since = report.since;
         self.presence.contact = report.contact;
+        self.contact_id = report.contact_id;
         if report.username.is_some() {
             self.presence.username = report.username;
         }
@@ -166,24 +228,62 @@ impl Agent {
     /// `conn` no longer reports. With no other, the grace period starts; otherwise the latest
     /// report still made is shown (it may be older than the one that went away). Returns the
     /// presence shown when that changed it.
-    fn stop_reporting(&mut self, conn: Reporter, now: Millis) -> Option<Presence> {
+    fn stop_reporting(&mut self, conn: Reporter, now: Millis, feed: &Feed) -> Option<Presence> {
         let at = self.reporting.iter().position(|(c, _)| *c == conn)?;
         self.reporting.remove(at);
         self.offline_by = conn.0;
-        self.after_stop(now)
+        self.after_stop(now, feed)
     }
 
     /// After a reporter went: the grace period when none is left, else the latest report shown.
-    fn after_stop(&mut self, now: Millis) -> Option<Presence> {
+    fn after_stop(&mut self, now: Millis, feed: &Feed) -> Option<Presence> {
         let Some((_, latest)) = self.reporting.iter().max_by_key(|(_, r)| key(r)).cloned() else {
             self.absent_since = Some(now);
             return None;
         };
-        let before = self.effective();
+        let before = self.effective(feed);
         self.show(latest);
-        let after = self.effective();
+        let after = self.effective(feed);
         (after != before).then_some(after)
     }
+}
+
+/// Connect's real-time feed as this node knows it (see the module's notes).
+#[derive(Debug, Default)]
+struct Feed {
+    /// This relay reads Connect (`--connect-instance-id`): subscribers get `connect_feed`.
+    configured: bool,
+    read_at: Option<Millis>,
+    /// How long after a read the feed turns stale: three of the reader's intervals (two reads
+    /// missed).
+    stale_after_ms: Millis,
+    unknown_after_ms: Millis,
+    stale: bool,
+    /// Rows show `Unknown`.
+    faded: bool,
+    statuses: Vec<ConnectStatus>,
+}
+
+impl Feed {
+    fn frame(&self) -> ServerFrame {
+        ServerFrame::ConnectFeed {
+            feed: ConnectFeed { read_at: self.read_at, stale: self.stale, statuses: self.statuses.clone() },
+        }
+    }
+}
+
+/// One read of Connect's real-time data, as [`PresenceHub::apply_connect`] takes it.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectRead {
+    pub read_at: Millis,
+    /// The reader's interval between reads: the feed turns stale after a few missed ones.
+    pub interval_ms: Millis,
+    /// `rows` is every agent logged in: anyone else with a row has logged out.
+    pub full: bool,
+    pub rows: Vec<ConnectRow>,
+    pub gone: Vec<String>,
+    /// Empty: unchanged.
+    pub statuses: Vec<ConnectStatus>,
 }
 
 #[derive(Default)]
@@ -191,6 +291,7 @@ struct Inner {
     agents: HashMap<String, Agent>,
     rosters: HashMap<String, HashMap<ConnId, Subscriber>>,
     everyone: HashMap<ConnId, Subscriber>,
+    feed: Feed,
 }
 
 impl Inner {
@@ -200,6 +301,20 @@ impl Inner {
             subs.remove(&id);
             !subs.is_empty()
         });
+    }
+
+    /// Every subscriber, each once, for a frame all of them get.
+    fn everybody(&self) -> Fanout {
+        let mut seen = std::collections::HashSet::new();
+        let targets = self
+            .rosters
+            .values()
+            .flat_map(HashMap::values)
+            .chain(self.everyone.values())
+            .filter(|s| seen.insert(s.outbox.id))
+            .map(|s| s.outbox.clone())
+            .collect();
+        Fanout { frame: encode(&self.feed.frame()), targets }
     }
 
     /// Who must hear of a change, taken under the lock; the lanes write it.
@@ -240,6 +355,7 @@ pub fn remote_report(
         since: report.since,
         contact: report.contact,
         username: report.username,
+        contact_id: report.contact_id,
     }
 }
 
@@ -329,6 +445,8 @@ impl PresenceHub {
                     absent_since: online.then_some(now),
                     offline_by: LOCAL,
                     offline_since: record.seen_at,
+                    contact_id: None,
+                    connect: None,
                 },
             );
         }
@@ -358,8 +476,9 @@ impl PresenceHub {
 
     fn clear_from(&self, principal: &str, conn: Reporter, now: Millis, metrics: &Metrics) -> Option<PresenceRecord> {
         let Ok(mut inner) = self.inner.lock() else { return None };
+        let inner = &mut *inner;
         let agent = inner.agents.get_mut(principal)?;
-        let shown = agent.stop_reporting(conn, now)?;
+        let shown = agent.stop_reporting(conn, now, &inner.feed)?;
         let record = agent.record(now);
         metrics.presence_updates.inc();
         let fanout = inner.fanout(shown);
@@ -385,12 +504,13 @@ impl PresenceHub {
     /// node where the report was made stores it.
     pub fn report_remote(&self, remote: RemoteReport, now: Millis, metrics: &Metrics) {
         let Ok(mut inner) = self.inner.lock() else { return };
-        let RemoteReport { node, conn, principal, display_name, roster, state, since, contact, username } = remote;
+        let RemoteReport { node, conn, principal, display_name, roster, state, since, contact, username, contact_id } =
+            remote;
         let agent =
             inner.agents.entry(principal.clone()).or_insert_with(|| Agent::unseen(&principal, &display_name, &roster));
         agent.presence.display_name = display_name;
         agent.presence.roster = roster;
-        let report = Report { state, since, contact, username };
+        let report = Report { state, since, contact, username, contact_id };
         self.apply(&mut inner, &principal, (node, conn), report, now, metrics);
     }
 
@@ -399,6 +519,7 @@ impl PresenceHub {
     /// time never show Offline.
     pub fn drop_node(&self, node: NodeId, now: Millis, metrics: &Metrics) {
         let Ok(mut inner) = self.inner.lock() else { return };
+        let inner = &mut *inner;
         let mut shown = Vec::new();
         for agent in inner.agents.values_mut() {
             let before = agent.reporting.len();
@@ -408,7 +529,7 @@ impl PresenceHub {
                 agent.offline_by = LOCAL;
             }
             if agent.reporting.len() != before
-                && let Some(presence) = agent.after_stop(now)
+                && let Some(presence) = agent.after_stop(now, &inner.feed)
             {
                 shown.push(presence);
             }
@@ -451,6 +572,7 @@ impl PresenceHub {
         metrics: &Metrics,
     ) -> Applied {
         let Some(agent) = inner.agents.get_mut(principal) else { return Applied::Stale };
+        let feed = &inner.feed;
         agent.absent_since = None;
         let stale = || {
             metrics.presence_stale.inc();
@@ -465,9 +587,9 @@ impl PresenceHub {
         if others.is_some_and(|latest| key(&report) < latest) {
             return stale();
         }
-        let before = agent.effective();
+        let before = agent.effective(feed);
         agent.show(report);
-        let after = agent.effective();
+        let after = agent.effective(feed);
         if after == before {
             return Applied::Accepted(None);
         }
@@ -484,6 +606,7 @@ impl PresenceHub {
     /// everywhere. Returns the records this node stores (see `offline_by`).
     pub fn sweep(&self, now: Millis, metrics: &Metrics) -> Vec<PresenceRecord> {
         let Ok(mut inner) = self.inner.lock() else { return Vec::new() };
+        let inner = &mut *inner;
         let mut gone = Vec::new();
         for agent in inner.agents.values_mut() {
             if let Some(at) = agent.absent_since
@@ -494,18 +617,185 @@ impl PresenceHub {
                 if agent.presence.online {
                     agent.presence.online = false;
                     agent.offline_since = at;
-                    gone.push((agent.effective(), (agent.offline_by == LOCAL).then(|| agent.record(at))));
+                    gone.push((agent.effective(&inner.feed), (agent.offline_by == LOCAL).then(|| agent.record(at))));
                 }
             }
         }
-        let (fanouts, records): (Vec<Fanout>, Vec<Option<PresenceRecord>>) =
+        let (mut fanouts, records): (Vec<Fanout>, Vec<Option<PresenceRecord>>) =
             gone.into_iter().map(|(presence, record)| (inner.fanout(presence), record)).unzip();
         let records = records.into_iter().flatten().collect();
+        fanouts.extend(Self::age_feed(inner, now));
         for fanout in fanouts {
             self.deliver(fanout, metrics);
         }
-        drop(inner);
         records
+    }
+
+    /// Turns the Connect feed stale, and its rows `Unknown`, when the last read is old enough.
+    fn age_feed(inner: &mut Inner, now: Millis) -> Vec<Fanout> {
+        let feed = &inner.feed;
+        let Some(read_at) = feed.read_at.filter(|_| feed.configured) else { return Vec::new() };
+        let age = now.saturating_sub(read_at);
+        let stale = age >= feed.stale_after_ms;
+        let faded = age >= feed.unknown_after_ms.max(feed.stale_after_ms);
+        if stale == feed.stale && faded == feed.faded {
+            return Vec::new();
+        }
+        let before: Vec<Presence> = if faded != feed.faded {
+            inner.agents.values().filter(|a| a.connect.is_some()).map(|a| a.effective(feed)).collect()
+        } else {
+            Vec::new()
+        };
+        let feed_changed = stale != inner.feed.stale;
+        inner.feed.stale = stale;
+        inner.feed.faded = faded;
+        let mut fanouts = Vec::new();
+        for was in before {
+            let now_shown = inner.agents[&was.principal].effective(&inner.feed);
+            if now_shown != was {
+                fanouts.push(inner.fanout(now_shown));
+            }
+        }
+        if feed_changed {
+            fanouts.push(inner.everybody());
+        }
+        fanouts
+    }
+
+    /// This relay reads Connect's real-time data: subscribers get `connect_feed`, and its rows
+    /// fade to `Unknown` `unknown_after_ms` after the last read.
+    pub fn read_connect(&self, unknown_after_ms: Millis) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        inner.feed.configured = true;
+        inner.feed.unknown_after_ms = unknown_after_ms;
+        inner.feed.stale_after_ms = unknown_after_ms;
+    }
+
+    /// Applies a read of Connect's real-time data (this node's, or the reading node's). Agents
+    /// the hub has not seen are placed by `place` (display name, roster), or skipped. Returns
+    /// how many agents' presence changed.
+    pub fn apply_connect(
+        &self,
+        read: ConnectRead,
+        place: impl Fn(&str) -> Option<(String, String)>,
+        metrics: &Metrics,
+    ) -> usize {
+        let Ok(mut inner) = self.inner.lock() else { return 0 };
+        let inner = &mut *inner;
+        if inner.feed.read_at.is_some_and(|at| at > read.read_at) {
+            return 0; // An older read arriving late (a reader that lost its lease).
+        }
+        let mut touched: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut before: HashMap<String, Presence> = HashMap::new();
+        let listed: std::collections::HashSet<&str> = read.rows.iter().map(|r| r.principal.as_str()).collect();
+        let note = |agent: &Agent, feed: &Feed, before: &mut HashMap<String, Presence>| {
+            before.entry(agent.presence.principal.clone()).or_insert_with(|| agent.effective(feed));
+        };
+        // Agents whose row goes.
+        let mut leaving: Vec<String> = read.gone.clone();
+        if read.full {
+            leaving.extend(
+                inner
+                    .agents
+                    .iter()
+                    .filter(|(p, a)| a.connect.is_some() && !listed.contains(p.as_str()))
+                    .map(|(p, _)| p.clone()),
+            );
+        }
+        let unfades = inner.feed.faded || inner.feed.stale;
+        if unfades {
+            for agent in inner.agents.values().filter(|a| a.connect.is_some()) {
+                note(agent, &inner.feed, &mut before);
+            }
+        }
+        for principal in &leaving {
+            if let Some(agent) = inner.agents.get(principal) {
+                note(agent, &inner.feed, &mut before);
+            }
+        }
+        for row in &read.rows {
+            if !inner.agents.contains_key(&row.principal) {
+                let Some((name, roster)) = place(&row.principal) else { continue };
+                inner.agents.insert(row.principal.clone(), Agent::unseen(&row.principal, &name, &roster));
+            }
+            note(&inner.agents[&row.principal], &inner.feed, &mut before);
+        }
+        for principal in leaving {
+            if let Some(agent) = inner.agents.get_mut(&principal) {
+                agent.connect = None;
+                touched.insert(principal);
+            }
+        }
+        for row in read.rows {
+            if let Some(agent) = inner.agents.get_mut(&row.principal) {
+                touched.insert(row.principal.clone());
+                agent.connect = Some(row);
+            }
+        }
+        let feed_was = (inner.feed.stale, inner.feed.read_at.is_none(), inner.feed.statuses.clone());
+        inner.feed.read_at = Some(read.read_at);
+        inner.feed.stale_after_ms = (read.interval_ms * 3).min(inner.feed.unknown_after_ms.max(1));
+        inner.feed.stale = false;
+        inner.feed.faded = false;
+        if !read.statuses.is_empty() {
+            inner.feed.statuses = read.statuses;
+        }
+        // The feed first: a client never shows a fresh row marked as old.
+        let mut fanouts = Vec::new();
+        if feed_was != (inner.feed.stale, false, inner.feed.statuses.clone()) {
+            fanouts.push(inner.everybody());
+        }
+        let feed_frames = fanouts.len();
+        for (principal, was) in before {
+            let shown = inner.agents[&principal].effective(&inner.feed);
+            if shown != was {
+                fanouts.push(inner.fanout(shown));
+            }
+        }
+        let changed = fanouts.len() - feed_frames;
+        metrics.presence_updates.inc_by(changed as u64);
+        for fanout in fanouts {
+            self.deliver(fanout, metrics);
+        }
+        changed
+    }
+
+    /// The agent statuses a supervisor may set (the directory sync read them); subscribers hear
+    /// of a change.
+    pub fn set_connect_statuses(&self, statuses: Vec<ConnectStatus>, metrics: &Metrics) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        if inner.feed.statuses == statuses || statuses.is_empty() {
+            return;
+        }
+        inner.feed.statuses = statuses;
+        if inner.feed.configured {
+            let fanout = inner.everybody();
+            self.deliver(fanout, metrics);
+        }
+    }
+
+    /// Every agent's Connect row now, for a node that joins (the reader sends them whole).
+    pub fn connect_rows(&self) -> Vec<ConnectRow> {
+        let Ok(inner) = self.inner.lock() else { return Vec::new() };
+        inner.agents.values().filter_map(|a| a.connect.clone()).collect()
+    }
+
+    /// The feed as subscribers see it.
+    pub fn connect_feed(&self) -> Option<ConnectFeed> {
+        let inner = self.inner.lock().ok()?;
+        inner.feed.configured.then(|| ConnectFeed {
+            read_at: inner.feed.read_at,
+            stale: inner.feed.stale,
+            statuses: inner.feed.statuses.clone(),
+        })
+    }
+
+    /// The presence subscribers see for `principal`, and the id of the contact a supervisor can
+    /// listen to, if the agent is on one.
+    pub fn shown(&self, principal: &str) -> Option<(Presence, Option<String>)> {
+        let inner = self.inner.lock().ok()?;
+        let agent = inner.agents.get(principal)?;
+        Some((agent.effective(&inner.feed), agent.monitorable_contact(&inner.feed)))
     }
 
     /// Subscribes a connection to `rosters` (distinct names, or [`EVERY_ROSTER`] alone: all of
@@ -528,14 +818,15 @@ impl PresenceHub {
                 inner.rosters.entry(roster.clone()).or_default().insert(conn, subscriber.clone());
             }
         }
+        let feed = &inner.feed;
         let mut groups: Vec<(String, Vec<Presence>)> = if every {
-            vec![(EVERY_ROSTER.to_owned(), inner.agents.values().map(Agent::effective).collect())]
+            vec![(EVERY_ROSTER.to_owned(), inner.agents.values().map(|a| a.effective(feed)).collect())]
         } else {
             let mut by_roster: HashMap<&str, Vec<Presence>> =
                 rosters.iter().map(|r| (r.as_str(), Vec::new())).collect();
             for agent in inner.agents.values() {
                 if let Some(group) = by_roster.get_mut(agent.presence.roster.as_str()) {
-                    group.push(agent.effective());
+                    group.push(agent.effective(feed));
                 }
             }
             rosters.iter().map(|r| (r.clone(), by_roster.remove(r.as_str()).unwrap_or_default())).collect()
@@ -543,8 +834,13 @@ impl PresenceHub {
         for (_, agents) in &mut groups {
             agents.sort_by(|a, b| a.display_name.cmp(&b.display_name).then_with(|| a.principal.cmp(&b.principal)));
         }
-        // One write for the whole snapshot: its frames back to back.
-        let frames: Vec<u8> = roster_frames(id, groups).iter().flat_map(|f| encode(f).to_vec()).collect();
+        // One write for the whole snapshot: its frames back to back, then how fresh Connect's
+        // rows are.
+        let mut frames = roster_frames(id, groups);
+        if inner.feed.configured {
+            frames.push(inner.feed.frame());
+        }
+        let frames: Vec<u8> = frames.iter().flat_map(|f| encode(f).to_vec()).collect();
         subscriber.outbox.push(frames.into(), metrics);
     }
 
@@ -609,12 +905,12 @@ mod tests {
 
     fn report(name: &str, since: Millis) -> Report {
         let state = AgentState { name: name.into(), kind: StateKind::Routable };
-        Report { state, since, contact: None, username: None }
+        Report { state, since, contact: None, username: None, contact_id: None }
     }
 
     fn seen(hub: &PresenceHub, principal: &str) -> Presence {
         let inner = hub.inner.lock().unwrap();
-        inner.agents[principal].effective()
+        inner.agents[principal].effective(&inner.feed)
     }
 
     fn hub() -> (PresenceHub, Metrics) {
@@ -802,6 +1098,8 @@ mod tests {
                 since,
                 contact: None,
                 online,
+                source: Source::Extension,
+                ccp_closed: false,
             },
             seen_at: since + 500,
         }
@@ -823,5 +1121,159 @@ mod tests {
         assert!(matches!(applied, Applied::Accepted(Some(_))), "{applied:?}");
         let aiko = seen(&hub, "aiko");
         assert_eq!((aiko.state.name.as_str(), aiko.since, aiko.online), ("Available", 4_500, true));
+    }
+    fn row(principal: &str, state: &str, kind: StateKind, since: Millis) -> ConnectRow {
+        ConnectRow {
+            principal: principal.into(),
+            state: AgentState { name: state.into(), kind },
+            since,
+            contact: None,
+            contact_id: None,
+        }
+    }
+
+    fn read(read_at: Millis, full: bool, rows: Vec<ConnectRow>) -> ConnectRead {
+        ConnectRead { read_at, interval_ms: 5_000, full, rows, gone: Vec::new(), statuses: Vec::new() }
+    }
+
+    fn nowhere(_: &str) -> Option<(String, String)> {
+        None
+    }
+
+    /// A hub that reads Connect, rows fading after a minute.
+    fn reading() -> (PresenceHub, Metrics) {
+        let (hub, metrics) = hub();
+        hub.read_connect(60_000);
+        (hub, metrics)
+    }
+
+    #[test]
+    fn an_agent_only_in_connect_shows_connects_state_and_follows_it() {
+        let (hub, metrics) = reading();
+        let place = |p: &str| (p == "ben").then(|| ("Ben".to_owned(), "r".to_owned()));
+        let ben = row("ben", "Available", StateKind::Routable, 1_000);
+        assert_eq!(hub.apply_connect(read(2_000, true, vec![ben.clone()]), place, &metrics), 1);
+        let shown = seen(&hub, "ben");
+        assert_eq!(
+            (shown.source, shown.online, shown.state.name.as_str(), shown.display_name.as_str()),
+            (Source::Connect, true, "Available", "Ben")
+        );
+        assert!(!shown.ccp_closed, "Ben never used the extension: Connect's Available is his CCP elsewhere");
+        // The same row again changes nothing; a new state does.
+        assert_eq!(hub.apply_connect(read(7_000, false, vec![ben]), place, &metrics), 0);
+        assert_eq!(
+            hub.apply_connect(
+                read(12_000, false, vec![row("ben", "休憩", StateKind::NotRoutable, 11_000)]),
+                place,
+                &metrics
+            ),
+            1
+        );
+        assert_eq!(seen(&hub, "ben").state.name, "休憩");
+        // A full read without him: he logged out of Connect.
+        assert_eq!(hub.apply_connect(read(17_000, true, Vec::new()), place, &metrics), 1);
+        let gone = seen(&hub, "ben");
+        assert_eq!((gone.source, gone.online), (Source::Extension, false));
+        // Someone the directory does not place is left out.
+        assert_eq!(
+            hub.apply_connect(
+                read(22_000, true, vec![row("eve", "Available", StateKind::Routable, 1)]),
+                nowhere,
+                &metrics
+            ),
+            0
+        );
+    }
+
+    #[test]
+    fn the_extension_wins_while_it_reports_and_connect_never_flaps_against_it() {
+        let (hub, metrics) = reading();
+        hub.apply_connect(
+            read(1_000, true, vec![row("aiko", "Available", StateKind::Routable, 500)]),
+            nowhere,
+            &metrics,
+        );
+        assert_eq!(seen(&hub, "aiko").source, Source::Connect);
+        // Her extension connects: its report wins at once.
+        hub.report("aiko", 1, report("Busy", 2_000), 2_000, &metrics);
+        assert_eq!(
+            (seen(&hub, "aiko").source, seen(&hub, "aiko").state.name.clone()),
+            (Source::Extension, "Busy".to_owned())
+        );
+        // Connect's reads, older or newer, change nothing she sees while the extension reports
+        // and through its grace period.
+        for (at, state) in [(6_000, "Available"), (11_000, "Break"), (16_000, "Available")] {
+            let changed = hub.apply_connect(
+                read(at, false, vec![row("aiko", state, StateKind::Routable, at)]),
+                nowhere,
+                &metrics,
+            );
+            assert_eq!(changed, 0, "read at {at}");
+        }
+        hub.clear("aiko", 1, 20_000, &metrics);
+        assert!(hub.sweep(20_000 + GRACE as Millis - 1, &metrics).is_empty());
+        assert_eq!(seen(&hub, "aiko").source, Source::Extension, "within the grace period");
+        // The extension is gone: Connect's row shows (its state began before she closed her CCP
+        // and is routable: Available in Connect but CCP closed).
+        hub.sweep(20_000 + GRACE as Millis, &metrics);
+        let after = seen(&hub, "aiko");
+        assert_eq!((after.source, after.state.name.as_str(), after.ccp_closed), (Source::Connect, "Available", true));
+        // She sets a state after that on another device: no warning.
+        hub.apply_connect(
+            read(40_000, false, vec![row("aiko", "Available", StateKind::Routable, 39_000)]),
+            nowhere,
+            &metrics,
+        );
+        assert!(!seen(&hub, "aiko").ccp_closed);
+    }
+
+    #[test]
+    fn rows_from_connect_turn_stale_then_unknown_and_recover_with_the_next_read() {
+        let (hub, metrics) = reading();
+        hub.apply_connect(
+            read(10_000, true, vec![row("aiko", "Available", StateKind::Routable, 1_000)]),
+            nowhere,
+            &metrics,
+        );
+        assert_eq!(hub.connect_feed().map(|f| (f.read_at, f.stale)), Some((Some(10_000), false)));
+        // Stale after three intervals (two reads missed): the state is still shown.
+        hub.sweep(10_000 + 14_999, &metrics);
+        assert!(!hub.connect_feed().unwrap().stale);
+        hub.sweep(10_000 + 15_000, &metrics);
+        assert!(hub.connect_feed().unwrap().stale);
+        assert_eq!(seen(&hub, "aiko").state.name, "Available");
+        // Unknown after the limit: never a wrong Available.
+        hub.sweep(10_000 + 60_000, &metrics);
+        let faded = seen(&hub, "aiko");
+        assert_eq!((faded.state.kind, faded.since, faded.source), (StateKind::Unknown, 10_000, Source::Connect));
+        // The next read: fresh again, with its state.
+        hub.apply_connect(read(80_000, false, Vec::new()), nowhere, &metrics);
+        assert_eq!(hub.connect_feed().map(|f| (f.read_at, f.stale)), Some((Some(80_000), false)));
+        assert_eq!(seen(&hub, "aiko").state.name, "Available");
+        // A late read older than the one applied is ignored.
+        assert_eq!(hub.apply_connect(read(70_000, true, Vec::new()), nowhere, &metrics), 0);
+        assert_eq!(seen(&hub, "aiko").source, Source::Connect);
+    }
+
+    #[test]
+    fn the_contact_to_listen_to_is_the_one_shown_and_only_while_in_progress() {
+        let (hub, metrics) = reading();
+        let on = |state| Some(ContactSummary { channel: protocol::Channel::Voice, state, since: 1_500 });
+        let mut ben = row("ben", "Available", StateKind::Routable, 1_000);
+        ben.contact = on(ContactState::Connected);
+        ben.contact_id = Some("c-connect".into());
+        let place = |_: &str| Some(("Ben".to_owned(), "r".to_owned()));
+        hub.apply_connect(read(2_000, true, vec![ben.clone()]), place, &metrics);
+        assert_eq!(hub.shown("ben").unwrap().1.as_deref(), Some("c-connect"));
+        ben.contact = on(ContactState::AfterContactWork);
+        hub.apply_connect(read(3_000, true, vec![ben]), place, &metrics);
+        assert_eq!(hub.shown("ben").unwrap().1, None, "after-contact work: nothing to listen to");
+        // The extension's report names its own contact.
+        let mut busy = report("Busy", 2_000);
+        busy.contact = on(ContactState::OnHold);
+        busy.contact_id = Some("c-ccp".into());
+        hub.report("aiko", 1, busy, 2_000, &metrics);
+        assert_eq!(hub.shown("aiko").unwrap().1.as_deref(), Some("c-ccp"));
+        assert!(hub.shown("nobody").is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! Request frames after the handshake: one function per frame, in files by concern
-//! (`requests/presence.rs`, `requests/chat.rs`, `requests/calls.rs`, `requests/help.rs`), each
+//! (`requests/presence.rs`, `requests/chat.rs`, `requests/calls.rs`, `requests/help.rs`,
+//! `requests/supervise.rs`), each
 //! validating, applying and answering with a [`Reply`]. Handlers see the connection as a
 //! [`Ctx`] and never write to a socket: the session performs every reply, in one order.
 
@@ -7,6 +8,7 @@ pub mod calls;
 pub mod chat;
 pub mod help;
 pub mod presence;
+pub mod supervise;
 
 use std::sync::Arc;
 
@@ -123,8 +125,8 @@ pub async fn dispatch(ctx: &mut Ctx, frame: ClientFrame) -> Result<Reply, Refusa
         ClientFrame::Ping { id } => ServerFrame::Pong { id }.into(),
         ClientFrame::Reauth { id, token } => reauth(ctx, id, &token).await?.into(),
         ClientFrame::Subscribe { id, roster, rosters } => presence::subscribe(ctx, id, roster, rosters)?,
-        ClientFrame::SetPresence { id, state, since, contact, username } => {
-            presence::set(ctx, id, state, since, contact, username)?.into()
+        ClientFrame::SetPresence { id, state, since, contact, username, contact_id } => {
+            presence::set(ctx, id, state, since, contact, username, contact_id)?.into()
         }
         ClientFrame::ClearPresence { id } => presence::clear(ctx, id).into(),
         ClientFrame::SendChat { id, to, client_id, text } => chat::send(ctx, id, to, client_id, text).await?,
@@ -138,6 +140,10 @@ pub async fn dispatch(ctx: &mut Ctx, frame: ClientFrame) -> Result<Reply, Refusa
         ClientFrame::TakeHelp { id, request } => help::change(ctx, id, request, Action::Take).await?,
         ClientFrame::CloseHelp { id, request } => help::change(ctx, id, request, Action::Close).await?,
         ClientFrame::HelpRequests { id, since } => help::list(ctx, id, since).await?.into(),
+        ClientFrame::MonitorAgent { id, agent, barge } => supervise::monitor(ctx, id, agent, barge).await?.into(),
+        ClientFrame::SetAgentStatus { id, agent, status } => {
+            supervise::set_status(ctx, id, agent, status).await?.into()
+        }
     })
 }
 

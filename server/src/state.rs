@@ -11,6 +11,7 @@ use protocol::Limits;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tokio_util::task::TaskTracker;
 
+use crate::actions::ConnectActions;
 use crate::auth::dev_issuer::{DEV_AUDIENCE, DEV_PATH};
 use crate::auth::{ClaimNames, DevIssuer, Issuer, KeySource, Verifier};
 use crate::bus::Bus;
@@ -51,6 +52,8 @@ pub struct App {
     pub dev: Option<Arc<DevIssuer>>,
     /// What expires goes by this clock (see `clock`).
     pub clock: Clock,
+    /// Connect's supervisor actions, once the Connect client is built (`--connect-instance-id`).
+    pub actions: std::sync::OnceLock<Arc<dyn ConnectActions>>,
     /// Every connection's task (HTTP and WebSocket), waited for at shutdown.
     pub connections: TaskTracker,
     /// Cancelled when the relay starts shutting down.
@@ -197,6 +200,7 @@ pub async fn build(
         tickets,
         dev,
         clock,
+        actions: std::sync::OnceLock::new(),
         connections: TaskTracker::new(),
         shutdown: CancellationToken::new(),
     }))

@@ -32,7 +32,7 @@ pub async fn connect(app: &App, instance_id: &str) -> Connect {
 /// Reads the directory now and then every interval, for ever (the jobs stop it at shutdown). In
 /// a cluster only the node holding the sync lease reads, so that the fleet as a whole keeps to
 /// Connect's quota, and tells the other nodes to load what it stored.
-pub async fn run(app: Arc<App>, connect: Connect) {
+pub async fn run(app: Arc<App>, connect: Arc<Connect>) {
     let interval = Duration::from_secs(app.config.connect_sync_interval_s.max(1));
     loop {
         app.wait_to_run(Lease::Sync).await;
@@ -79,6 +79,7 @@ pub async fn once(app: &App, connect: &Connect) -> bool {
         ms = started.elapsed().as_millis() as u64,
         "Connect directory synced"
     );
+    app.presence.set_connect_statuses(connect_sync::join::connect_statuses(&snapshot.agent_statuses), &app.metrics);
     app.directory.replace(snapshot.users);
     app.caller_ids.replace(snapshot.routing_profiles, Some(synced_at));
     app.metrics.directory_synced_at_ms.store(synced_at, Relaxed);

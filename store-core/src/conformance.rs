@@ -126,6 +126,8 @@ fn applied(principal: &str, name: &str, since: i64, seen_at: i64) -> PresenceRec
             since,
             contact: None,
             online: true,
+            source: Default::default(),
+            ccp_closed: false,
         },
         seen_at,
     }
@@ -157,6 +159,7 @@ async fn directory_is_replaced_whole(s: &dyn Store) {
         team: Some(team.into()),
         routing_profile: None,
         hierarchy_group: None,
+        connect_user_id: None,
     };
     s.put_directory(&[user("dir-a", "t1"), user("dir-b", "t2")]).await.unwrap();
     assert_eq!(s.directory().await.unwrap().len(), 2);

@@ -25,8 +25,10 @@ function certificate() {
 
 const CCP_PATHS = [/^\/ccp-v2(\/|$)/, /^\/connect\/ccp-v2(\/|$)/, /^\/agent-app-v2(\/|$)/, /^\/connect\/agent-app-v2(\/|$)/];
 const FILES = { 'sim.js': 'text/javascript', 'sim.css': 'text/css' };
-// The stock CCP's policy, as seen in the wild: scripts only from its own origin.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:";
+// The stock CCP's policy, as seen in the wild: scripts only from its own origin. Requests may also
+// go to loopback, where the tests' Connect stand-in answers the simulator's monitor polls.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self' http://127.0.0.1:* http://localhost:*";
 
 /** Starts the simulator on 127.0.0.1:`port` (0 picks one); resolves to {port, close}. */
 export function startSimulator(port = 0) {

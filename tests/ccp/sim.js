@@ -4,6 +4,11 @@
 // `agent::update` snapshots, and answers `api_request`s (putAgentState, createOutboundContact,
 // getEndpoints, createAdditionalConnection, ...). Tests and the demo drive it through
 // window.ccpSim; every request it answered is in window.ccpSim.requests.
+//
+// A supervisor's CCP also plays the monitoring contact Connect's MonitorContact gives it
+// (ccpSim.monitor); with `connect=<base url>&connect_user=<Connect user id>` in the page's URL it
+// asks the Connect stand-in (`GET <base>/_fake/monitors?user=<id>`) every 500 ms for the monitor
+// requests made for that user and plays each new one.
 (() => {
   'use strict';
   const params = new URLSearchParams(location.search);
@@ -49,8 +54,28 @@
   const deliver = (event, data) => listeners.forEach((f) => f({ data: { event, data } }));
   const setState = (s) => { state = { name: s.name, type: s.type, agentStateARN: s.agentStateARN || null, startTimestamp: new Date() }; };
 
+  /** The supervisor's own connection to a monitoring contact, as Streams reads it. */
+  function monitorConnection(c) {
+    const status = c.monitor === 'BARGE' ? 'barge' : 'silent_monitor';
+    return { connectionId: `${c.id}-monitor`, type: 'monitoring', initial: false,
+      endpoint: { endpointARN: null, endpointId: null, type: 'phone_number', name: username, phoneNumber: '' },
+      state: { type: status, timestamp: c.since }, monitorStatus: c.monitor,
+      monitorCapabilities: ['SILENT_MONITOR', 'BARGE'],
+      monitoringInfo: { agent: { agentName: c.monitoredAgent || '' }, joinTimeStamp: c.since } };
+  }
+
   function snapshot() {
-    const contacts = contact ? [{
+    const contacts = contact && contact.monitor ? [{
+      contactId: contact.id, initialContactId: contact.id, type: 'voice', contactDuration: '0',
+      state: { type: contact.state, timestamp: contact.since }, queue: contact.queue, queueTimestamp: contact.since,
+      attributes: {}, initiationMethod: 'inbound',
+      connections: [
+        monitorConnection(contact),
+        { connectionId: `${contact.id}-customer`, type: 'inbound', initial: true,
+          endpoint: { endpointARN: null, endpointId: null, type: 'phone_number', name: contact.phone, phoneNumber: contact.phone },
+          state: { type: contact.customerConnection, timestamp: contact.since } },
+      ],
+    }] : contact ? [{
       contactId: contact.id, initialContactId: contact.id, type: 'voice', contactDuration: '0',
       state: { type: contact.state, timestamp: contact.since }, queue: contact.queue, queueTimestamp: contact.since,
       attributes: {}, initiationMethod: contact.outbound ? 'outbound' : 'inbound',
@@ -168,8 +193,42 @@
       state.startTimestamp = new Date();
       update();
     },
+    /** Plays the monitoring contact Connect's MonitorContact gives a supervisor's CCP: a voice
+     * contact already connected, the supervisor's connection listening in (or barging in). */
+    monitor({ contactId, barge = false, agentName = '' } = {}) {
+      const id = typeof contactId === 'string' && contactId ? contactId : crypto.randomUUID();
+      const monitor = barge ? 'BARGE' : 'SILENT_MONITOR';
+      requests.push({ method: 'monitor', params: { contactId: id, barge: !!barge }, at: Date.now() });
+      renderRequests();
+      contact = { id, outbound: false, phone: '', queue: QUEUES[1], state: 'connected', agentConnection: 'connected',
+        customerConnection: 'connected', since: new Date(), monitor, monitoredAgent: agentName };
+      setState({ name: 'Busy', type: 'system' });
+      update();
+    },
   };
   window.ccpSim = sim;
+
+  // The Connect stand-in's monitor requests for this supervisor, each played once.
+  const connectBase = (params.get('connect') || '').replace(/\/+$/, '');
+  const connectUser = params.get('connect_user');
+  if (connectBase && connectUser) {
+    const played = new Set();
+    const url = `${connectBase}/_fake/monitors?user=${encodeURIComponent(connectUser)}`;
+    const poll = async () => {
+      try {
+        const res = await fetch(url, { cache: 'no-store' });
+        const monitors = res.ok ? await res.json() : [];
+        for (const m of Array.isArray(monitors) ? monitors : []) {
+          const id = m && m.monitoring_contact_id;
+          if (typeof id !== 'string' || !id || played.has(id)) continue;
+          played.add(id);
+          sim.monitor({ contactId: id, barge: m.barge === true });
+        }
+      } catch (_) { /* the stand-in is not up (yet): ask again */ }
+      setTimeout(poll, 500);
+    };
+    poll();
+  }
 
   // ---- the page -------------------------------------------------------------------------------
   const $ = (id) => document.getElementById(id);
@@ -185,7 +244,8 @@
     $('queue').textContent = `Routing profile: ${configuration.routingProfile.name}`;
     $('contact').hidden = !contact;
     if (contact) {
-      $('contact-state').textContent = `${contact.outbound ? 'Outbound' : 'Inbound'} · ${contact.state} · ${contact.queue.name}`;
+      const kind = contact.monitor ? (contact.monitor === 'BARGE' ? 'Barge' : 'Monitoring') : contact.outbound ? 'Outbound' : 'Inbound';
+      $('contact-state').textContent = `${kind} · ${contact.state} · ${contact.queue.name}`;
       $('contact-number').textContent = contact.phone;
     }
     tick();

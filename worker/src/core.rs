@@ -11,14 +11,15 @@ use protocol::hook::{CcpAgent, HookCommand, HookEvent};
 use protocol::panel::{Connection, FailedChat, Me, OutboxEntry, PanelToWorker};
 use protocol::tab::{TabToWorker, WorkerToTab};
 use protocol::{
-    CallEvent, CallPage, CallerIds, ChatMessage, ClientFrame, ConversationSummary, Cursor, ErrorCode, HelpRequest,
-    HelpStats, Millis, Presence, Relayed, ServerFrame,
+    CallEvent, CallPage, CallerIds, ChatMessage, ClientFrame, ConnectFeed, ConversationSummary, Cursor, ErrorCode,
+    HelpRequest, HelpStats, Millis, Presence, Relayed, ServerFrame,
 };
 
 use crate::auth::Prompt;
 use crate::map::VecMap;
 use crate::storage::{Key, Record};
 
+mod connect;
 mod help;
 mod session;
 mod supervision;
@@ -187,6 +188,8 @@ enum Waiting {
     HelpChange(PanelId),
     /// The live help requests (and the day's figures).
     HelpList,
+    /// A supervisor's listen-in or status change a panel asked for (see `connect.rs`).
+    Supervise(connect::Supervise),
 }
 
 /// A CCP tab the worker has heard from.
@@ -226,7 +229,8 @@ pub struct Core {
     /// (panels number their requests each from 1, so theirs alone would collide in a tab).
     commands: VecMap<u64, (PanelId, u64)>,
     panels: VecMap<PanelId, Option<TabId>>,
-    published: Option<(String, Millis, Option<protocol::ContactSummary>)>,
+    /// What the relay last heard of this person's CCP: state name, since, contact, contact id.
+    published: Option<Published>,
     /// Call reports the relay has not confirmed yet; sent again after a reconnect.
     calls_pending: Vec<PendingCall>,
     caller_ids: Option<Relayed<CallerIds>>,
@@ -260,7 +264,12 @@ pub struct Core {
     help_again: bool,
     /// A new version of the extension is ready, to be applied once no CCP tab has a contact.
     update_ready: bool,
+    /// The relay's last word on Amazon Connect's data (see `connect.rs`).
+    connect_feed: Option<ConnectFeed>,
 }
+
+/// The presence last published: the state's name and start, the contact and its id.
+type Published = (String, Millis, Option<protocol::ContactSummary>, Option<String>);
 
 impl Core {
     /// A core with nothing kept: [`Core::start`] makes the runtime's.
@@ -344,6 +353,7 @@ impl Core {
             help_asking: self.help_asking.is_some(),
             help_reach: self.help_reach,
             help_stats: self.help_stats.clone(),
+            connect_feed: self.connect_feed(),
         }
     }
 
@@ -353,11 +363,14 @@ impl Core {
 
     /// The link changed state (connecting, lost, signed out...).
     pub fn set_connection(&mut self, connection: Connection) -> Vec<Effect> {
+        let mut out = Vec::new();
         if connection != Connection::Online {
             self.published = None;
+            out.extend(self.supervise_lost());
         }
         self.connection = connection.clone();
-        vec![Effect::Panels(WorkerToPanel::Connection { connection })]
+        out.push(Effect::Panels(WorkerToPanel::Connection { connection }));
+        out
     }
 
     /// The person signed out: forget who they were, what the panels show of theirs, and what
@@ -376,6 +389,7 @@ impl Core {
         self.calls_pending.clear();
         self.caller_ids = None;
         self.calls = None;
+        self.connect_feed = None;
         self.forget_help();
         out.extend(self.forget_floor());
         out.extend([
@@ -403,6 +417,7 @@ impl Core {
                     self.conversations.clear();
                     self.forget_help();
                     out.extend(self.forget_floor());
+                    out.extend(self.forget_feed());
                 }
                 let me = Me { principal, display_name, supervisor, roster, username, limits };
                 self.me = Some(me.clone());
@@ -420,6 +435,7 @@ impl Core {
                 out.push(Effect::Panels(WorkerToPanel::Me { me: Some(me) }));
                 out.push(Effect::Panels(WorkerToPanel::Connection { connection: Connection::Online }));
                 // A new connection: nothing asked on an earlier one will be answered.
+                out.extend(self.supervise_lost());
                 self.waiting.clear();
                 let id = self.id();
                 out.push(Effect::Relay(self.subscription(id)));
@@ -520,6 +536,7 @@ impl Core {
                 Some(w @ (Waiting::HelpAsk | Waiting::HelpChange(_))) => {
                     out.extend(self.help_refused(w, error.code, error.retryable))
                 }
+                Some(Waiting::Supervise(ask)) => out.extend(Self::supervise_refused(ask, error)),
                 Some(Waiting::Send(client_id)) if !error.retryable => {
                     // A message the relay will never take (too long, say): it leaves the outbox so
                     // it is not resent forever, and shows as failed, with the reason, where it was.
@@ -533,17 +550,21 @@ impl Core {
                 }
                 _ => {}
             },
-            ServerFrame::Ok { id } => {
-                if let Some(Waiting::Call(contact, phase)) = self.waiting.remove(&id) {
+            ServerFrame::Ok { id } => match self.waiting.remove(&id) {
+                Some(Waiting::Call(contact, phase)) => {
                     out.push(self.settle_call(&contact, phase));
                     out.push(Effect::Api(Api::Calls { before: None }));
                 }
-            }
+                Some(Waiting::Supervise(ask)) => out.extend(Self::status_set(ask)),
+                _ => {}
+            },
             ServerFrame::HelpAck { id, request, supervisors, .. } => {
                 out.extend(self.help_acked(id, *request, supervisors))
             }
             ServerFrame::Help { request } => out.extend(self.help_pushed(*request)),
             ServerFrame::HelpRequests { id, requests, stats } => out.extend(self.help_listed(id, requests, stats)),
+            ServerFrame::ConnectFeed { feed } => out.extend(self.feed_pushed(feed)),
+            ServerFrame::Monitoring { id, contact_id, barge, .. } => out.extend(self.monitoring(id, contact_id, barge)),
             ServerFrame::Error { id: None, .. } | ServerFrame::Pong { .. } => {}
         }
         out
@@ -736,7 +757,8 @@ impl Core {
             let id = self.id();
             return vec![Effect::Relay(ClientFrame::ClearPresence { id })];
         };
-        let key = (agent.state.name.clone(), agent.since, agent.contact.clone());
+        // A new contact id is news too: a supervisor's listen-in names the current contact.
+        let key = (agent.state.name.clone(), agent.since, agent.contact.clone(), agent.contact_id.clone());
         if self.published.as_ref() == Some(&key) {
             return Vec::new();
         }
@@ -748,6 +770,7 @@ impl Core {
             since: agent.since,
             contact: agent.contact,
             username: Some(agent.username),
+            contact_id: agent.contact_id,
         })]
     }
 
@@ -943,6 +966,8 @@ impl Core {
             PanelToWorker::TakeHelp { request } => self.change_help(panel, request, HelpAction::Take),
             PanelToWorker::CloseHelp { request } => self.change_help(panel, request, HelpAction::Close),
             PanelToWorker::HelpStats { since } => self.help_stats_since(since),
+            PanelToWorker::MonitorAgent { id, agent, barge } => self.monitor_agent(panel, id, agent, barge),
+            PanelToWorker::SetAgentStatus { id, agent, status } => self.set_agent_status(panel, id, agent, status),
         }
     }
 

@@ -519,4 +519,6 @@ fn the_worker_hears_when_the_floor_is_looked_at() {
     assert!(posts(agent.show(Tab::Floor)).is_empty());
 }
 
+mod connect;
+
 mod help;

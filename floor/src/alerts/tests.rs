@@ -1,7 +1,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use protocol::alerts::{AlertSettings, Minutes};
-use protocol::{AgentState, AlertKey, Channel, ContactState, ContactSummary, Millis, Presence, Rule, StateKind};
+use protocol::{
+    AgentState, AlertKey, Channel, ContactState, ContactSummary, Millis, Presence, Rule, Source, StateKind,
+};
 
 use super::{AlertChange, Alerts, SeenEpisode, Severity};
 use crate::testing::Rng;
@@ -32,6 +34,8 @@ fn agent(principal: &str, state: &str, kind: StateKind, since: Millis) -> Presen
         since,
         contact: None,
         online: true,
+        source: Source::Extension,
+        ccp_closed: false,
     }
 }
 
@@ -349,6 +353,69 @@ fn removing_an_agent_ends_their_alerts() {
     assert!(alerts.seen().is_empty());
 }
 
+/// Available in Connect, with the CCP closed since a moment after `since` (the relay's view).
+fn ccp_closed(principal: &str, since: Millis) -> Presence {
+    Presence { source: Source::Connect, ccp_closed: true, ..available(principal, since) }
+}
+
+#[test]
+fn available_in_connect_with_the_ccp_closed_alerts_at_once_until_the_flag_goes() {
+    let mut alerts = Alerts::new(thresholds());
+    let k = key("sato", Rule::CcpClosed, 1_000);
+    assert_eq!(brief(alerts.update(&ccp_closed("sato", 1_000), 5_000)), [("started", k.clone(), Some(Severity::Red))]);
+    assert_eq!(alerts.next_due(), None, "red at once: nothing to wait for");
+    assert!(alerts.tick(1_000_000).is_empty());
+    assert!(alerts.update(&ccp_closed("sato", 1_000), 6_000).is_empty(), "the same report: nothing again");
+    let alert = alerts.active().next().unwrap();
+    assert_eq!((alert.threshold, alert.raised_at), (0, 1_000));
+    // The agent opened their CCP: the flag goes, and the alert with it.
+    let open = available("sato", 1_000);
+    assert_eq!(brief(alerts.update(&open, 7_000)), [("ended", k.clone(), None)]);
+    assert_eq!(alerts.count(), 0);
+    // Closed again within the same state: the state's one episode, shown, not notified again;
+    // after a restart too.
+    let mut restarted = Alerts::restore(thresholds(), alerts.seen());
+    assert_eq!(brief(alerts.update(&ccp_closed("sato", 1_000), 8_000)), [("updated", k.clone(), Some(Severity::Red))]);
+    assert_eq!(
+        brief(restarted.update(&ccp_closed("sato", 1_000), 8_000)),
+        [("updated", k.clone(), Some(Severity::Red))]
+    );
+    // Dismissed, it stays hidden through the same again.
+    assert!(alerts.dismiss(&k));
+    assert!(alerts.update(&open, 9_000).is_empty());
+    assert!(alerts.update(&ccp_closed("sato", 1_000), 10_000).is_empty());
+    // A new state is a new episode.
+    let next = key("sato", Rule::CcpClosed, 20_000);
+    assert_eq!(brief(alerts.update(&ccp_closed("sato", 20_000), 20_000)), [("started", next, Some(Severity::Red))]);
+    // Whatever the thresholds say (it is always on); never for an agent gone offline.
+    let policy = AlertSettings { missed_or_error: Some(false), ..AlertSettings::default() };
+    let mut off = Alerts::new(Thresholds::resolve(Some(&policy), None));
+    assert_eq!(off.update(&ccp_closed("kato", 0), 10).len(), 1);
+    let gone = Presence { online: false, state: AgentState::offline(), ..ccp_closed("ito", 0) };
+    assert!(off.update(&gone, 10).is_empty());
+}
+
+#[test]
+fn an_unknown_state_has_no_alerts_and_the_same_state_known_again_does_not_notify_again() {
+    let mut alerts = Alerts::new(thresholds());
+    let p = agent("a", "休憩", StateKind::NotRoutable, 0);
+    let k = key("a", Rule::NotRoutable { state: "休憩".into() }, 0);
+    alerts.update(&p, 0);
+    assert_eq!(alerts.tick(30_000).len(), 1);
+    // Connect's data grew too old: nothing can be said of the agent, the flag included.
+    let unknown = Presence {
+        source: Source::Connect,
+        state: AgentState::unknown(),
+        since: 31_000,
+        ccp_closed: true,
+        ..p.clone()
+    };
+    assert_eq!(brief(alerts.update(&unknown, 31_000)), [("ended", k.clone(), None)]);
+    assert!(alerts.tick(10_000_000).is_empty());
+    // Read again, in the same state.
+    assert_eq!(brief(alerts.update(&p, 40_000)), [("updated", k, Some(Severity::Amber))]);
+}
+
 fn random_presence(rng: &mut Rng, principal: &str, now: Millis) -> Presence {
     use ContactState::*;
     let since = now - rng.below(90_000) as Millis;
@@ -368,6 +435,8 @@ fn random_presence(rng: &mut Rng, principal: &str, now: Millis) -> Presence {
         let since = (now / 20_000) * 20_000 - 20_000 * rng.below(3) as Millis;
         p.contact = Some(ContactSummary { channel: Channel::ALL[rng.below(2) as usize], state, since });
     }
+    // The CCP closed: the flag comes and goes, often within one state.
+    p.ccp_closed = rng.below(4) == 0;
     p
 }
 

@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use protocol::{AgentState, Channel, ContactState, ContactSummary, Millis, Presence, StateKind};
+use protocol::{AgentState, Channel, ContactState, ContactSummary, Millis, Presence, Source, StateKind};
 
 use super::{Board, Category, Counts, Query, Row, Sort};
 use crate::testing::Rng;
@@ -16,6 +16,8 @@ fn agent(principal: &str, name: &str, team: &str, state: &str, kind: StateKind, 
         since,
         contact: None,
         online: kind != StateKind::Offline,
+        source: Source::Extension,
+        ccp_closed: false,
     }
 }
 

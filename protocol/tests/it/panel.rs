@@ -115,3 +115,77 @@ fn the_floor_messages_read_back_as_written() {
         assert_eq!(serde_json::from_value::<WorkerToPanel>(text).unwrap(), message);
     }
 }
+
+#[test]
+fn the_supervisor_messages_read_back_as_written() {
+    use protocol::panel::PanelToWorker;
+    use protocol::{ConnectFeed, ConnectStatus, ErrorCode, StateKind};
+    let to_worker = [
+        (
+            PanelToWorker::MonitorAgent { id: 3, agent: "sato@example.com".into(), barge: false },
+            json!({"type": "monitor_agent", "id": 3, "agent": "sato@example.com"}),
+        ),
+        (
+            PanelToWorker::MonitorAgent { id: 4, agent: "sato@example.com".into(), barge: true },
+            json!({"type": "monitor_agent", "id": 4, "agent": "sato@example.com", "barge": true}),
+        ),
+        (
+            PanelToWorker::SetAgentStatus { id: 5, agent: "sato@example.com".into(), status: "s-break".into() },
+            json!({"type": "set_agent_status", "id": 5, "agent": "sato@example.com", "status": "s-break"}),
+        ),
+    ];
+    for (message, text) in to_worker {
+        assert_eq!(serde_json::to_value(&message).unwrap(), text);
+        assert_eq!(serde_json::from_value::<PanelToWorker>(text).unwrap(), message);
+    }
+
+    let feed = ConnectFeed {
+        read_at: Some(9),
+        stale: true,
+        statuses: vec![ConnectStatus { id: "s-break".into(), name: "休憩".into(), kind: StateKind::NotRoutable }],
+    };
+    let feed_json = json!({"read_at": 9, "stale": true,
+                           "statuses": [{"id": "s-break", "name": "休憩", "kind": "not_routable"}]});
+    let to_panel: [(WorkerToPanel, serde_json::Value); 6] = [
+        (WorkerToPanel::ConnectFeed { feed: Some(feed.clone()) }, json!({"type": "connect_feed", "feed": feed_json})),
+        (WorkerToPanel::ConnectFeed { feed: None }, json!({"type": "connect_feed"})),
+        (
+            WorkerToPanel::Monitoring {
+                id: 3,
+                agent: "sato@example.com".into(),
+                contact_id: "m-1".into(),
+                barge: true,
+            },
+            json!({"type": "monitoring", "id": 3, "agent": "sato@example.com", "contact_id": "m-1", "barge": true}),
+        ),
+        (
+            WorkerToPanel::AgentStatusSet { id: 5, agent: "sato@example.com".into(), status: "s-break".into() },
+            json!({"type": "agent_status_set", "id": 5, "agent": "sato@example.com", "status": "s-break"}),
+        ),
+        (
+            WorkerToPanel::SupervisorRefused {
+                id: 4,
+                agent: "sato@example.com".into(),
+                code: ErrorCode::ConnectFailed,
+                message: "User is not monitor-enabled".into(),
+            },
+            json!({"type": "supervisor_refused", "id": 4, "agent": "sato@example.com", "code": "connect_failed",
+                   "message": "User is not monitor-enabled"}),
+        ),
+        (
+            WorkerToPanel::Snapshot {
+                snapshot: Box::new(PanelSnapshot { connect_feed: Some(feed), ..PanelSnapshot::default() }),
+            },
+            json!({"type": "snapshot", "snapshot": {"connection": {"status": "signed_out"}, "me": null, "roster": [],
+                   "conversations": [], "ccp": null, "outbox": [], "failed": [], "caller_ids": null, "calls": null,
+                   "connect_feed": feed_json}}),
+        ),
+    ];
+    for (message, text) in to_panel {
+        assert_eq!(serde_json::to_value(&message).unwrap(), text);
+        assert_eq!(serde_json::from_value::<WorkerToPanel>(text).unwrap(), message);
+    }
+    // An unknown field in the feed is refused, as everywhere in the protocol.
+    let odd = json!({"type": "connect_feed", "feed": {"stale": false, "extra": 1}});
+    assert!(serde_json::from_value::<WorkerToPanel>(odd).is_err());
+}

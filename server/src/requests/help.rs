@@ -98,7 +98,8 @@ fn ack(id: u64, request: HelpRequest, supervisors: u32, duplicate: bool) -> Serv
 
 /// Whether the sender's supervisor subscriptions cover `roster`, on this node or (a cluster)
 /// another.
-async fn watches(ctx: &Ctx, roster: &str) -> bool {
+/// Whether the sender, a supervisor, watches `roster` (a subscription on any node covers it).
+pub async fn watches(ctx: &Ctx, roster: &str) -> bool {
     let app = &ctx.app;
     if app.presence.watched_by(&ctx.principal).covers(roster) {
         return true;

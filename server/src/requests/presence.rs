@@ -12,6 +12,8 @@ const MAX_ROSTERS: usize = 64;
 const MAX_ROSTER_BYTES: usize = 320;
 /// Longest state name or Connect username accepted.
 const MAX_NAME_CHARS: usize = 128;
+/// Longest contact id accepted (Connect's are 36-character UUIDs).
+const MAX_CONTACT_ID_BYTES: usize = 256;
 /// How far in the future a state's start may lie (clock skew between the CCP and the relay).
 const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
 
@@ -52,6 +54,7 @@ pub fn set(
     since: Millis,
     contact: Option<ContactSummary>,
     username: Option<String>,
+    contact_id: Option<String>,
 ) -> Result<ServerFrame, Refusal> {
     let now = ctx.app.clock.now_ms();
     let invalid = |m: &str| Err(Refusal::new(ErrorCode::Invalid, m));
@@ -69,12 +72,17 @@ pub fn set(
             format!("the CCP is logged in as {reported}, not as {}", ctx.principal),
         ));
     }
+    if contact_id.as_ref().is_some_and(|c| c.is_empty() || c.len() > MAX_CONTACT_ID_BYTES) {
+        return invalid("contact_id must be 1 to 256 bytes");
+    }
+    // A contact id without a contact is dropped: there is nothing to listen to.
+    let contact_id = contact_id.filter(|_| contact.is_some());
     let in_range = |t: Millis| t > 0 && t <= now + MAX_FUTURE_MS;
     if !in_range(since) || contact.as_ref().is_some_and(|c| !in_range(c.since)) {
         return invalid("since must be a time in milliseconds since the epoch, not in the future");
     }
     let app = &ctx.app;
-    let report = Report { state, since, contact, username };
+    let report = Report { state, since, contact, username, contact_id };
     // Applied here first, then published: a node joining again announces what the hub holds,
     // so nothing published can be missing from it.
     let published = app.bus.as_ref().map(|bus| {

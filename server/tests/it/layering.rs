@@ -35,6 +35,7 @@ const LAYERS: &[&str] = &[
     "help",
     // What this node tells the other nodes of a cluster.
     "bus",
+    "actions",
     // The relay's shared state, below everything that serves.
     "state",
     // Serving: request handlers, REST, background jobs, a connection, the accept loop.
@@ -42,6 +43,7 @@ const LAYERS: &[&str] = &[
     "rest",
     "packages",
     "sync",
+    "realtime",
     "cluster",
     "jobs",
     "session",

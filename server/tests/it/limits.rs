@@ -160,6 +160,7 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered_forever() {
                     since: start + i64::try_from(id).unwrap(),
                     contact: None,
                     username: None,
+                    contact_id: None,
                 })
                 .await
                 .unwrap();

@@ -18,6 +18,8 @@ mod network;
 mod openapi;
 mod operations;
 mod presence;
+#[cfg(feature = "connect")]
+mod realtime;
 mod security;
 mod store;
 mod support;

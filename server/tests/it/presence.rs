@@ -39,6 +39,7 @@ async fn subscribers_get_a_snapshot_then_every_change() {
             since: later,
             contact: Some(ContactSummary { channel: Channel::Voice, state: ContactState::Connected, since: later }),
             username: Some("aiko".into()),
+            contact_id: None,
         })
         .await
         .unwrap();

@@ -181,6 +181,7 @@ pub async fn set_state(client: &mut Client, name: &str, kind: StateKind, since: 
             since,
             contact: None,
             username: None,
+            contact_id: None,
         })
         .await
         .unwrap();

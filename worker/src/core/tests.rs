@@ -59,6 +59,7 @@ fn agent(state: &str) -> TabToWorker {
                 state: AgentState { name: state.into(), kind: StateKind::Routable },
                 since: 1_000,
                 contact: None,
+                contact_id: None,
                 queues: Vec::new(),
                 default_queue: None,
             },
@@ -599,6 +600,7 @@ fn presence_is_withdrawn_when_the_ccp_left_open_is_someone_elses() {
                 state: AgentState { name: "Available".into(), kind: StateKind::Routable },
                 since: 1_000,
                 contact: None,
+                contact_id: None,
                 queues: Vec::new(),
                 default_queue: None,
             },
@@ -1045,6 +1047,8 @@ fn on_hold(principal: &str, roster: &str, since: protocol::Millis) -> protocol::
             since: since + 1,
         }),
         online: true,
+        source: protocol::Source::Extension,
+        ccp_closed: false,
     }
 }
 
@@ -1313,6 +1317,8 @@ fn the_toolbar_action_opens_a_supervisors_floor_once_and_toggles_an_agents_dock(
     assert_eq!(desk.action_clicked(), [Effect::Tab(3, WorkerToTab::Toggle)]);
     assert!(desk.on_panel(1, PanelToWorker::OpenFloor, 0).is_empty(), "no floor for agents");
 }
+
+mod connect;
 
 mod help;
 
