@@ -60,6 +60,27 @@ pub fn has_caller_id(i: usize) -> bool {
 }
 
 impl Instance {
+    /// `shape`, with these users instead (username, first name, last name, routing profile id):
+    /// user `i` is `u-{i:06}`, as a directory file names them (`connect_user_id`).
+    pub fn with_users(shape: &Shape, users: &[(String, String, String, String)]) -> Self {
+        let mut instance = Self::generate(&Shape { users: 0, ..*shape });
+        instance.users = users
+            .iter()
+            .enumerate()
+            .map(|(i, (username, first, last, profile))| {
+                json!({
+                    "Id": format!("u-{i:06}"),
+                    "Arn": arn("agent", &format!("u-{i:06}")),
+                    "Username": username,
+                    "IdentityInfo": {"FirstName": first, "LastName": last},
+                    "RoutingProfileId": profile,
+                    "SecurityProfileIds": ["agent"],
+                })
+            })
+            .collect();
+        instance
+    }
+
     pub fn generate(shape: &Shape) -> Self {
         let numbers: Vec<Value> = (0..shape.numbers)
             .map(|i| {

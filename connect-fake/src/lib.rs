@@ -84,10 +84,15 @@ pub struct FakeConnect {
 impl FakeConnect {
     /// Serves `shape` on a free loopback port.
     pub async fn start(shape: Shape, behaviour: Behaviour) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::serve(Instance::generate(&shape), behaviour, "127.0.0.1:0").await
+    }
+
+    /// Serves `instance` on `address`.
+    pub async fn serve(instance: Instance, behaviour: Behaviour, address: &str) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let state = Arc::new(State {
-            instance: Instance::generate(&shape),
+            instance,
             behaviour: Mutex::new(behaviour),
             log: Mutex::new(Vec::new()),
             started: Instant::now(),

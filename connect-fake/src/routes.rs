@@ -34,7 +34,68 @@ pub fn router(state: Shared) -> Router {
         // Not Connect's: how the simulated CCP learns of its monitoring contacts (Connect itself
         // pushes them to the supervisor's CCP). Outside the gate: never logged nor throttled.
         .route("/_fake/monitors", get(monitors_of))
+        .route("/_fake/agents/{user}", put(set_agent).delete(remove_agent))
+        .route("/_fake/log", get(log))
         .with_state(state)
+}
+
+/// `PUT /_fake/agents/u-000007` `{"status": "Available", "since_ms": 1700000000000, "contacts":
+/// [{"contact_id": "c-1", "state": "CONNECTED", "since_ms": 1700000001000}]}`: what the agent is
+/// doing now, for a driver in another process (the demo, the browser tests).
+async fn set_agent(
+    AxumState(s): AxumState<Shared>,
+    Path(user): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let Some(index) = user_index(&s, &user) else {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "the user does not exist");
+    };
+    let contacts = body["contacts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| realtime::ContactNow {
+                    contact_id: c["contact_id"].as_str().unwrap_or_default().to_owned(),
+                    state: c["state"].as_str().unwrap_or("CONNECTED").to_owned(),
+                    since_ms: c["since_ms"].as_i64().unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let agent = realtime::AgentNow {
+        user: index,
+        status: body["status"].as_str().unwrap_or("Available").to_owned(),
+        since_ms: body["since_ms"].as_i64().unwrap_or_default(),
+        contacts,
+    };
+    if let Ok(mut agents) = s.agents.lock() {
+        agents.insert(index, agent);
+    }
+    axum::Json(json!({})).into_response()
+}
+
+/// `DELETE /_fake/agents/u-000007`: the agent logs out.
+async fn remove_agent(AxumState(s): AxumState<Shared>, Path(user): Path<String>) -> Response {
+    if let Some(index) = user_index(&s, &user)
+        && let Ok(mut agents) = s.agents.lock()
+    {
+        agents.remove(&index);
+    }
+    axum::Json(json!({})).into_response()
+}
+
+/// `GET /_fake/log`: every Connect request so far (operation, status, ms since the start).
+async fn log(AxumState(s): AxumState<Shared>) -> Response {
+    let log: Vec<Value> = s
+        .log
+        .lock()
+        .map(|l| {
+            l.iter()
+                .map(|e| json!({"operation": e.operation, "status": e.status, "at_ms": e.at.as_millis() as u64}))
+                .collect()
+        })
+        .unwrap_or_default();
+    axum::Json(log).into_response()
 }
 
 /// The monitoring contacts made for Connect user `user`, oldest first, readable by a page.

@@ -34,15 +34,7 @@ impl Connect {
                 |page| (page.users.unwrap_or_default(), page.next_token),
             )
             .await?;
-        let statuses = self
-            .all(
-                "ListAgentStatuses",
-                |token| {
-                    c.list_agent_statuses().instance_id(&id).max_results(STATUSES_PAGE).set_next_token(token).send()
-                },
-                |page| (page.agent_status_summary_list.unwrap_or_default(), page.next_token),
-            )
-            .await?;
+        let statuses = self.status_summaries().await?;
         let standard = QueueSearchCriteria::builder().queue_type_condition(SearchableQueueType::Standard).build();
         let queues = self
             .all(
@@ -84,6 +76,23 @@ impl Connect {
             numbers: numbers.len(),
             calls: self.calls() - calls_before,
         })
+    }
+
+    /// The agent statuses the instance defines (one call for up to 1,000), for a relay that reads
+    /// real-time data without syncing the directory.
+    pub async fn agent_statuses(&self) -> Result<Vec<crate::AgentStatus>, SyncError> {
+        Ok(join::agent_statuses(&self.status_summaries().await?))
+    }
+
+    async fn status_summaries(&self) -> Result<Vec<aws_sdk_connect::types::AgentStatusSummary>, SyncError> {
+        let id = self.instance_id.clone();
+        let c = self.client();
+        self.all(
+            "ListAgentStatuses",
+            |token| c.list_agent_statuses().instance_id(&id).max_results(STATUSES_PAGE).set_next_token(token).send(),
+            |page| (page.agent_status_summary_list.unwrap_or_default(), page.next_token),
+        )
+        .await
     }
 
     /// Every item of a paginated operation.

@@ -54,7 +54,14 @@ pub struct Habits {
     pub overstays: bool,
     /// Asks a supervisor for help now and then, first after this long ([`FIRST_HELP`] in the demo).
     pub asks_help: Option<Duration>,
+    /// Reports Available (since [`CLOSED_AFTER`] ago) once, then closes the CCP: no more
+    /// reports, the connection kept for chat.
+    pub closes_ccp: bool,
 }
+
+/// How long a colleague who closes the CCP has been Available when the demo starts (the demo
+/// tells the Connect stand-in the same start).
+pub const CLOSED_AFTER: Duration = Duration::from_secs(14 * 60);
 
 /// Runs one colleague until the connection ends; reconnects are the caller's business.
 pub async fn run(base: &str, url: &str, user: DirectoryUser, seed: u64, habits: Habits) -> anyhow::Result<()> {
@@ -89,7 +96,29 @@ pub async fn run(base: &str, url: &str, user: DirectoryUser, seed: u64, habits: 
             // Nobody came (or someone is still on it): withdrawn if still open, else left be.
             let _ = client.request(|id| ClientFrame::CancelHelp { id, request }).await?;
         }
-        if tokio::time::Instant::now() >= next_change {
+        if habits.closes_ccp && tokio::time::Instant::now() >= next_change {
+            if step == usize::MAX {
+                // The CCP closes: presence is Connect's from now on.
+                client.request(|id| ClientFrame::ClearPresence { id }).await?;
+                next_change = tokio::time::Instant::now() + Duration::from_secs(24 * 3600);
+            } else {
+                step = usize::MAX;
+                let since = crate::now_ms() - CLOSED_AFTER.as_millis() as Millis;
+                let state = AgentState { name: "Available".into(), kind: StateKind::Routable };
+                let username = user.username.clone();
+                client
+                    .request(|id| ClientFrame::SetPresence {
+                        id,
+                        state,
+                        since,
+                        contact: None,
+                        username,
+                        contact_id: None,
+                    })
+                    .await?;
+                next_change = tokio::time::Instant::now() + Duration::from_secs(8);
+            }
+        } else if tokio::time::Instant::now() >= next_change {
             let (state, since, pause) = if std::mem::take(&mut overstay) {
                 let since = crate::now_ms() - OVERSTAY_BEFORE.as_millis() as Millis;
                 (STATES.iter().find(|s| s.0 == "AfterCallWork").copied().unwrap_or(STATES[0]), since, OVERSTAY_FOR)

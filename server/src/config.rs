@@ -206,7 +206,9 @@ pub struct Config {
     #[arg(long, env = "SIDECAR_CONNECT_ENDPOINT")]
     pub connect_endpoint: Option<String>,
 
-    /// How often the directory is read from Connect, in seconds.
+    /// How often the directory is read from Connect, in seconds; 0 never reads it (the directory
+    /// file is the directory, its users naming their `connect_user_id`; real-time data and
+    /// supervisors' actions still go to Connect).
     #[arg(long, env = "SIDECAR_CONNECT_SYNC_INTERVAL_S", default_value_t = 900)]
     pub connect_sync_interval_s: u64,
 

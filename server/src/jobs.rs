@@ -44,9 +44,12 @@ impl Jobs {
                     app.presence.read_connect(i64::try_from(unknown_after).unwrap_or(i64::MAX));
                     jobs.spawn(crate::realtime::run(app.clone(), connect.clone()));
                 }
-                // The sync stops as soon as the relay starts shutting down.
-                jobs.tasks
-                    .spawn(app.shutdown_token().run_until_cancelled_owned(crate::sync::run(app.clone(), connect)));
+                // The sync stops as soon as the relay starts shutting down. Without it (interval
+                // 0) the directory file names each person's Connect user id.
+                if app.config.connect_sync_interval_s > 0 {
+                    jobs.tasks
+                        .spawn(app.shutdown_token().run_until_cancelled_owned(crate::sync::run(app.clone(), connect)));
+                }
             }
             #[cfg(not(feature = "connect"))]
             Some(_) => return Err(StartError::NoConnectSync),

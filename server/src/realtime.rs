@@ -28,6 +28,8 @@ use crate::state::App;
 pub const SHARE: f64 = 0.5;
 /// Every this many reads the reader tells the other nodes every row, not only changes.
 const FULL_EVERY: u32 = 12;
+/// How often the statuses are read again when the directory sync is off.
+const STATUSES_EVERY: Duration = Duration::from_secs(900);
 
 /// The time between two reads that made `calls` calls: at least `min`, and long enough that
 /// the reads use at most [`SHARE`] of `rate` on average.
@@ -50,6 +52,7 @@ pub async fn run(app: Arc<App>, connect: Arc<Connect>) {
     let mut last: Option<HashMap<String, ConnectRow>> = None;
     let mut reads = 0u32;
     let mut nodes = 0u64;
+    let mut statuses_read: Option<Instant> = None;
     loop {
         if !app.runs_here(Lease::Sync) {
             last = None; // Another node reads: start whole when this one reads again.
@@ -57,6 +60,17 @@ pub async fn run(app: Arc<App>, connect: Arc<Connect>) {
         }
         let started = Instant::now();
         let calls_before = connect.calls();
+        // Without the directory sync, the statuses a supervisor may set are read here.
+        if app.config.connect_sync_interval_s == 0 && statuses_read.is_none_or(|at| at.elapsed() > STATUSES_EVERY) {
+            match connect.agent_statuses().await {
+                Ok(statuses) => {
+                    statuses_read = Some(Instant::now());
+                    let statuses = connect_sync::join::connect_statuses(&statuses);
+                    app.presence.set_connect_statuses(statuses, &app.metrics);
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read Connect's agent statuses"),
+            }
+        }
         let result = read(&app, &connect).await;
         Metrics::set_total(&app.metrics.connect_calls, connect.calls());
         let calls = connect.calls() - calls_before;

@@ -26,6 +26,10 @@ struct Args {
     /// A colleague who asks a supervisor for help now and then (first within the first minute).
     #[arg(long)]
     asks_help: Option<String>,
+    /// A colleague who was Available, then closed the CCP without going Offline (Connect still
+    /// shows them Available: the supervisor's floor warns).
+    #[arg(long)]
+    closes_ccp: Option<String>,
 }
 
 #[tokio::main]
@@ -35,14 +39,16 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("{}/ws", args.relay.replacen("http", "ws", 1));
     let mut tasks = Vec::new();
     for (i, user) in file.users.into_iter().filter(|u| !args.skip.contains(&u.id)).enumerate() {
-        let (base, url) = (args.relay.clone(), url.clone());
+        let (base, url, args_closes) = (args.relay.clone(), url.clone(), args.closes_ccp.clone());
         let mut overstays = args.overstay.as_deref() == Some(user.id.as_str());
         let asks_help =
             (args.asks_help.as_deref() == Some(user.id.as_str())).then_some(loadgen::colleagues::FIRST_HELP);
         tasks.push(tokio::spawn(async move {
             loop {
                 let seed = i as u64 * 7 + 3;
-                let habits = loadgen::colleagues::Habits { overstays: std::mem::take(&mut overstays), asks_help };
+                let closes_ccp = args_closes.as_deref() == Some(user.id.as_str());
+                let habits =
+                    loadgen::colleagues::Habits { overstays: std::mem::take(&mut overstays), asks_help, closes_ccp };
                 let run = loadgen::colleagues::run(&base, &url, user.clone(), seed, habits);
                 if let Err(e) = run.await {
                     eprintln!("colleague {}: {e}; reconnecting", user.id);
