@@ -222,7 +222,8 @@ pub struct Config {
     pub connect_burst: u32,
 
     /// Shortest time between two reads of Connect's real-time data (`GetCurrentUserData`), in
-    /// seconds; 0 turns them off. A large instance waits longer: the reads use at most half of
+    /// seconds; 0 turns them off, and with them the list of statuses a supervisor sets an agent
+    /// to. A large instance waits longer: the reads use at most half of
     /// `--connect-rate` on average (docs/aws.md, "Connect's quota"). With `--connect-instance-id`.
     #[arg(long, env = "SIDECAR_CONNECT_POLL_S", default_value_t = 5)]
     pub connect_poll_s: u64,

@@ -30,6 +30,6 @@ fn every_documented_example_decodes_and_every_frame_is_documented() {
             server.insert(kind);
         }
     }
-    assert_eq!(client.len(), 17, "client frames documented: {client:?}");
-    assert_eq!(server.len(), 15, "server frames documented: {server:?}");
+    assert_eq!(client.len(), 19, "client frames documented: {client:?}");
+    assert_eq!(server.len(), 17, "server frames documented: {server:?}");
 }
