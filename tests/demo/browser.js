@@ -7,14 +7,19 @@
 // sent), and the options page, into the folder it is given; the README's screenshots are these.
 // With SUPERVISOR, a second profile signs in as that supervisor and shows the floor full-tab
 // (and, headless, the floor's screenshots: the full tab with help requests and alerts, the chat
-// a taken request opens, the dock's Floor tab, a narrow window).
+// a taken request opens, the dock's Floor tab, a narrow window). With CONNECT_URL (the Connect
+// stand-in) the supervisor's CCP plays the monitoring contacts Connect gives them, and headless
+// the floor listens in on an agent known only from Connect (the outcome on the floor and the
+// monitoring contact in the supervisor's CCP).
 // Runs until it is stopped.
-//   node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR [SUPERVISOR]
+//   node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR [SUPERVISOR [CONNECT_URL]]
 import { mkdirSync } from 'node:fs';
 import { startSimulator } from '../ccp/server.js';
 import { EXTENSION_ID, devToken, launchAgent, online, relayClient, sleep } from '../e2e/harness.js';
 
-const [relayUrl, email, username, shots, supervisor] = process.argv.slice(2);
+const [relayUrl, email, username, shots, supervisor, connectUrl] = process.argv.slice(2);
+/** The demo agent on a call known only from Connect, whom the supervisor listens in on. */
+const ON_A_CALL = 'Raj Patel';
 if (!relayUrl || !email || !username || !shots) {
   console.error('usage: node tests/demo/browser.js RELAY_URL EMAIL CONNECT_USERNAME SCREENSHOT_DIR [SUPERVISOR]');
   process.exit(2);
@@ -107,6 +112,13 @@ async function screenshots(lang) {
   return agent;
 }
 
+/** Where the supervisor's simulated CCP asks the Connect stand-in for monitoring contacts. */
+function supervisorCcp() {
+  if (!connectUrl) return {};
+  // The stand-in's user id of the supervisor: the demo directory's order (`u-000006`).
+  return { query: { connect: connectUrl, connect_user: 'u-000006' } };
+}
+
 /** The supervisor's full-tab floor, in a profile of its own. */
 async function openFloor(lang, headless = true) {
   const boss = await launchAgent(world, { email: supervisor, lang, headless });
@@ -122,6 +134,8 @@ async function floorScreenshots(lang) {
   const { boss, floor } = await openFloor(lang);
   await floor.setViewportSize({ width: 1280, height: 800 });
   await floor.locator('.floor-alerts li').first().waitFor({ timeout: 60000 });
+  // The colleague whose CCP closed while Connect keeps them Available.
+  if (connectUrl) await floor.locator('.floor-alerts li', { hasText: 'Maria Lopez' }).waitFor({ timeout: 60000 });
   // The demo agent's request, and the colleague's who asks within the demo's first minute.
   await floor.locator('.floor-help li').nth(1).waitFor({ timeout: 90000 });
   await sleep(1000);
@@ -136,8 +150,19 @@ async function floorScreenshots(lang) {
   await sleep(800);
   await floor.screenshot({ path: `${shots}/floor-help-chat-${tag}.png` });
   if (tag === 'ja') await floor.locator('.help-context').getByRole('button').click();
-  const { page, panel } = await boss.openCcp(supervisor.split('@')[0]);
+  const { page, panel } = await boss.openCcp(supervisor.split('@')[0], supervisorCcp());
   await online(panel);
+  if (connectUrl) {
+    // Listen in from the dock's floor on the agent Connect says is on a call: the outcome under
+    // the tools, and the monitoring contact in this CCP.
+    await panel.getByRole('tab', { name: /^(Floor|フロア)/ }).click();
+    const listen = panel.getByRole('button', { name: new RegExp(`^(Listen in on ${ON_A_CALL}|${ON_A_CALL} さんをモニタリング)$`) });
+    await listen.click({ timeout: 20000 });
+    await panel.locator('.supervise-result:not(.pending)').waitFor({ timeout: 20000 });
+    await page.locator('#contact-state', { hasText: /^Monitoring/ }).waitFor({ timeout: 20000 });
+    await sleep(500);
+    await page.screenshot({ path: `${shots}/floor-listen-${tag}.png` });
+  }
   await panel.getByRole('tab', { name: /^(Floor|フロア)/ }).click();
   await panel.locator('.floor-alerts li').first().waitFor({ timeout: 20000 });
   await sleep(1000);

@@ -14,6 +14,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = process.env.SIDECAR_DIST || join(root, 'dist', 'extension');
 export const RELAY_BIN = process.env.SIDECAR_RELAY || join(root, 'target', 'debug', 'ccp-sidecar-relay');
 export const EXTENSION_ID = 'goibjmhfiabeppgigcbjfjgoghionflh';
+export const CONNECT_FAKE_BIN = process.env.SIDECAR_CONNECT_FAKE || join(root, 'target', 'debug', 'connect-fake');
+/** The Connect stand-in's instance id (`connect_fake::INSTANCE_ID`). */
+export const CONNECT_INSTANCE = '7c1b2f3e-0d4a-4c5b-9e6f-123456789abc';
 export const CHROMIUM = process.env.SIDECAR_CHROMIUM || '/usr/bin/chromium';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -78,6 +81,44 @@ export async function startRelay({ port, dataDir, extraArgs = [], devIssuer = tr
   };
 }
 
+/**
+ * The Connect stand-in (`connect-fake`) holding the users of the directory file at `directory`
+ * (user `i` of the file is Connect user `u-{i:06}`), and what drives it: an agent's real-time
+ * data (`setAgent`, `removeAgent`), the monitor requests it took for a user, its request log.
+ * `relayArgs` point a relay at it.
+ */
+export async function startConnectFake(directory) {
+  const child = spawn(CONNECT_FAKE_BIN, ['--listen', '127.0.0.1:0', '--directory', directory], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const found = out.match(/connect-fake listening on (\S+)/);
+      if (found) ok(found[1]);
+    });
+    child.once('exit', (code) => fail(new Error(`connect-fake exited (${code}) before listening`)));
+  });
+  const call = async (method, path, body) => {
+    const answer = await fetch(`${url}${path}`, {
+      method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+    });
+    if (!answer.ok) throw new Error(`connect-fake ${method} ${path}: ${answer.status} ${await answer.text()}`);
+    return answer.json();
+  };
+  return {
+    url,
+    relayArgs: ['--connect-instance-id', CONNECT_INSTANCE, '--connect-endpoint', url, '--connect-region', 'ap-northeast-1'],
+    /** `{status, since_ms, contacts: [{contact_id, state, since_ms}]}` */
+    setAgent: (user, now) => call('PUT', `/_fake/agents/${user}`, now),
+    removeAgent: (user) => call('DELETE', `/_fake/agents/${user}`),
+    monitors: (user) => call('GET', `/_fake/monitors?user=${encodeURIComponent(user)}`),
+    log: () => call('GET', '/_fake/log'),
+    stop() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
 export async function startWorld() {
   const sim = await startSimulator(0);
   const relay = await startRelay();
@@ -119,10 +160,14 @@ export async function launchAgent(world, { email, lang = 'en-US', configure = tr
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
-    /** Opens the simulated CCP for Connect user `agent`; returns the page and the panel frame. */
-    async openCcp(agent, { host = 'example-corp.my.connect.aws', path = '/ccp-v2/' } = {}) {
+    /**
+     * Opens the simulated CCP for Connect user `agent` (more of the simulator's URL parameters in
+     * `query`); returns the page and the panel frame.
+     */
+    async openCcp(agent, { host = 'example-corp.my.connect.aws', path = '/ccp-v2/', query = {} } = {}) {
       const page = await context.newPage();
-      await page.goto(`https://${host}${path}?agent=${encodeURIComponent(agent)}&name=${encodeURIComponent(agent)}`);
+      const params = new URLSearchParams({ agent, name: agent, ...query });
+      await page.goto(`https://${host}${path}?${params}`);
       const panel = page.frameLocator('#ccp-sidecar-dock iframe');
       return { page, panel };
     },

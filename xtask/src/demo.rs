@@ -7,6 +7,12 @@
 //! with the demo, the relay built with its `dynamodb` feature. `--nodes N` runs N relays on that
 //! DynamoDB server joined by a `redis-server` on loopback: the extension signs in on the first,
 //! the simulated colleagues on the last, so the cluster carries everything they see of each other.
+//!
+//! Amazon Connect is played by `connect-fake` on loopback, holding the directory's users: the
+//! relay (built with its `connect` feature) reads its real-time data, so the floor also shows a
+//! few agents known only from Connect ([`CONNECT_ONLY`]) and one colleague whose CCP closed while
+//! Connect keeps them Available ([`CLOSES_CCP`]); a supervisor's listen-in reaches the fake, and
+//! the supervisor's simulated CCP plays the monitoring contact.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -23,6 +29,17 @@ const SUPERVISOR: &str = "sam.supervisor@example.com";
 const OVERSTAYS: &str = "hiro.ito@example.com";
 /// A simulated colleague who asks the supervisor for help now and then (first within a minute).
 const ASKS_HELP: &str = "aiko.sato@example.com";
+/// A simulated colleague who closes their CCP while Connect keeps them Available: the floor warns.
+const CLOSES_CCP: &str = "maria.lopez@example.com";
+/// Agents in the demo directory without the extension: Connect's real-time data is all the floor
+/// knows of them. Their Connect status and calls, as the demo sets them in the stand-in.
+const CONNECT_ONLY: [(&str, &str, Option<&str>); 3] = [
+    ("nao.kimura@example.com", "Available", None),
+    ("raj.patel@example.com", "Available", Some("CONNECTED")),
+    ("emi.mori@example.com", "Lunch", None),
+];
+/// The stand-in's instance id (`connect_fake::INSTANCE_ID`).
+const CONNECT_INSTANCE: &str = "7c1b2f3e-0d4a-4c5b-9e6f-123456789abc";
 /// Where the demo writes its directory when `--agents` asks for more colleagues than it lists.
 const GENERATED_DIRECTORY: &str = ".data/demo/directory.json";
 /// Your Connect username in the demo directory, as the simulated CCP reports it.
@@ -60,10 +77,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     dynamodb |= nodes > 1;
     crate::dist::build()?;
     crate::setup::browser()?;
-    let mut build = vec!["build", "--release", "-p", "server", "-p", "loadgen"];
-    if dynamodb {
-        build.extend(["--features", "server/dynamodb"]);
-    }
+    let features = if dynamodb { "server/connect,server/dynamodb" } else { "server/connect" };
+    let build = ["build", "--release", "-p", "server", "-p", "loadgen", "-p", "connect-fake", "--features", features];
     run::step("build", "cargo", &build)?;
     // With --store dynamodb: moto's DynamoDB-compatible server on loopback, the tables created
     // by the relay, the relay's AWS credentials static ones it accepts; stopped with the demo.
@@ -93,6 +108,21 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     // However the demo ends, the local DynamoDB server goes with it.
     let _dynamodb = local_dynamodb.map(KillOnDrop);
+    let (_connect, connect_url) = start_connect(&directory)?;
+    let connect_args: Vec<String> = [
+        "--connect-instance-id",
+        CONNECT_INSTANCE,
+        "--connect-endpoint",
+        &connect_url,
+        "--connect-region",
+        "ap-northeast-1",
+        "--connect-sync-interval-s",
+        "0",
+        "--connect-poll-s",
+        "2",
+    ]
+    .map(str::to_owned)
+    .into();
     let mut _redis = None;
     let mut cluster_args: Vec<String> = Vec::new();
     if nodes > 1 {
@@ -120,6 +150,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .args(["--allowed-origins", EXTENSION_ORIGIN])
             .args(&store_args)
             .args(&cluster_args)
+            .args(&connect_args)
             .envs([("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"), ("AWS_REGION", "us-east-1")])
             .spawn()
             .context("starting the relay")?;
@@ -130,9 +161,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         wait_cluster(&listen, nodes)?;
     }
     let colleagues_base = format!("http://{}", addresses[nodes - 1]);
+    let mut skip = format!("{YOU},{SUPERVISOR}");
+    for (agent, _, _) in CONNECT_ONLY {
+        skip.push(',');
+        skip.push_str(agent);
+    }
     let mut colleagues = Command::new("target/release/colleagues")
-        .args(["--relay", &colleagues_base, "--directory", &directory, "--skip", &format!("{YOU},{SUPERVISOR}")])
-        .args(["--overstay", OVERSTAYS, "--asks-help", ASKS_HELP])
+        .args(["--relay", &colleagues_base, "--directory", &directory, "--skip", &skip])
+        .args(["--overstay", OVERSTAYS, "--asks-help", ASKS_HELP, "--closes-ccp", CLOSES_CCP])
         .spawn()
         .context("starting the simulated colleagues")?;
 
@@ -152,9 +188,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "    curl -s -X POST {base}/dev/oidc/token -H 'content-type: application/json' -d '{{\"email\":\"{YOU}\"}}'"
     );
     println!("  simulated colleagues are changing state and will answer chat. Ctrl-C stops.");
+    println!("  Amazon Connect stand-in: {connect_url} (its requests: {connect_url}/_fake/log)");
     println!();
     let mut browser = Command::new("node")
-        .args(["tests/demo/browser.js", &base, YOU, YOUR_USERNAME, SCREENSHOTS, SUPERVISOR])
+        .args(["tests/demo/browser.js", &base, YOU, YOUR_USERNAME, SCREENSHOTS, SUPERVISOR, &connect_url])
         .env("SIDECAR_CHROMIUM", crate::setup::CHROMIUM)
         .spawn()
         .context("starting Chromium with the extension (node tests/demo/browser.js)")?;
@@ -203,7 +240,10 @@ impl Drop for KillOnDrop {
 fn more_colleagues(agents: usize) -> anyhow::Result<String> {
     let mut file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(DIRECTORY)?)?;
     let users = file["users"].as_array_mut().context("the demo directory lists no users")?;
-    let listed = users.iter().filter(|u| u["id"] != YOU && u["id"] != SUPERVISOR).count();
+    let listed = users
+        .iter()
+        .filter(|u| u["id"] != YOU && u["id"] != SUPERVISOR && !CONNECT_ONLY.iter().any(|(id, _, _)| u["id"] == *id))
+        .count();
     // Two in three Japanese names (family name first), the others English.
     let ja_family = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"];
     let ja_given = ["陽翔", "結衣", "蓮", "葵", "湊", "陽葵", "大翔", "凛", "悠真", "美咲", "翔太", "さくら"];
@@ -218,14 +258,61 @@ fn more_colleagues(agents: usize) -> anyhow::Result<String> {
         } else {
             format!("{} {}", en_given[en % en_given.len()], en_family[(en / en_given.len()) % en_family.len()])
         };
+        // The stand-in names user `n` of the file `u-{n:06}`.
+        let connect_user_id = format!("u-{:06}", users.len());
         users.push(serde_json::json!({
-            "id": format!("agent{i:04}@example.com"), "username": format!("agent{i:04}"), "display_name": name,
+            "connect_user_id": connect_user_id, "id": format!("agent{i:04}@example.com"), "username": format!("agent{i:04}"), "display_name": name,
             "team": teams[i % teams.len()], "routing_profile": "Basic",
         }));
     }
     std::fs::create_dir_all(".data/demo")?;
     std::fs::write(GENERATED_DIRECTORY, serde_json::to_string_pretty(&file)?)?;
     Ok(GENERATED_DIRECTORY.to_owned())
+}
+
+/// `connect-fake` on a free loopback port holding `directory`'s users, the demo's Connect-only
+/// agents and the colleague who closes their CCP set in its real-time data. Returns the process
+/// and its URL.
+fn start_connect(directory: &str) -> anyhow::Result<(KillOnDrop, String)> {
+    use std::io::BufRead as _;
+    let mut child = Command::new("target/release/connect-fake")
+        .args(["--listen", "127.0.0.1:0", "--directory", directory])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting connect-fake")?;
+    let stdout = child.stdout.take().context("connect-fake's output")?;
+    let child = KillOnDrop(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let url = line.trim().strip_prefix("connect-fake listening on ").context("connect-fake did not start")?.to_owned();
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(directory)?)?;
+    let users = file["users"].as_array().context("the demo directory lists no users")?;
+    let connect_id = |email: &str| {
+        users.iter().find(|u| u["id"] == email).and_then(|u| u["connect_user_id"].as_str()).map(str::to_owned)
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let minutes = |m: i64| now - m * 60_000;
+    let mut agents: Vec<(&str, serde_json::Value)> = CONNECT_ONLY
+        .iter()
+        .enumerate()
+        .map(|(i, (email, status, call))| {
+            let contacts: Vec<serde_json::Value> = call
+                .iter()
+                .map(|state| serde_json::json!({"contact_id": format!("demo-call-{i}"), "state": state, "since_ms": minutes(4)}))
+                .collect();
+            (*email, serde_json::json!({"status": status, "since_ms": minutes(3 + 7 * i as i64), "contacts": contacts}))
+        })
+        .collect();
+    agents.push((CLOSES_CCP, serde_json::json!({"status": "Available", "since_ms": minutes(14), "contacts": []})));
+    let host = url.trim_start_matches("http://");
+    for (email, body) in agents {
+        let id = connect_id(email).with_context(|| format!("{email} has no connect_user_id in {directory}"))?;
+        let response = http_request(host, "PUT", &format!("/_fake/agents/{id}"), Some(&body.to_string()));
+        if !response.as_deref().is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+            bail!("connect-fake did not take {email}'s real-time data: {response:?}");
+        }
+    }
+    Ok((child, url))
 }
 
 fn wait_ready(relay: &mut Child, base: &str) -> anyhow::Result<()> {
@@ -249,10 +336,22 @@ fn http_ok(host: &str, path: &str) -> bool {
 
 /// A minimal HTTP GET, so xtask needs no HTTP client: the whole response.
 fn http_get(host: &str, path: &str) -> Option<String> {
+    http_request(host, "GET", path, None)
+}
+
+/// A minimal HTTP request with an optional JSON body: the whole response.
+fn http_request(host: &str, method: &str, path: &str, json: Option<&str>) -> Option<String> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(host).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
+    let body = json.unwrap_or_default();
+    let content_type = if json.is_some() { "content-type: application/json\r\n" } else { "" };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{content_type}content-length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     Some(response)

@@ -14,6 +14,9 @@
 //! - `bench relay [ARGS]`: builds in release and runs the relay benchmark, then the crash run.
 //! - `bench sync [ARGS]`: the Connect directory sync against the local fake (10,000 users) and
 //!   caller-ID requests from 1,000 agents at once.
+//! - `bench connect-realtime [ARGS]`: Connect's real-time data at 5,000 agents against the local
+//!   fake at Connect's default quota: the time between reads, calls a minute, the highest rate,
+//!   and how long a change in Connect takes to reach a supervisor's floor.
 //! - `bench security [--fuzz-seconds N] [ARGS]`: every fuzz target for N seconds (default 30),
 //!   then every attack of the security suite against the release relay, and honest agents'
 //!   chat latency while one principal floods it.
@@ -40,7 +43,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] [--store sqlite|dynamodb] [--nodes N] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|cluster|extension|rollout|sync|security [ARGS]>"
+                "usage: cargo xtask <test | demo [--listen ADDR] [--seconds N] [--agents N] [--store sqlite|dynamodb] [--nodes N] | dist [--crx --key KEY.pem --version X.Y.Z --update-url URL] | fuzz [--seconds N] [TARGET...] | bench relay|cluster|extension|rollout|sync|connect-realtime|security [ARGS]>"
             );
             bail!("unknown or missing verb")
         }
@@ -89,7 +92,12 @@ fn test() -> anyhow::Result<()> {
     web.extend(wasm);
     let wasm_tests = run::cargo_test(&web, &runner)?;
     dist::build()?;
-    run::step("build relay", "cargo", &["build", "-p", "server"])?;
+    // The browser tests' relay reads Connect's real-time data from the Connect stand-in.
+    run::step(
+        "build relay",
+        "cargo",
+        &["build", "-p", "server", "--features", "server/connect", "-p", "connect-fake"],
+    )?;
     systemd_unit()?;
     // The rollout tests package the build with this very xtask (`dist --crx`).
     let xtask = std::env::current_exe()?.to_string_lossy().into_owned();
@@ -179,6 +187,17 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             bench_args.extend(args[1..].iter().cloned());
             let refs: Vec<&str> = bench_args.iter().map(String::as_str).collect();
             run::step("sync benchmark", "target/release/sync-bench", &refs)
+        }
+        Some("connect-realtime") => {
+            run::step(
+                "build",
+                "cargo",
+                &["build", "--release", "-p", "server", "--features", "connect", "-p", "loadgen"],
+            )?;
+            let mut bench_args = vec!["--relay=target/release/ccp-sidecar-relay".to_owned()];
+            bench_args.extend(args[1..].iter().cloned());
+            let refs: Vec<&str> = bench_args.iter().map(String::as_str).collect();
+            run::step("connect real-time benchmark", "target/release/connect-realtime-bench", &refs)
         }
         Some("relay") => {
             let rest: Vec<String> = args[1..].to_vec();
@@ -271,7 +290,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask bench extension | bench rollout | bench relay [--store dynamodb] [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench cluster [--nodes 1,2,3 --agents N --roster-size N --seconds N --no-peer] | bench sync | bench security [--fuzz-seconds N] [--seconds N --agents N]"
+            "usage: cargo xtask bench extension | bench rollout | bench relay [--store dynamodb] [--agents N --roster-size N --presence-per-s N --chat-per-s N --seconds N --supervisors N] | bench cluster [--nodes 1,2,3 --agents N --roster-size N --seconds N --no-peer] | bench sync | bench connect-realtime [--agents N --supervisors N --seconds N] | bench security [--fuzz-seconds N] [--seconds N --agents N]"
         ),
     }
 }

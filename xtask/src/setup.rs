@@ -34,11 +34,13 @@ pub fn wasm() -> anyhow::Result<()> {
 
 pub fn browser() -> anyhow::Result<()> {
     // Japanese text in screenshots needs a CJK font; Debian's Chromium brings none.
-    let fonts = std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").exists();
+    // The panels' few symbols (✋ on Ask for help) need an emoji font.
+    let fonts = std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").exists()
+        && std::path::Path::new("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf").exists();
     // openssl: the package's extension id from its key (`dist --crx`, the rollout tests).
     let openssl = answers("openssl", &["version"]).is_some();
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() || !fonts || !openssl {
-        apt(&["chromium", "chromium-driver", "fonts-noto-cjk", "openssl"], true)?;
+        apt(&["chromium", "chromium-driver", "fonts-noto-cjk", "fonts-noto-color-emoji", "openssl"], true)?;
     }
     if answers("node", &["--version"]).is_none() {
         bail!("Node.js (18 or later) is needed for the browser tests: apt-get install -y nodejs npm");

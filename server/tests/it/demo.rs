@@ -26,7 +26,7 @@ async fn a_simulated_colleague_shows_up_and_answers_chat() {
     let token = loadgen::tokens::dev_token(&http, &relay.base, "you@example.com", "You", &[]).await.unwrap();
     let mut you = relay.login(&token).await;
     let (_, roster) = you.subscribe(None).await.unwrap();
-    assert_eq!(roster.len(), 8, "everyone in the demo directory is listed");
+    assert_eq!(roster.len(), 11, "everyone in the demo directory is listed");
     assert!(roster.iter().all(|p| !p.online));
     let (base, url) = (relay.base.clone(), relay.url.clone());
     let habits = loadgen::colleagues::Habits::default();
