@@ -207,12 +207,11 @@ async fn main() -> anyhow::Result<()> {
         percentile(&staleness, 0.95),
     );
     eprintln!(
-        "connect-realtime-bench: {} supervisors watching; {reads} reads in {:.0} s ({:.0} calls a read); staleness over \
+        "connect-realtime-bench: {} supervisors watching; {reads} reads done and {calls} calls in {:.0} s; staleness over \
          {} of {changes} changes: p50 {:.1} s, max {:.1} s ({unseen} not seen); the whole log (sync of {:.0} s \
          included): {} calls, max burst {} at 2/s, {throttled} throttled",
         args.supervisors,
         measured.as_secs_f64(),
-        calls as f64 / reads.max(1.0),
         staleness.len(),
         percentile(&staleness, 0.5),
         staleness.last().copied().unwrap_or(f64::NAN),
