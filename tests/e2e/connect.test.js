@@ -142,7 +142,8 @@ test('the agent signs in with the extension: the floor follows it and never flap
   await waitFor(async () => (await label(MORI)).startsWith(`${MORI.display_name}: Training`), 'mori in training from Connect');
   const labels = await floor.evaluate(() => window.kimuraLabels);
   const since = labels.findIndex((l) => l.startsWith(`${KIMURA.display_name}: 管理業務中`));
-  assert.ok(since >= 0, JSON.stringify(labels));
+  assert.ok(labels[0].startsWith(`${KIMURA.display_name}: Lunch`), `the record starts at Connect's state: ${JSON.stringify(labels)}`);
+  assert.ok(since > 0, JSON.stringify(labels));
   const after = labels.slice(since).filter((l) => l.includes(FROM_CONNECT) || l.includes('Lunch'));
   assert.deepEqual(after, [], `kimura's row went back to Connect's state: ${JSON.stringify(labels)}`);
   await K.page.evaluate(() => window.ccpSim.setState('Available'));
