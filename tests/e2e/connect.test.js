@@ -4,9 +4,10 @@
 // an agent known only from Connect is on the supervisor's floor with the Connect marker and
 // follows Connect's changes; listen-in from the floor reaches Connect as the supervisor's own
 // Connect user with the agent's contact, the supervisor's CCP plays the monitoring contact, and
-// an agent or a supervisor of another team is refused with nothing sent to Connect; the agent
-// then signs in with the extension and the floor follows the extension without flapping back to
-// Connect's older state; closing the CCP while Connect keeps them Available raises the alert.
+// an agent or a supervisor of another team is refused with nothing sent to Connect; a
+// supervisor sets an agent's status in Connect from the floor; the agent then signs in with the
+// extension and the floor follows the extension without flapping back to Connect's older state;
+// closing the CCP while Connect keeps them Available raises the alert.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -112,6 +113,20 @@ test('listen-in from the floor reaches Connect as the supervisor with the agent\
   // The relay answers after Connect does, so nothing more can arrive at the stand-in now.
   const everyone = await Promise.all(USERS.map((u) => connect.monitors(u.connect_user_id)));
   assert.equal(everyone.flat().length, 1, 'Connect got only the supervisor\'s request');
+});
+
+test('a supervisor sets a Connect-only agent\'s status from the floor: Connect changes it, the floor follows', async () => {
+  await waitFor(async () => (await label(MORI)).startsWith(`${MORI.display_name}: Lunch`), 'mori at lunch from Connect');
+  // Dismiss the listen-in's outcome, so the one below is this request's.
+  await floor.locator('.supervise-result').getByRole('button', { name: 'Dismiss' }).click();
+  const before = (await connect.log()).filter((l) => l.operation === 'PutUserStatus').length;
+  await rowOf(MORI).getByRole('combobox', { name: `Set status of ${MORI.display_name}` }).selectOption({ label: 'Training' });
+  await floor.locator('.supervise-result', { hasText: `${MORI.display_name} · Status: set to Training` }).waitFor({ timeout: 15000 });
+  const puts = (await connect.log()).filter((l) => l.operation === 'PutUserStatus');
+  assert.deepEqual(puts.slice(before).map((l) => l.status), [200], 'one PutUserStatus, accepted');
+  // The stand-in changed the agent's status; the next read brings it to the floor.
+  await waitFor(async () => (await label(MORI)).startsWith(`${MORI.display_name}: Training`), 'mori in training from Connect');
+  assert.ok((await label(MORI)).includes(FROM_CONNECT));
 });
 
 test('the agent signs in with the extension: the floor follows it and never flaps back to Connect', async () => {
