@@ -143,16 +143,38 @@ fn channel(channel: &str) -> Channel {
     }
 }
 
-/// An agent logged in to Connect as presence for `principal`: the status by name with its kind
-/// from the instance's statuses (an unknown name is not routable: never a wrong "Available"),
-/// and the first contact, as the CCP shows one.
+/// The state the CCP shows while the agent has a contact in `state` (Connect's
+/// `AgentContactState`), as the extension reports it from Streams: Connect's real-time data gives
+/// the agent status apart, and it stays "Available" through a call.
+fn state_on_contact(state: &str) -> Option<AgentState> {
+    let (name, kind) = match state {
+        "INCOMING" | "PENDING" | "CONNECTING" => ("PendingBusy", StateKind::System),
+        "CONNECTED" | "CONNECTED_ONHOLD" => ("Busy", StateKind::System),
+        "ENDED" => ("AfterCallWork", StateKind::System),
+        "MISSED" | "REJECTED" => ("MissedCallAgent", StateKind::Error),
+        "ERROR" => ("FailedConnectAgent", StateKind::Error),
+        _ => return None,
+    };
+    Some(AgentState { name: name.to_owned(), kind })
+}
+
+/// An agent logged in to Connect as presence for `principal`, as the CCP would show them: with a
+/// contact, the state the contact puts them in (Busy, AfterCallWork, ...) from the contact's
+/// start; otherwise the status by name with its kind from the instance's statuses (an unknown
+/// name is not routable: never a wrong "Available"). And the first contact.
 pub fn connect_row(agent: &AgentNow, principal: &str, statuses: &[ConnectStatus]) -> ConnectRow {
-    let kind = statuses.iter().find(|s| s.name == agent.status).map_or(StateKind::NotRoutable, |s| s.kind);
     let first = agent.contacts.first();
+    let (state, since) = match first.and_then(|c| Some((state_on_contact(&c.state)?, c.since_ms))) {
+        Some(on_contact) => on_contact,
+        None => {
+            let kind = statuses.iter().find(|s| s.name == agent.status).map_or(StateKind::NotRoutable, |s| s.kind);
+            (AgentState { name: agent.status.clone(), kind }, agent.since_ms)
+        }
+    };
     ConnectRow {
         principal: principal.to_owned(),
-        state: AgentState { name: agent.status.clone(), kind },
-        since: agent.since_ms,
+        state,
+        since,
         contact: first.map(|c| ContactSummary {
             channel: channel(&c.channel),
             state: contact_state(&c.state),
@@ -191,16 +213,25 @@ mod tests {
             since_ms: 1_000,
             contacts,
         };
+        let idle = connect_row(&agent("Available", Vec::new()), "aiko", &statuses);
+        assert_eq!(idle.state, AgentState { name: "Available".into(), kind: StateKind::Routable });
+        assert_eq!(idle.since, 1_000);
+        // On a contact Connect's status stays "Available": the row says Busy, as the CCP does,
+        // from the contact's start (never offered as free to take a transfer).
         let row = connect_row(&agent("Available", vec![contact("CONNECTED_ONHOLD")]), "aiko", &statuses);
-        assert_eq!(row.state, AgentState { name: "Available".into(), kind: StateKind::Routable });
+        assert_eq!(row.state, AgentState { name: "Busy".into(), kind: StateKind::System });
         assert_eq!(
             row.contact,
             Some(ContactSummary { channel: Channel::Chat, state: ContactState::OnHold, since: 2_000 })
         );
-        assert_eq!((row.principal.as_str(), row.since, row.contact_id.as_deref()), ("aiko", 1_000, Some("c-1")));
+        assert_eq!((row.principal.as_str(), row.since, row.contact_id.as_deref()), ("aiko", 2_000, Some("c-1")));
         let acw = connect_row(&agent("休憩", vec![contact("ENDED")]), "aiko", &statuses);
         assert_eq!(acw.contact.map(|c| c.state), Some(ContactState::AfterContactWork));
-        assert_eq!(acw.state.kind, StateKind::NotRoutable);
+        assert_eq!(acw.state, AgentState { name: "AfterCallWork".into(), kind: StateKind::System });
+        let ringing = connect_row(&agent("Available", vec![contact("INCOMING")]), "aiko", &statuses);
+        assert_eq!(ringing.state.name, "PendingBusy");
+        let missed = connect_row(&agent("Available", vec![contact("MISSED")]), "aiko", &statuses);
+        assert_eq!(missed.state, AgentState { name: "MissedCallAgent".into(), kind: StateKind::Error });
         let unknown = connect_row(&agent("Lunch (new)", Vec::new()), "aiko", &statuses);
         assert_eq!(unknown.state.kind, StateKind::NotRoutable, "a status the sync has not seen yet is never Available");
         assert_eq!((unknown.contact, unknown.contact_id), (None, None));
