@@ -2,11 +2,12 @@
 //!
 //! `connect-fake [--listen 127.0.0.1:0] [--directory FILE | --users N]` serves a generated
 //! instance, or one whose users are a directory file's (user `i` of the file is `u-{i:06}`, the
-//! file's `connect_user_id`), prints `connect-fake listening on http://...` and serves until
+//! file's `connect_user_id`), prints `connect-fake listening on http://... instance <id>` and
+//! serves until
 //! killed. Drive it over HTTP: `PUT`/`DELETE /_fake/agents/{user id}`, `GET /_fake/monitors`,
 //! `GET /_fake/log` (see `routes.rs`).
 
-use connect_fake::{Behaviour, FakeConnect, Instance, Shape};
+use connect_fake::{Behaviour, FakeConnect, INSTANCE_ID, Instance, Shape};
 
 fn main() -> Result<(), String> {
     let mut listen = "127.0.0.1:0".to_owned();
@@ -30,7 +31,7 @@ fn main() -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let fake = FakeConnect::serve(instance, Behaviour::default(), &listen).await.map_err(|e| e.to_string())?;
-        println!("connect-fake listening on {}", fake.url);
+        println!("connect-fake listening on {} instance {INSTANCE_ID}", fake.url);
         std::future::pending::<()>().await;
         Ok(())
     })

@@ -15,8 +15,6 @@ export const DIST = process.env.SIDECAR_DIST || join(root, 'dist', 'extension');
 export const RELAY_BIN = process.env.SIDECAR_RELAY || join(root, 'target', 'debug', 'ccp-sidecar-relay');
 export const EXTENSION_ID = 'goibjmhfiabeppgigcbjfjgoghionflh';
 export const CONNECT_FAKE_BIN = process.env.SIDECAR_CONNECT_FAKE || join(root, 'target', 'debug', 'connect-fake');
-/** The Connect stand-in's instance id (`connect_fake::INSTANCE_ID`). */
-export const CONNECT_INSTANCE = '7c1b2f3e-0d4a-4c5b-9e6f-123456789abc';
 export const CHROMIUM = process.env.SIDECAR_CHROMIUM || '/usr/bin/chromium';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -89,12 +87,12 @@ export async function startRelay({ port, dataDir, extraArgs = [], devIssuer = tr
  */
 export async function startConnectFake(directory) {
   const child = spawn(CONNECT_FAKE_BIN, ['--listen', '127.0.0.1:0', '--directory', directory], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((ok, fail) => {
+  const [url, instance] = await new Promise((ok, fail) => {
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      const found = out.match(/connect-fake listening on (\S+)/);
-      if (found) ok(found[1]);
+      const found = out.match(/connect-fake listening on (\S+) instance (\S+)/);
+      if (found) ok([found[1], found[2]]);
     });
     child.once('exit', (code) => fail(new Error(`connect-fake exited (${code}) before listening`)));
   });
@@ -107,7 +105,7 @@ export async function startConnectFake(directory) {
   };
   return {
     url,
-    relayArgs: ['--connect-instance-id', CONNECT_INSTANCE, '--connect-endpoint', url, '--connect-region', 'ap-northeast-1'],
+    relayArgs: ['--connect-instance-id', instance, '--connect-endpoint', url, '--connect-region', 'ap-northeast-1'],
     /** `{status, since_ms, contacts: [{contact_id, state, since_ms}]}` */
     setAgent: (user, now) => call('PUT', `/_fake/agents/${user}`, now),
     removeAgent: (user) => call('DELETE', `/_fake/agents/${user}`),

@@ -38,8 +38,6 @@ const CONNECT_ONLY: [(&str, &str, Option<&str>); 3] = [
     ("raj.patel@example.com", "Available", Some("CONNECTED")),
     ("emi.mori@example.com", "Lunch", None),
 ];
-/// The stand-in's instance id (`connect_fake::INSTANCE_ID`).
-const CONNECT_INSTANCE: &str = "7c1b2f3e-0d4a-4c5b-9e6f-123456789abc";
 /// Where the demo writes its directory when `--agents` asks for more colleagues than it lists.
 const GENERATED_DIRECTORY: &str = ".data/demo/directory.json";
 /// Your Connect username in the demo directory, as the simulated CCP reports it.
@@ -108,10 +106,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     // However the demo ends, the local DynamoDB server goes with it.
     let _dynamodb = local_dynamodb.map(KillOnDrop);
-    let (_connect, connect_url) = start_connect(&directory)?;
+    let (_connect, connect_url, connect_instance) = start_connect(&directory)?;
     let connect_args: Vec<String> = [
         "--connect-instance-id",
-        CONNECT_INSTANCE,
+        &connect_instance,
         "--connect-endpoint",
         &connect_url,
         "--connect-region",
@@ -272,8 +270,8 @@ fn more_colleagues(agents: usize) -> anyhow::Result<String> {
 
 /// `connect-fake` on a free loopback port holding `directory`'s users, the demo's Connect-only
 /// agents and the colleague who closes their CCP set in its real-time data. Returns the process
-/// and its URL.
-fn start_connect(directory: &str) -> anyhow::Result<(KillOnDrop, String)> {
+/// and its URL and instance id.
+fn start_connect(directory: &str) -> anyhow::Result<(KillOnDrop, String, String)> {
     use std::io::BufRead as _;
     let mut child = Command::new("target/release/connect-fake")
         .args(["--listen", "127.0.0.1:0", "--directory", directory])
@@ -284,7 +282,12 @@ fn start_connect(directory: &str) -> anyhow::Result<(KillOnDrop, String)> {
     let child = KillOnDrop(child);
     let mut line = String::new();
     std::io::BufReader::new(stdout).read_line(&mut line)?;
-    let url = line.trim().strip_prefix("connect-fake listening on ").context("connect-fake did not start")?.to_owned();
+    let (url, instance) = line
+        .trim()
+        .strip_prefix("connect-fake listening on ")
+        .and_then(|rest| rest.split_once(" instance "))
+        .context("connect-fake did not start")?;
+    let (url, instance) = (url.to_owned(), instance.to_owned());
     let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(directory)?)?;
     let users = file["users"].as_array().context("the demo directory lists no users")?;
     let connect_id = |email: &str| {
@@ -312,7 +315,7 @@ fn start_connect(directory: &str) -> anyhow::Result<(KillOnDrop, String)> {
             bail!("connect-fake did not take {email}'s real-time data: {response:?}");
         }
     }
-    Ok((child, url))
+    Ok((child, url, instance))
 }
 
 fn wait_ready(relay: &mut Child, base: &str) -> anyhow::Result<()> {

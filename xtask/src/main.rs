@@ -177,27 +177,16 @@ fn bench_cluster(args: &[String]) -> anyhow::Result<()> {
 
 fn bench(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
-        Some("sync") => {
+        // Against the Connect stand-in: the relay with its `connect` feature.
+        Some(which @ ("sync" | "connect-realtime")) => {
             run::step(
                 "build",
                 "cargo",
                 &["build", "--release", "-p", "server", "--features", "connect", "-p", "loadgen"],
             )?;
-            let mut bench_args = vec!["--relay=target/release/ccp-sidecar-relay".to_owned()];
-            bench_args.extend(args[1..].iter().cloned());
-            let refs: Vec<&str> = bench_args.iter().map(String::as_str).collect();
-            run::step("sync benchmark", "target/release/sync-bench", &refs)
-        }
-        Some("connect-realtime") => {
-            run::step(
-                "build",
-                "cargo",
-                &["build", "--release", "-p", "server", "--features", "connect", "-p", "loadgen"],
-            )?;
-            let mut bench_args = vec!["--relay=target/release/ccp-sidecar-relay".to_owned()];
-            bench_args.extend(args[1..].iter().cloned());
-            let refs: Vec<&str> = bench_args.iter().map(String::as_str).collect();
-            run::step("connect real-time benchmark", "target/release/connect-realtime-bench", &refs)
+            let mut bench_args = vec!["--relay=target/release/ccp-sidecar-relay"];
+            bench_args.extend(args[1..].iter().map(String::as_str));
+            run::step(&format!("{which} benchmark"), &format!("target/release/{which}-bench"), &bench_args)
         }
         Some("relay") => {
             let rest: Vec<String> = args[1..].to_vec();
